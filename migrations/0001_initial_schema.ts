@@ -1,0 +1,191 @@
+import { sql, type Kysely } from 'kysely';
+
+/**
+ * The whole data model of the design, so later work adds columns rather than
+ * redesigning. Status columns are text with CHECK constraints (not enums): adding
+ * a state later is a one-line constraint change instead of an ALTER TYPE dance.
+ */
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    CREATE TABLE goals (
+      id            uuid PRIMARY KEY,
+      -- Creation order, for stable keyset pagination (timestamps can tie).
+      seq           bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+      title         text NOT NULL,
+      description   text NOT NULL DEFAULT '',
+      repo          text NOT NULL,
+      base_ref      text NOT NULL,
+      branch        text,
+      agent         text NOT NULL,
+      children_mode text NOT NULL CHECK (children_mode IN ('sequential', 'parallel')),
+      status        text NOT NULL CHECK (status IN ('pending', 'running', 'paused', 'succeeded', 'failed', 'cancelled')),
+      max_parallel  integer NOT NULL CHECK (max_parallel > 0),
+      metadata      jsonb NOT NULL DEFAULT '{}',
+      cost_usd      numeric(14, 6) NOT NULL DEFAULT 0,
+      created_at    timestamptz NOT NULL DEFAULT now(),
+      updated_at    timestamptz NOT NULL DEFAULT now(),
+      started_at    timestamptz,
+      finished_at   timestamptz
+    )`.execute(db);
+  // Listing pages newest first, optionally by status.
+  await sql`CREATE INDEX goals_status_seq_idx ON goals (status, seq)`.execute(db);
+  // The orchestrator ticks over open goals only; finished ones are history.
+  await sql`CREATE INDEX goals_open_idx ON goals (id) WHERE status IN ('pending', 'running', 'paused')`.execute(db);
+
+  await sql`
+    CREATE TABLE tasks (
+      id                uuid PRIMARY KEY,
+      goal_id           uuid NOT NULL REFERENCES goals (id) ON DELETE CASCADE,
+      parent_id         uuid REFERENCES tasks (id) ON DELETE CASCADE,
+      key               text NOT NULL,
+      -- Place in a preorder walk of the goal's tree: listing a goal's tasks in
+      -- this order shows every parent before its children.
+      ordinal           integer NOT NULL,
+      position          integer NOT NULL,
+      depth             integer NOT NULL,
+      title             text NOT NULL,
+      instructions      text NOT NULL DEFAULT '',
+      acceptance        text,
+      kind              text NOT NULL CHECK (kind IN ('agent', 'wait_for_signal', 'human_review', 'group')),
+      session_policy    text NOT NULL CHECK (session_policy IN ('pinned', 'spawn', 'auto')),
+      children_mode     text NOT NULL CHECK (children_mode IN ('sequential', 'parallel')),
+      agent             text,
+      status            text NOT NULL CHECK (status IN ('pending', 'running', 'waiting', 'review', 'succeeded',
+                                                        'failed', 'blocked', 'skipped', 'cancelled')),
+      priority          integer NOT NULL DEFAULT 0,
+      attempt           integer NOT NULL DEFAULT 0,
+      max_attempts      integer NOT NULL CHECK (max_attempts > 0),
+      -- Dependencies not yet succeeded or skipped. Kept current in the same
+      -- transaction that finishes a dependency, so readiness is an indexed
+      -- lookup rather than a join over the whole tree.
+      unmet_deps        integer NOT NULL DEFAULT 0 CHECK (unmet_deps >= 0),
+      not_before        timestamptz,
+      timeout_s         integer CHECK (timeout_s > 0),
+      requires_approval boolean NOT NULL DEFAULT false,
+      gate              jsonb,
+      result            jsonb,
+      error             text,
+      attempts_log      jsonb NOT NULL DEFAULT '[]',
+      lease_owner       text,
+      lease_expires_at  timestamptz,
+      session_id        uuid,
+      metadata          jsonb NOT NULL DEFAULT '{}',
+      created_at        timestamptz NOT NULL DEFAULT now(),
+      updated_at        timestamptz NOT NULL DEFAULT now(),
+      started_at        timestamptz,
+      finished_at       timestamptz,
+      UNIQUE (goal_id, key),
+      CHECK ((kind = 'wait_for_signal') = (gate IS NOT NULL))
+    )`.execute(db);
+  await sql`CREATE INDEX tasks_goal_idx ON tasks (goal_id, ordinal)`.execute(db);
+  await sql`CREATE INDEX tasks_parent_idx ON tasks (parent_id) WHERE parent_id IS NOT NULL`.execute(db);
+  // Ready candidates: a partial index that only ever holds tasks whose
+  // dependencies are met and that have not started, so finding work costs what
+  // is ready, not what is stored.
+  await sql`
+    CREATE INDEX tasks_ready_idx ON tasks (priority DESC, created_at, id)
+    WHERE status = 'pending' AND unmet_deps = 0`.execute(db);
+  // Lease expiry sweeps look only at running tasks.
+  await sql`CREATE INDEX tasks_lease_idx ON tasks (lease_expires_at) WHERE status = 'running'`.execute(db);
+
+  await sql`
+    CREATE TABLE task_dependencies (
+      task_id       uuid NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+      depends_on_id uuid NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+      PRIMARY KEY (task_id, depends_on_id),
+      CHECK (task_id <> depends_on_id)
+    )`.execute(db);
+  // "Who waits on me?" when a task finishes.
+  await sql`CREATE INDEX task_dependencies_reverse_idx ON task_dependencies (depends_on_id)`.execute(db);
+
+  // One row per (gate task, key it can be resolved by): a compound gate has
+  // several. Resolving a signal is an index probe on match_key.
+  await sql`
+    CREATE TABLE task_gate_keys (
+      task_id   uuid NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+      match_key text NOT NULL,
+      PRIMARY KEY (match_key, task_id)
+    )`.execute(db);
+  await sql`CREATE INDEX task_gate_keys_task_idx ON task_gate_keys (task_id)`.execute(db);
+
+  await sql`
+    CREATE TABLE sessions (
+      id               uuid PRIMARY KEY,
+      goal_id          uuid NOT NULL REFERENCES goals (id) ON DELETE CASCADE,
+      task_id          uuid REFERENCES tasks (id) ON DELETE SET NULL,
+      kind             text NOT NULL CHECK (kind IN ('pinned', 'spawned')),
+      agent            text NOT NULL,
+      worktree_path    text,
+      branch           text,
+      base_sha         text,
+      agent_session_id text,
+      pid              integer,
+      pid_started_at   text,
+      status           text NOT NULL CHECK (status IN ('starting', 'running', 'idle', 'ended')),
+      end_reason       text,
+      exit_code        integer,
+      exit_signal      text,
+      owner            text,
+      heartbeat_at     timestamptz,
+      cost_usd         numeric(14, 6) NOT NULL DEFAULT 0,
+      input_tokens     bigint NOT NULL DEFAULT 0,
+      output_tokens    bigint NOT NULL DEFAULT 0,
+      log_bytes        bigint NOT NULL DEFAULT 0,
+      created_at       timestamptz NOT NULL DEFAULT now(),
+      updated_at       timestamptz NOT NULL DEFAULT now(),
+      started_at       timestamptz,
+      ended_at         timestamptz
+    )`.execute(db);
+  await sql`CREATE INDEX sessions_goal_idx ON sessions (goal_id, created_at)`.execute(db);
+  await sql`CREATE INDEX sessions_owner_live_idx ON sessions (owner) WHERE status <> 'ended'`.execute(db);
+  // At most one live pinned session per goal.
+  await sql`
+    CREATE UNIQUE INDEX sessions_one_pinned_idx ON sessions (goal_id)
+    WHERE kind = 'pinned' AND status <> 'ended'`.execute(db);
+
+  await sql`
+    CREATE TABLE session_logs (
+      session_id uuid NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+      seq        bigint NOT NULL,
+      stream     text NOT NULL CHECK (stream IN ('stdout', 'stderr', 'event')),
+      at         timestamptz NOT NULL DEFAULT now(),
+      text       text NOT NULL,
+      PRIMARY KEY (session_id, seq)
+    )`.execute(db);
+
+  await sql`
+    CREATE TABLE signals (
+      id               uuid PRIMARY KEY,
+      type             text NOT NULL,
+      attributes       jsonb NOT NULL DEFAULT '{}',
+      match_keys       text[] NOT NULL,
+      status           text NOT NULL CHECK (status IN ('pass', 'fail')),
+      summary          text,
+      artifacts        jsonb,
+      idempotency_key  text UNIQUE,
+      source           text NOT NULL CHECK (source IN ('api', 'github', 'task')),
+      matched_task_ids uuid[] NOT NULL DEFAULT '{}',
+      received_at      timestamptz NOT NULL DEFAULT now()
+    )`.execute(db);
+  // A gate that opens looks for the newest signal with one of its keys.
+  await sql`CREATE INDEX signals_match_keys_idx ON signals USING gin (match_keys)`.execute(db);
+  await sql`CREATE INDEX signals_received_idx ON signals (received_at DESC, id DESC)`.execute(db);
+  await sql`CREATE INDEX signals_type_received_idx ON signals (type, received_at DESC)`.execute(db);
+
+  await sql`
+    CREATE TABLE events (
+      id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      goal_id    uuid REFERENCES goals (id) ON DELETE CASCADE,
+      task_id    uuid,
+      session_id uuid,
+      signal_id  uuid,
+      type       text NOT NULL,
+      data       jsonb NOT NULL DEFAULT '{}',
+      at         timestamptz NOT NULL DEFAULT now()
+    )`.execute(db);
+  await sql`CREATE INDEX events_goal_idx ON events (goal_id, id)`.execute(db);
+}
+
+export async function down(): Promise<void> {
+  throw new Error('migrations are forward-only');
+}

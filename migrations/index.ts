@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely';
+import * as initialSchema from './0001_initial_schema.js';
+
+/**
+ * The migrations in order. A static list rather than a directory scan: it works
+ * the same under tsx, vitest and compiled output, and a missing file is a
+ * compile error instead of a silently skipped migration.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_initial_schema': initialSchema,
+};

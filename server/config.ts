@@ -1,0 +1,101 @@
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * Every setting Arbor has, parsed once from the environment. Nothing else in the
+ * server reads `process.env`: components receive the slice of `Config` they need,
+ * so a test can build the whole system from a literal object.
+ */
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+const optionalSecret = z
+  .string()
+  .min(16, 'must be at least 16 characters')
+  .optional()
+  .or(z.literal('').transform(() => undefined));
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** The environment variables Arbor reads, with their defaults. Exported for the docs and the compose test. */
+export const envSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: int(0, 65535).default(8080),
+  ARBOR_DATA_DIR: z.string().min(1).default('.arbor'),
+  ARBOR_EMBEDDED_PG_PORT: int(0, 65535).default(0),
+  ARBOR_API_TOKEN: optionalSecret,
+  ARBOR_SIGNAL_TOKEN: optionalSecret,
+  ARBOR_GITHUB_WEBHOOK_SECRET: optionalSecret,
+  ARBOR_INSTANCE_ID: z.string().min(1).max(200).optional(),
+  ARBOR_AGENT: z.enum(['claude', 'codex', 'command']).default('claude'),
+  ARBOR_BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  ARBOR_MAX_TASKS_PER_GOAL: int(1, 1_000_000).default(10_000),
+  ARBOR_MAX_TREE_DEPTH: int(1, 256).default(32),
+  ARBOR_DB_POOL_SIZE: int(1, 200).default(10),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type AgentName = z.infer<typeof envSchema>['ARBOR_AGENT'];
+
+export interface Config {
+  /** Absent: run an embedded Postgres with its data under `dataDir`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPostgresPort: number;
+  dbPoolSize: number;
+  instanceId: string;
+  http: { host: string; port: number; bodyLimitBytes: number };
+  auth: { apiToken?: string; signalToken?: string; githubWebhookSecret?: string };
+  goals: { defaultAgent: AgentName; maxTasksPerGoal: number; maxTreeDepth: number };
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const config: Config = {
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.ARBOR_DATA_DIR),
+    embeddedPostgresPort: e.ARBOR_EMBEDDED_PG_PORT,
+    dbPoolSize: e.ARBOR_DB_POOL_SIZE,
+    instanceId: e.ARBOR_INSTANCE_ID ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    http: { host: e.HOST, port: e.PORT, bodyLimitBytes: e.ARBOR_BODY_LIMIT_BYTES },
+    auth: {
+      apiToken: e.ARBOR_API_TOKEN,
+      signalToken: e.ARBOR_SIGNAL_TOKEN,
+      githubWebhookSecret: e.ARBOR_GITHUB_WEBHOOK_SECRET,
+    },
+    goals: {
+      defaultAgent: e.ARBOR_AGENT,
+      maxTasksPerGoal: e.ARBOR_MAX_TASKS_PER_GOAL,
+      maxTreeDepth: e.ARBOR_MAX_TREE_DEPTH,
+    },
+    logLevel: e.LOG_LEVEL,
+  };
+  assertSafeListener(config);
+  return config;
+}
+
+/** An API reachable from other machines must not be open to anyone who finds it. */
+function assertSafeListener(config: Config): void {
+  if (!LOOPBACK_HOSTS.has(config.http.host) && !config.auth.apiToken) {
+    throw new ConfigError(
+      `invalid configuration:\n  HOST: ${config.http.host} is not a loopback address; set ARBOR_API_TOKEN to listen there`,
+    );
+  }
+}

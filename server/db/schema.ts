@@ -1,0 +1,154 @@
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+import type { ChildrenMode, GoalStatus, SessionPolicy, TaskKind, TaskStatus } from '../domain/states.js';
+
+/**
+ * Table types as Kysely sees them through the CamelCasePlugin: columns are
+ * snake_case in SQL and camelCase here.
+ */
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+/** numeric columns come back from pg as strings to keep their precision. */
+type Numeric = ColumnType<string, number | string | undefined, number | string>;
+type BigIntColumn = ColumnType<string, number | string | bigint | undefined, number | string | bigint>;
+type Json<T extends object> = JSONColumnType<T, T, T>;
+type NullableJson<T> = ColumnType<T | null, T | null | undefined, T | null>;
+
+export interface GoalsTable {
+  id: string;
+  seq: Generated<string>;
+  title: string;
+  description: Generated<string>;
+  repo: string;
+  baseRef: string;
+  branch: string | null;
+  agent: string;
+  childrenMode: ChildrenMode;
+  status: GoalStatus;
+  maxParallel: number;
+  metadata: ColumnType<Record<string, unknown>, Record<string, unknown> | undefined, Record<string, unknown>>;
+  costUsd: Numeric;
+  createdAt: Timestamp;
+  updatedAt: Timestamp;
+  startedAt: NullableTimestamp;
+  finishedAt: NullableTimestamp;
+}
+
+export interface TasksTable {
+  id: string;
+  goalId: string;
+  parentId: string | null;
+  key: string;
+  ordinal: number;
+  position: number;
+  depth: number;
+  title: string;
+  instructions: Generated<string>;
+  acceptance: string | null;
+  kind: TaskKind;
+  sessionPolicy: SessionPolicy;
+  childrenMode: ChildrenMode;
+  agent: string | null;
+  status: TaskStatus;
+  priority: Generated<number>;
+  attempt: Generated<number>;
+  maxAttempts: number;
+  unmetDeps: Generated<number>;
+  notBefore: NullableTimestamp;
+  timeoutS: number | null;
+  requiresApproval: Generated<boolean>;
+  gate: NullableJson<unknown>;
+  result: NullableJson<unknown>;
+  error: string | null;
+  attemptsLog: ColumnType<unknown[], string | undefined, string>;
+  leaseOwner: string | null;
+  leaseExpiresAt: NullableTimestamp;
+  sessionId: string | null;
+  metadata: ColumnType<Record<string, unknown>, Record<string, unknown> | undefined, Record<string, unknown>>;
+  createdAt: Timestamp;
+  updatedAt: Timestamp;
+  startedAt: NullableTimestamp;
+  finishedAt: NullableTimestamp;
+}
+
+export interface TaskDependenciesTable {
+  taskId: string;
+  dependsOnId: string;
+}
+
+export interface TaskGateKeysTable {
+  taskId: string;
+  matchKey: string;
+}
+
+export interface SessionsTable {
+  id: string;
+  goalId: string;
+  taskId: string | null;
+  kind: 'pinned' | 'spawned';
+  agent: string;
+  worktreePath: string | null;
+  branch: string | null;
+  baseSha: string | null;
+  agentSessionId: string | null;
+  pid: number | null;
+  pidStartedAt: string | null;
+  status: 'starting' | 'running' | 'idle' | 'ended';
+  endReason: string | null;
+  exitCode: number | null;
+  exitSignal: string | null;
+  owner: string | null;
+  heartbeatAt: NullableTimestamp;
+  costUsd: Numeric;
+  inputTokens: BigIntColumn;
+  outputTokens: BigIntColumn;
+  logBytes: BigIntColumn;
+  createdAt: Timestamp;
+  updatedAt: Timestamp;
+  startedAt: NullableTimestamp;
+  endedAt: NullableTimestamp;
+}
+
+export interface SessionLogsTable {
+  sessionId: string;
+  seq: BigIntColumn;
+  stream: 'stdout' | 'stderr' | 'event';
+  at: Timestamp;
+  text: string;
+}
+
+export interface SignalsTable {
+  id: string;
+  type: string;
+  attributes: Json<Record<string, string | number>>;
+  matchKeys: string[];
+  status: 'pass' | 'fail';
+  summary: string | null;
+  artifacts: NullableJson<unknown>;
+  idempotencyKey: string | null;
+  source: 'api' | 'github' | 'task';
+  matchedTaskIds: ColumnType<string[], string[] | undefined, string[]>;
+  receivedAt: Timestamp;
+}
+
+export interface EventsTable {
+  id: Generated<string>;
+  goalId: string | null;
+  taskId: string | null;
+  sessionId: string | null;
+  signalId: string | null;
+  type: string;
+  data: ColumnType<Record<string, unknown>, Record<string, unknown> | undefined, Record<string, unknown>>;
+  at: Timestamp;
+}
+
+export interface Database {
+  goals: GoalsTable;
+  tasks: TasksTable;
+  taskDependencies: TaskDependenciesTable;
+  taskGateKeys: TaskGateKeysTable;
+  sessions: SessionsTable;
+  sessionLogs: SessionLogsTable;
+  signals: SignalsTable;
+  events: EventsTable;
+}

@@ -1,0 +1,46 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { requestId } from 'hono/request-id';
+import { authenticate } from './auth.js';
+import type { AppDeps, AppEnv } from './context.js';
+import { errorResponse, handleError, validationHook } from './errors.js';
+import { goalsRouter } from './goals/goals.router.js';
+import { healthRouter } from './health.router.js';
+import { createHttpMetrics } from './metrics.js';
+import { limitBodySize, observeRequests, requireJsonBody } from './request-guards.js';
+import { tasksRouter } from './tasks/tasks.router.js';
+
+/**
+ * The HTTP app, built from its dependencies: no module-level state, so a test
+ * builds one per database and several can live in one process.
+ */
+export function createApp(deps: AppDeps) {
+  const metrics = createHttpMetrics();
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.use('*', requestId());
+  app.use('*', async (c, next) => {
+    c.set('logger', deps.logger.child({ request_id: c.get('requestId') }));
+    await next();
+  });
+  app.use('*', observeRequests(metrics));
+  app.use('/api/*', authenticate(deps.config.auth));
+  app.use('/api/*', limitBodySize(deps.config.http.bodyLimitBytes));
+  app.use('/api/*', requireJsonBody());
+
+  app.route('/', healthRouter(deps, metrics));
+  app.route('/', goalsRouter(deps));
+  app.route('/', tasksRouter(deps));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'Arbor', version: '0.1.0', description: 'Runs coding agents against a goal tree.' },
+    security: [{ bearer: [] }],
+  });
+
+  app.notFound((c) => errorResponse(c, 404, `no route for ${c.req.method} ${c.req.path}`));
+  app.onError(handleError);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

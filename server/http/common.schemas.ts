@@ -1,0 +1,36 @@
+import { z } from '@hono/zod-openapi';
+import { ErrorSchema } from './errors.js';
+
+export const IdParamSchema = z.object({
+  id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: '3f1c2b9e-6a0d-4a3e-9a53-2c1f0c7b8d11' }),
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids are opaque to clients: one that is not even a uuid is simply not found. */
+export function isUuid(id: string): boolean {
+  return UUID.test(id);
+}
+
+const error = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });
+
+/** The error answers every /api route can give, for the OpenAPI document. */
+export const commonErrors = {
+  401: error('missing or invalid token'),
+  403: error('the token may not call this route'),
+  422: error('the request has the wrong shape'),
+} as const;
+
+export const bodyErrors = {
+  ...commonErrors,
+  400: error('the body is not valid JSON'),
+  413: error('the body is too large'),
+  415: error('the body is not application/json'),
+} as const;
+
+export const notFoundError = { 404: error('no such resource') } as const;
+export const conflictError = { 409: error('the transition is not allowed in the current state') } as const;
+
+export function jsonContent<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { 'application/json': { schema } } };
+}

@@ -1,0 +1,23 @@
+import type { RouteConfig, RouteHandler } from '@hono/zod-openapi';
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
+import type { Logger } from '../logger.js';
+
+/** What the HTTP layer is built from; a test passes its own database and settings. */
+export interface AppDeps {
+  db: Db;
+  logger: Logger;
+  config: Pick<Config, 'http' | 'auth' | 'goals'>;
+}
+
+export type Caller = 'api' | 'signal' | 'anonymous';
+
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    logger: Logger;
+    caller: Caller;
+  };
+}
+
+export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;

@@ -1,0 +1,61 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { GOAL_STATUSES } from '../../domain/states.js';
+import { IdParamSchema, bodyErrors, commonErrors, conflictError, jsonContent, notFoundError } from '../common.schemas.js';
+import { CreateGoalSchema, GoalPageSchema, GoalSchema, GoalWithTasksSchema } from './goals.schemas.js';
+
+const tags = ['goals'];
+
+export const createGoal = createRoute({
+  method: 'post',
+  path: '/api/goals',
+  tags,
+  summary: 'Create a goal with its whole task tree',
+  request: { body: { required: true, content: { 'application/json': { schema: CreateGoalSchema } } } },
+  responses: {
+    201: jsonContent(GoalWithTasksSchema, 'the stored goal and its tasks, flattened in tree order'),
+    ...bodyErrors,
+  },
+});
+
+export const listGoals = createRoute({
+  method: 'get',
+  path: '/api/goals',
+  tags,
+  summary: 'List goals, newest first',
+  request: {
+    query: z.object({
+      status: z.enum(GOAL_STATUSES).optional(),
+      limit: z.coerce.number().int().min(1).max(500).default(50),
+      cursor: z.string().regex(/^\d+$/, 'must be a next_cursor from a previous page').optional(),
+    }),
+  },
+  responses: { 200: jsonContent(GoalPageSchema, 'a page of goals'), ...commonErrors },
+});
+
+export const getGoal = createRoute({
+  method: 'get',
+  path: '/api/goals/{id}',
+  tags,
+  summary: 'A goal with its tasks',
+  request: { params: IdParamSchema },
+  responses: { 200: jsonContent(GoalWithTasksSchema, 'the goal'), ...commonErrors, ...notFoundError },
+});
+
+const goalCommand = (command: 'pause' | 'resume' | 'cancel', summary: string) =>
+  createRoute({
+    method: 'post',
+    path: `/api/goals/{id}/${command}`,
+    tags,
+    summary,
+    request: { params: IdParamSchema },
+    responses: {
+      200: jsonContent(z.object({ goal: GoalSchema }), 'the goal after the change'),
+      ...bodyErrors,
+      ...notFoundError,
+      ...conflictError,
+    },
+  });
+
+export const pauseGoal = goalCommand('pause', 'Stop dispatching new tasks; running ones finish');
+export const resumeGoal = goalCommand('resume', 'Dispatch again after a pause');
+export const cancelGoal = goalCommand('cancel', 'Cancel every unfinished task and stop running sessions');

@@ -1,0 +1,127 @@
+import { z } from '@hono/zod-openapi';
+import { AGENTS, CHILDREN_MODES, GOAL_STATUSES, SESSION_POLICIES, TASK_KINDS } from '../../domain/states.js';
+import type { TaskSpec } from '../../domain/goal-tree.js';
+import type { Goal } from '../../store/goals.js';
+import { TaskSchema, iso } from '../tasks/tasks.schemas.js';
+
+/**
+ * Shapes only: lengths, types, enums, unknown fields. The rules that need the
+ * whole tree (keys, edges, cycles, gates) are the domain's `planGoalTree`.
+ */
+
+/**
+ * JSON nesting beyond any configurable tree depth (each task level is an object
+ * inside a `children` array): stops pathological bodies before the recursive parse.
+ */
+const HARD_MAX_DEPTH = 2 * 256 + 8;
+
+export const TaskSpecSchema: z.ZodType<TaskSpec> = z
+  .strictObject({
+    key: z.string().min(1).max(100),
+    title: z.string().min(1).max(500),
+    instructions: z.string().max(200_000).optional(),
+    acceptance: z.string().max(50_000).optional(),
+    kind: z.enum(TASK_KINDS).optional(),
+    session_policy: z.enum(SESSION_POLICIES).optional(),
+    children_mode: z.enum(CHILDREN_MODES).optional(),
+    agent: z.enum(AGENTS).optional(),
+    depends_on: z.array(z.string().min(1).max(100)).max(1000).optional(),
+    get children(): z.ZodOptional<z.ZodArray<z.ZodType<TaskSpec>>> {
+      return z.array(TaskSpecSchema).optional();
+    },
+    gate: z.record(z.string(), z.unknown()).optional().openapi({
+      description: 'for wait_for_signal tasks: {type, repo?, pr?, pr_url?, sha?, ...} or {all|any: [...]}',
+    }),
+    priority: z.number().int().min(-1000).max(1000).optional(),
+    max_attempts: z.number().int().min(1).max(20).optional(),
+    timeout_s: z.number().int().min(1).max(7200).optional(),
+    requires_approval: z.boolean().optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  })
+  .openapi('TaskSpec');
+
+export const CreateGoalSchema = z
+  .preprocess(
+    (body, ctx) => {
+      if (nestingDepth(body) > HARD_MAX_DEPTH) {
+        ctx.addIssue({ code: 'custom', message: 'the task tree is nested too deeply', input: body });
+        return z.NEVER;
+      }
+      return body;
+    },
+    z.strictObject({
+      title: z.string().min(1).max(500),
+      description: z.string().max(200_000).optional(),
+      repo: z.string().min(1).max(4096).startsWith('/', 'must be an absolute path'),
+      base_ref: z.string().min(1).max(255).regex(/^[^\s~^:?*[\\]+$/, 'must be a git ref').optional(),
+      agent: z.enum(AGENTS).optional(),
+      children_mode: z.enum(CHILDREN_MODES).optional(),
+      max_parallel: z.number().int().min(1).max(1000).optional(),
+      metadata: z.record(z.string(), z.unknown()).optional(),
+      tasks: z.array(TaskSpecSchema).min(1),
+    }),
+  )
+  .openapi('CreateGoal');
+
+export const GoalSchema = z
+  .object({
+    id: z.uuid(),
+    title: z.string(),
+    description: z.string(),
+    repo: z.string(),
+    base_ref: z.string(),
+    branch: z.string().nullable(),
+    agent: z.string(),
+    children_mode: z.enum(CHILDREN_MODES),
+    status: z.enum(GOAL_STATUSES),
+    max_parallel: z.number().int(),
+    metadata: z.record(z.string(), z.unknown()),
+    cost_usd: z.number(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    started_at: z.string().nullable(),
+    finished_at: z.string().nullable(),
+  })
+  .openapi('Goal');
+
+export const GoalWithTasksSchema = z.object({ goal: GoalSchema, tasks: z.array(TaskSchema) }).openapi('GoalWithTasks');
+
+export const GoalPageSchema = z
+  .object({ goals: z.array(GoalSchema), next_cursor: z.string().nullable() })
+  .openapi('GoalPage');
+
+export function toGoalJson(goal: Goal): z.infer<typeof GoalSchema> {
+  return {
+    id: goal.id,
+    title: goal.title,
+    description: goal.description,
+    repo: goal.repo,
+    base_ref: goal.baseRef,
+    branch: goal.branch,
+    agent: goal.agent,
+    children_mode: goal.childrenMode,
+    status: goal.status,
+    max_parallel: goal.maxParallel,
+    metadata: goal.metadata,
+    cost_usd: Number(goal.costUsd),
+    created_at: goal.createdAt.toISOString(),
+    updated_at: goal.updatedAt.toISOString(),
+    started_at: iso(goal.startedAt),
+    finished_at: iso(goal.finishedAt),
+  };
+}
+
+/** Depth of nested arrays/objects, iteratively: a hostile body cannot blow the stack here. */
+function nestingDepth(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (depth > max) max = depth;
+    if (depth > HARD_MAX_DEPTH) return depth;
+    if (typeof item === 'object' && item !== null) {
+      for (const child of Object.values(item)) stack.push([child, depth + 1]);
+    }
+  }
+  return max;
+}

@@ -1,0 +1,10 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppDeps, AppEnv } from '../context.js';
+import { validationHook } from '../errors.js';
+import { taskHandlers } from './tasks.handlers.js';
+import * as routes from './tasks.routes.js';
+
+export function tasksRouter(deps: AppDeps) {
+  const handlers = taskHandlers(deps);
+  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).openapi(routes.getTask, handlers.get);
+}

@@ -1,0 +1,79 @@
+import { z } from '@hono/zod-openapi';
+import { CHILDREN_MODES, SESSION_POLICIES, TASK_KINDS, TASK_STATUSES } from '../../domain/states.js';
+import type { TaskWithDeps } from '../../store/tasks.js';
+
+export const TaskSchema = z
+  .object({
+    id: z.uuid(),
+    goal_id: z.uuid(),
+    parent_id: z.uuid().nullable(),
+    key: z.string(),
+    position: z.number().int(),
+    depth: z.number().int(),
+    title: z.string(),
+    instructions: z.string(),
+    acceptance: z.string().nullable(),
+    kind: z.enum(TASK_KINDS),
+    session_policy: z.enum(SESSION_POLICIES),
+    children_mode: z.enum(CHILDREN_MODES),
+    agent: z.string().nullable(),
+    status: z.enum(TASK_STATUSES),
+    priority: z.number().int(),
+    attempt: z.number().int(),
+    max_attempts: z.number().int(),
+    not_before: z.string().nullable(),
+    timeout_s: z.number().int().nullable(),
+    requires_approval: z.boolean(),
+    gate: z.unknown().nullable(),
+    result: z.unknown().nullable(),
+    error: z.string().nullable(),
+    depends_on: z.array(z.uuid()).openapi({ description: 'ids of the tasks this one waits for' }),
+    session_id: z.uuid().nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+    created_at: z.string(),
+    updated_at: z.string(),
+    started_at: z.string().nullable(),
+    finished_at: z.string().nullable(),
+  })
+  .openapi('Task');
+
+export type TaskJson = z.infer<typeof TaskSchema>;
+
+export function toTaskJson(task: TaskWithDeps): TaskJson {
+  return {
+    id: task.id,
+    goal_id: task.goalId,
+    parent_id: task.parentId,
+    key: task.key,
+    position: task.position,
+    depth: task.depth,
+    title: task.title,
+    instructions: task.instructions,
+    acceptance: task.acceptance,
+    kind: task.kind,
+    session_policy: task.sessionPolicy,
+    children_mode: task.childrenMode,
+    agent: task.agent,
+    status: task.status,
+    priority: task.priority,
+    attempt: task.attempt,
+    max_attempts: task.maxAttempts,
+    not_before: iso(task.notBefore),
+    timeout_s: task.timeoutS,
+    requires_approval: task.requiresApproval,
+    gate: task.gate,
+    result: task.result,
+    error: task.error,
+    depends_on: task.dependsOn,
+    session_id: task.sessionId,
+    metadata: task.metadata,
+    created_at: task.createdAt.toISOString(),
+    updated_at: task.updatedAt.toISOString(),
+    started_at: iso(task.startedAt),
+    finished_at: iso(task.finishedAt),
+  };
+}
+
+export function iso(date: Date | null): string | null {
+  return date ? date.toISOString() : null;
+}

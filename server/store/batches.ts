@@ -1,0 +1,4 @@
+/** Splits rows for multi-row INSERTs: one statement may bind at most 65,535 parameters. */
+export function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}

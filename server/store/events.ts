@@ -1,0 +1,53 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import { chunks } from './batches.js';
+
+/**
+ * The append-only event log: every state change writes here in the same
+ * transaction, and one NOTIFY per transaction tells listeners (the
+ * orchestrator, SSE streams) that something happened. Postgres delivers a
+ * NOTIFY only when its transaction commits, so a listener never hears of a
+ * change it cannot yet see; the payload is the newest event id, a hint to
+ * read from, never the data itself.
+ */
+
+export const EVENTS_CHANNEL = 'arbor_events';
+
+export type EventType =
+  | 'goal.created'
+  | 'goal.paused'
+  | 'goal.resumed'
+  | 'goal.cancelled'
+  | 'task.status_changed';
+
+export interface NewEvent {
+  type: EventType;
+  goalId: string | null;
+  taskId?: string | null;
+  sessionId?: string | null;
+  signalId?: string | null;
+  data?: Record<string, unknown>;
+}
+
+export async function appendEvents(trx: Db, events: NewEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  let newest = 0n;
+  for (const chunk of chunks(events, 5000)) {
+    const rows = await trx
+      .insertInto('events')
+      .values(
+        chunk.map((e) => ({
+          type: e.type,
+          goalId: e.goalId,
+          taskId: e.taskId ?? null,
+          sessionId: e.sessionId ?? null,
+          signalId: e.signalId ?? null,
+          data: e.data ?? {},
+        })),
+      )
+      .returning('id')
+      .execute();
+    for (const row of rows) if (BigInt(row.id) > newest) newest = BigInt(row.id);
+  }
+  await sql`SELECT pg_notify(${EVENTS_CHANNEL}, ${newest.toString()})`.execute(trx);
+}
