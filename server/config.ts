@@ -11,11 +11,7 @@ import { z } from 'zod';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
-const optionalSecret = z
-  .string()
-  .min(16, 'must be at least 16 characters')
-  .optional()
-  .or(z.literal('').transform(() => undefined));
+const optionalSecret = z.string().min(16, 'must be at least 16 characters').optional();
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -24,8 +20,7 @@ export const envSchema = z.object({
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
-    .optional()
-    .or(z.literal('').transform(() => undefined)),
+    .optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65535).default(8080),
   ARBOR_DATA_DIR: z.string().min(1).default('.arbor'),
@@ -45,6 +40,8 @@ export const envSchema = z.object({
 export type AgentName = z.infer<typeof envSchema>['ARBOR_AGENT'];
 
 export interface Config {
+  /** Things worth telling the operator at start-up, such as unknown ARBOR_* variables (likely typos). */
+  warnings: string[];
   /** Absent: run an embedded Postgres with its data under `dataDir`. */
   databaseUrl: string | undefined;
   dataDir: string;
@@ -62,13 +59,19 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable means "not set" for every setting alike (`PORT=` is the
+  // default port, not port 0).
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(given);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const known = new Set(Object.keys(envSchema.shape));
+  const unknown = Object.keys(given).filter((name) => name.startsWith('ARBOR_') && !known.has(name));
   const config: Config = {
+    warnings: unknown.map((name) => `${name} is not a setting Arbor knows; is it misspelt?`),
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.ARBOR_DATA_DIR),
     embeddedPostgresPort: e.ARBOR_EMBEDDED_PG_PORT,

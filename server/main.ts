@@ -17,6 +17,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  for (const warning of config.warnings) logger.warn(warning);
   const database = await openDatabase(config, logger);
   const app = createApp({ db: database.db, logger, config });
 

@@ -19,6 +19,9 @@ export function connectDatabase(connectionString: string, options: { poolSize: n
   // An idle client losing its server (a restart, `57P01` at shutdown) emits on
   // the pool; unhandled, that event would crash the process.
   pool.on('error', (err) => options.logger.warn({ err: err.message }, 'idle database connection lost'));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [
+      // Only column names: the keys inside jsonb (gates, metadata) are the user's and stay as written.
+      new CamelCasePlugin({ maintainNestedObjectKeys: true }),
+    ] });
   return { db, pool, close: () => db.destroy() };
 }

@@ -58,7 +58,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const dataDir = path.resolve(options.dataDir);
   const clusterDir = path.join(dataDir, 'pg');
   await fs.mkdir(dataDir, { recursive: true });
-  if (runAs) await assertReachable(clusterDir, runAs);
+  if (runAs) {
+    // The data dir is Arbor's own: let the postgres user pass through it
+    // (search only; the password file inside stays 0600).
+    const stat = await fs.stat(dataDir);
+    if (stat.uid === 0 && !(stat.mode & 0o001)) await fs.chmod(dataDir, (stat.mode & 0o7777) | 0o001);
+    await assertReachable(clusterDir, runAs);
+  }
 
   const passwordFile = path.join(dataDir, 'pg-password');
   if (!(await exists(path.join(clusterDir, 'PG_VERSION')))) {

@@ -22,8 +22,8 @@ export function limitBodySize(maxBytes: number): MiddlewareHandler<AppEnv> {
  */
 export function requireJsonBody(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const hasBody = c.req.header('content-length') !== undefined ? c.req.header('content-length') !== '0' : c.req.header('transfer-encoding') !== undefined;
-    if (hasBody && !['GET', 'HEAD'].includes(c.req.method)) {
+    const declaredEmpty = c.req.header('content-length') === '0';
+    if (c.req.raw.body !== null && !declaredEmpty && !['GET', 'HEAD'].includes(c.req.method)) {
       const type = c.req.header('content-type') ?? '';
       if (!/^application\/(.+\+)?json\s*(;|$)/i.test(type)) {
         throw new ApiError(415, 'request body must be application/json');

@@ -43,8 +43,9 @@ export const TaskSpecSchema: z.ZodType<TaskSpec> = z
 export const CreateGoalSchema = z
   .preprocess(
     (body, ctx) => {
-      if (nestingDepth(body) > HARD_MAX_DEPTH) {
-        ctx.addIssue({ code: 'custom', message: 'the task tree is nested too deeply', input: body });
+      const problem = screenBody(body);
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: problem, input: body });
         return z.NEVER;
       }
       return body;
@@ -111,17 +112,23 @@ export function toGoalJson(goal: Goal): z.infer<typeof GoalSchema> {
   };
 }
 
-/** Depth of nested arrays/objects, iteratively: a hostile body cannot blow the stack here. */
-function nestingDepth(value: unknown): number {
-  let max = 0;
+/**
+ * What no field may hold, checked once over the whole body, iteratively so a
+ * hostile body cannot blow the stack: nesting past any possible tree, and NUL
+ * characters, which Postgres text and jsonb cannot store.
+ */
+function screenBody(value: unknown): string | null {
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length > 0) {
     const [item, depth] = stack.pop()!;
-    if (depth > max) max = depth;
-    if (depth > HARD_MAX_DEPTH) return depth;
+    if (depth > HARD_MAX_DEPTH) return 'the task tree is nested too deeply';
+    if (typeof item === 'string' && item.includes('\u0000')) return 'text must not contain NUL characters';
     if (typeof item === 'object' && item !== null) {
-      for (const child of Object.values(item)) stack.push([child, depth + 1]);
+      for (const [key, child] of Object.entries(item)) {
+        if (key.includes('\u0000')) return 'text must not contain NUL characters';
+        stack.push([child, depth + 1]);
+      }
     }
   }
-  return max;
+  return null;
 }

@@ -1,0 +1,35 @@
+# Arbor: the server and its migrations, run from TypeScript source with tsx.
+FROM node:20-bookworm-slim
+
+# git: agent sessions work in git worktrees of the goal's repository.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+ENV NODE_ENV=production
+
+# Dependencies first, so editing the source does not reinstall them. tsx is a
+# regular dependency: it runs the server, so dev dependencies are left out.
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+COPY tsconfig.json ./
+COPY migrations ./migrations
+COPY server ./server
+
+# Without DATABASE_URL Arbor runs an embedded Postgres under ARBOR_DATA_DIR.
+RUN mkdir -p /app/.arbor && chown node:node /app/.arbor
+USER node
+
+# Listening beyond loopback: Arbor refuses to start unless ARBOR_API_TOKEN is set.
+ENV HOST=0.0.0.0 \
+    PORT=8080 \
+    ARBOR_DATA_DIR=/app/.arbor
+EXPOSE 8080
+
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+# node itself (not npm or npx) is PID 1's command, so SIGTERM reaches Arbor's graceful shutdown.
+CMD ["node", "--import", "tsx", "server/main.ts"]
