@@ -48,12 +48,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       acceptance        text,
       kind              text NOT NULL CHECK (kind IN ('agent', 'wait_for_signal', 'human_review', 'group')),
       session_policy    text NOT NULL CHECK (session_policy IN ('pinned', 'spawn', 'auto')),
+      -- The lane the policy resolves to once the tree is known (auto: spawned
+      -- when siblings run in parallel, pinned when in sequence).
+      route             text NOT NULL CHECK (route IN ('pinned', 'spawned')),
       children_mode     text NOT NULL CHECK (children_mode IN ('sequential', 'parallel')),
       agent             text,
       status            text NOT NULL CHECK (status IN ('pending', 'running', 'waiting', 'review', 'succeeded',
                                                         'failed', 'blocked', 'skipped', 'cancelled')),
       priority          integer NOT NULL DEFAULT 0,
+      -- attempt only ever grows: with the lease owner it fences every write of
+      -- a running task, so a number must never be reused. A person's retry (or
+      -- an interrupted run that was not the task's fault) moves attempt_floor
+      -- instead, and attempts used are attempt - attempt_floor.
       attempt           integer NOT NULL DEFAULT 0,
+      attempt_floor     integer NOT NULL DEFAULT 0,
       max_attempts      integer NOT NULL CHECK (max_attempts > 0),
       -- Dependencies not yet succeeded or skipped. Kept current in the same
       -- transaction that finishes a dependency, so readiness is an indexed
@@ -78,15 +86,30 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       CHECK ((kind = 'wait_for_signal') = (gate IS NOT NULL))
     )`.execute(db);
   await sql`CREATE INDEX tasks_goal_idx ON tasks (goal_id, ordinal)`.execute(db);
-  await sql`CREATE INDEX tasks_parent_idx ON tasks (parent_id) WHERE parent_id IS NOT NULL`.execute(db);
   // Ready candidates: a partial index that only ever holds tasks whose
   // dependencies are met and that have not started, so finding work costs what
   // is ready, not what is stored.
+  // Ready agent tasks, in dispatch order (priority, then older goals first,
+  // then tree order within a goal); and ready tasks that need no session
+  // (groups, gates, reviews), kept apart so that neither query wades through
+  // the other's rows.
   await sql`
-    CREATE INDEX tasks_ready_idx ON tasks (priority DESC, created_at, id)
-    WHERE status = 'pending' AND unmet_deps = 0`.execute(db);
-  // Lease expiry sweeps look only at running tasks.
+    CREATE INDEX tasks_ready_idx ON tasks (priority DESC, created_at, goal_id, ordinal)
+    WHERE status = 'pending' AND unmet_deps = 0 AND kind = 'agent'`.execute(db);
+  await sql`
+    CREATE INDEX tasks_ready_holds_idx ON tasks (priority DESC, created_at, goal_id, ordinal)
+    WHERE status = 'pending' AND unmet_deps = 0 AND kind <> 'agent'`.execute(db);
+  // Lease expiry sweeps and per-goal running counts look only at running tasks.
   await sql`CREATE INDEX tasks_lease_idx ON tasks (lease_expires_at) WHERE status = 'running'`.execute(db);
+  await sql`CREATE INDEX tasks_running_idx ON tasks (goal_id) WHERE status = 'running'`.execute(db);
+  // "Is anything in this goal / under this group still unfinished?" must not
+  // scan the finished ones: roll-ups ask it on every completion.
+  await sql`
+    CREATE INDEX tasks_unfinished_goal_idx ON tasks (goal_id)
+    WHERE status NOT IN ('succeeded', 'skipped')`.execute(db);
+  await sql`
+    CREATE INDEX tasks_unfinished_parent_idx ON tasks (parent_id)
+    WHERE parent_id IS NOT NULL AND status NOT IN ('succeeded', 'skipped')`.execute(db);
 
   await sql`
     CREATE TABLE task_dependencies (

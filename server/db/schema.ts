@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
-import type { ChildrenMode, GoalStatus, SessionPolicy, TaskKind, TaskStatus } from '../domain/states.js';
+import type { ChildrenMode, GoalStatus, SessionPolicy, TaskKind, TaskRoute, TaskStatus } from '../domain/states.js';
 
 /**
  * Table types as Kysely sees them through the CamelCasePlugin: columns are
@@ -47,11 +47,13 @@ export interface TasksTable {
   acceptance: string | null;
   kind: TaskKind;
   sessionPolicy: SessionPolicy;
+  route: TaskRoute;
   childrenMode: ChildrenMode;
   agent: string | null;
   status: TaskStatus;
   priority: Generated<number>;
   attempt: Generated<number>;
+  attemptFloor: Generated<number>;
   maxAttempts: number;
   unmetDeps: Generated<number>;
   notBefore: NullableTimestamp;

@@ -1,5 +1,5 @@
 import { normalizeGate, type Gate } from './gate.js';
-import type { AgentName, ChildrenMode, SessionPolicy, TaskKind } from './states.js';
+import type { AgentName, ChildrenMode, SessionPolicy, TaskKind, TaskRoute } from './states.js';
 
 /**
  * Turning the nested task tree a user posts into flat rows and dependency edges.
@@ -49,6 +49,7 @@ export interface PlannedTask {
   acceptance: string | null;
   kind: TaskKind;
   sessionPolicy: SessionPolicy;
+  route: TaskRoute;
   childrenMode: ChildrenMode;
   agent: AgentName | null;
   priority: number;
@@ -93,7 +94,9 @@ export function planGoalTree(roots: TaskSpec[], rootMode: ChildrenMode, limits: 
   while (stack.length > 0) {
     const { spec, parent, position, depth } = stack.pop()!;
     const index = tasks.length;
-    const planned = planTask(spec, index, parent === null ? null : tasks[parent]!, position, depth, limits, errors);
+    const parentTask = parent === null ? null : tasks[parent]!;
+    const siblingsMode = parentTask ? parentTask.childrenMode : rootMode;
+    const planned = planTask(spec, index, parentTask, siblingsMode, position, depth, limits, errors);
     tasks.push(planned);
     specs.push(spec);
     if (byKey.has(spec.key)) errors.push({ task: spec.key, message: `duplicate task key "${spec.key}"` });
@@ -153,6 +156,7 @@ function planTask(
   spec: TaskSpec,
   index: number,
   parent: PlannedTask | null,
+  siblingsMode: ChildrenMode,
   position: number,
   depth: number,
   limits: TreeLimits,
@@ -183,6 +187,8 @@ function planTask(
   }
   if (spec.requires_approval && kind !== 'agent') fail('requires_approval is only for agent tasks');
 
+  // A group's policy and agent are the defaults of everything below it.
+  const sessionPolicy = spec.session_policy ?? parent?.sessionPolicy ?? 'auto';
   return {
     index,
     key: spec.key,
@@ -193,8 +199,8 @@ function planTask(
     instructions: spec.instructions ?? '',
     acceptance: spec.acceptance ?? null,
     kind,
-    // A group's policy and agent are the defaults of everything below it.
-    sessionPolicy: spec.session_policy ?? parent?.sessionPolicy ?? 'auto',
+    sessionPolicy,
+    route: routeFor(sessionPolicy, siblingsMode),
     childrenMode: spec.children_mode ?? 'sequential',
     agent: spec.agent ?? parent?.agent ?? null,
     priority: spec.priority ?? 0,
@@ -205,6 +211,13 @@ function planTask(
     metadata: spec.metadata ?? {},
     dependsOn: [],
   };
+}
+
+/** `auto` isolates work that runs beside its siblings and keeps a sequence in one conversation. */
+export function routeFor(policy: SessionPolicy, siblingsMode: ChildrenMode): TaskRoute {
+  if (policy === 'pinned') return 'pinned';
+  if (policy === 'spawn') return 'spawned';
+  return siblingsMode === 'parallel' ? 'spawned' : 'pinned';
 }
 
 function groupChildren(tasks: PlannedTask[]): Map<number | null, number[]> {

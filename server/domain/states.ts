@@ -25,6 +25,10 @@ export type TaskKind = (typeof TASK_KINDS)[number];
 export const SESSION_POLICIES = ['pinned', 'spawn', 'auto'] as const;
 export type SessionPolicy = (typeof SESSION_POLICIES)[number];
 
+/** The lane a task's session runs in: the goal's one pinned session, or its own spawned one. */
+export const TASK_ROUTES = ['pinned', 'spawned'] as const;
+export type TaskRoute = (typeof TASK_ROUTES)[number];
+
 export const CHILDREN_MODES = ['sequential', 'parallel'] as const;
 export type ChildrenMode = (typeof CHILDREN_MODES)[number];
 

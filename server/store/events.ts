@@ -13,12 +13,8 @@ import { chunks } from './batches.js';
 
 export const EVENTS_CHANNEL = 'arbor_events';
 
-export type EventType =
-  | 'goal.created'
-  | 'goal.paused'
-  | 'goal.resumed'
-  | 'goal.cancelled'
-  | 'task.status_changed';
+/** `data` of a status change carries `from`, `to` and, where useful, `reason` and `attempt`. */
+export type EventType = 'goal.created' | 'goal.status_changed' | 'task.status_changed';
 
 export interface NewEvent {
   type: EventType;

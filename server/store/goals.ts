@@ -13,7 +13,8 @@ import {
   type GoalStatus,
 } from '../domain/states.js';
 import { chunks } from './batches.js';
-import { appendEvents, type EventType } from './events.js';
+import { inTransaction } from './transactions.js';
+import { appendEvents } from './events.js';
 import { listGoalTasks, type TaskWithDeps } from './tasks.js';
 
 export type Goal = Selectable<GoalsTable>;
@@ -63,6 +64,7 @@ export async function insertGoalTree(
       acceptance: t.acceptance,
       kind: t.kind,
       sessionPolicy: t.sessionPolicy,
+      route: t.route,
       childrenMode: t.childrenMode,
       agent: t.agent,
       status: 'pending' as const,
@@ -121,12 +123,6 @@ export type GoalCommandResult =
   | { outcome: 'not_found' }
   | { outcome: 'conflict'; reason: string };
 
-const COMMAND_EVENTS: Record<GoalCommand, EventType> = {
-  pause: 'goal.paused',
-  resume: 'goal.resumed',
-  cancel: 'goal.cancelled',
-};
-
 /**
  * Pause, resume or cancel a goal. The goal row is locked, the transition
  * checked against its current state and written guarded by that state, so two
@@ -134,7 +130,7 @@ const COMMAND_EVENTS: Record<GoalCommand, EventType> = {
  * has not finished, in the same transaction.
  */
 export async function applyGoalCommand(db: Db, id: string, command: GoalCommand): Promise<GoalCommandResult> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const current = await trx.selectFrom('goals').select('status').where('id', '=', id).forUpdate().executeTakeFirst();
     if (!current) return { outcome: 'not_found' };
     const transition = planGoalTransition(command, current.status);
@@ -154,7 +150,7 @@ export async function applyGoalCommand(db: Db, id: string, command: GoalCommand)
       .executeTakeFirstOrThrow();
 
     const events: Parameters<typeof appendEvents>[1] = [
-      { type: COMMAND_EVENTS[command], goalId: id, data: { from: transition.from, to: transition.to } },
+      { type: 'goal.status_changed', goalId: id, data: { from: transition.from, to: transition.to, reason: command } },
     ];
     if (command === 'cancel') {
       const cancelled = await trx

@@ -208,3 +208,16 @@ describe('planGoalTree at scale', () => {
     expect(planned[9_999]!.dependsOn).toEqual([9_998]);
   });
 });
+
+describe('routing', () => {
+  it('resolves auto to spawned beside parallel siblings and pinned in a sequence', () => {
+    const { byKey } = plan(designGoal);
+    expect(byKey.get('plan')!.route).toBe('pinned');
+    expect(byKey.get('api')!.route).toBe('spawned');
+    expect(byKey.get('ui')!.route).toBe('spawned');
+    const explicit = plan([{ key: 'p', title: 'P', children_mode: 'parallel', children: [{ key: 'c', title: 'C', session_policy: 'pinned' }] }]);
+    expect(explicit.byKey.get('c')!.route).toBe('pinned');
+    const spawn = plan([{ key: 's', title: 'S', session_policy: 'spawn' }]);
+    expect(spawn.byKey.get('s')!.route).toBe('spawned');
+  });
+});

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { CHILDREN_MODES, SESSION_POLICIES, TASK_KINDS, TASK_STATUSES } from '../../domain/states.js';
+import { CHILDREN_MODES, SESSION_POLICIES, TASK_KINDS, TASK_ROUTES, TASK_STATUSES } from '../../domain/states.js';
 import type { TaskWithDeps } from '../../store/tasks.js';
 
 export const TaskSchema = z
@@ -15,6 +15,7 @@ export const TaskSchema = z
     acceptance: z.string().nullable(),
     kind: z.enum(TASK_KINDS),
     session_policy: z.enum(SESSION_POLICIES),
+    route: z.enum(TASK_ROUTES).openapi({ description: 'the lane session_policy resolved to' }),
     children_mode: z.enum(CHILDREN_MODES),
     agent: z.string().nullable(),
     status: z.enum(TASK_STATUSES),
@@ -52,6 +53,7 @@ export function toTaskJson(task: TaskWithDeps): TaskJson {
     acceptance: task.acceptance,
     kind: task.kind,
     session_policy: task.sessionPolicy,
+    route: task.route,
     children_mode: task.childrenMode,
     agent: task.agent,
     status: task.status,

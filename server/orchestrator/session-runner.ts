@@ -1,0 +1,27 @@
+import type { TaskOutcome } from '../domain/task-rules.js';
+import type { Goal } from '../store/goals.js';
+import type { Task } from '../store/tasks.js';
+
+/**
+ * The seam between scheduling and agents. The orchestrator decides what runs
+ * and records what happened; a runner makes it happen — real agent processes
+ * in worktrees, or in tests an in-process stand-in whose outcomes the test
+ * controls.
+ */
+export interface SessionAssignment {
+  task: Task;
+  goal: Goal;
+  /** The attempt this run is; with the lease owner it fences the result. */
+  attempt: number;
+  /** Aborted when the run must stop: the goal was cancelled, the lease lost, or the instance is shutting down. */
+  signal: AbortSignal;
+}
+
+export interface SessionRunner {
+  /**
+   * Runs the task's session and resolves with how it ended. A failure of the
+   * work is an outcome, not a rejection; after `signal` aborts, the runner
+   * stops its session and resolves promptly.
+   */
+  run(assignment: SessionAssignment): Promise<TaskOutcome>;
+}

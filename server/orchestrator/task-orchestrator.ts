@@ -1,0 +1,233 @@
+import type { Db } from '../db/database.js';
+import type { NotificationListener } from '../db/notification-listener.js';
+import type { RetryPolicy, TaskOutcome } from '../domain/task-rules.js';
+import type { Logger } from '../logger.js';
+import {
+  completeTasks,
+  expireLeases,
+  reclaimOwnedTasks,
+  releaseTasks,
+  renewLeases,
+  type Completion,
+} from '../store/completion.js';
+import { activateReadyTasks, claimReadyTasks, type ClaimedTask } from '../store/dispatch.js';
+import type { SessionRunner } from './session-runner.js';
+import { SpawnLimiter } from './spawn-limiter.js';
+
+export interface OrchestratorOptions {
+  instanceId: string;
+  /** Sessions this instance runs at once, over all goals. */
+  maxSessions: number;
+  leaseMs: number;
+  /** The fallback wake-up when no notification arrives. */
+  pollIntervalMs: number;
+  retry: RetryPolicy;
+  spawnPerSecond: number;
+  spawnBurst: number;
+  /** How long `stop()` waits for stopped sessions to report before releasing their tasks anyway. */
+  stopGraceMs: number;
+}
+
+interface RunningSession {
+  taskId: string;
+  goalId: string;
+  attempt: number;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/** Largest number of completions applied in one transaction. */
+const COMPLETION_BATCH = 500;
+
+/**
+ * Ticks over every open goal: expires dead leases, moves ready groups, gates
+ * and reviews into their holding states, claims ready agent tasks up to this
+ * instance's capacity and hands each to the runner, and records outcomes.
+ *
+ * A tick runs when a notification says something changed (a new goal, a
+ * finished task, a signal), when a session of ours ends, and on a slow poll
+ * as the fallback. Ticks never overlap: a wake-up during a tick makes the
+ * tick loop once more. There is no recursion and no loop without an end — a
+ * claim is the only way a task starts, and each claim takes a pending task
+ * and leaves it running.
+ */
+export class TaskOrchestrator {
+  private readonly running = new Map<string, RunningSession>();
+  private readonly completions: Completion[] = [];
+  private readonly spawnLimiter: SpawnLimiter;
+  private tickPromise: Promise<void> | null = null;
+  private again = false;
+  private stopping = false;
+  private started = false;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private lastExpiry = 0;
+  private readonly wake = () => this.kick();
+
+  constructor(
+    private readonly deps: { db: Db; runner: SessionRunner; logger: Logger; notifications?: NotificationListener },
+    private readonly options: OrchestratorOptions,
+  ) {
+    this.spawnLimiter = new SpawnLimiter(options.spawnPerSecond, options.spawnBurst);
+  }
+
+  get instanceId(): string {
+    return this.options.instanceId;
+  }
+
+  /** Task ids this instance is running now. */
+  runningTaskIds(): string[] {
+    return [...this.running.keys()];
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const reclaimed = await reclaimOwnedTasks(this.deps.db, this.options.instanceId, this.options.retry);
+    if (reclaimed > 0) this.deps.logger.warn({ reclaimed }, 'tasks this instance ran before it restarted were retried');
+    this.deps.notifications?.on('notification', this.wake);
+    this.deps.notifications?.on('reconnected', this.wake);
+    this.pollTimer = setInterval(this.wake, this.options.pollIntervalMs);
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.min(this.options.leaseMs / 3, 1000));
+    this.kick();
+  }
+
+  /**
+   * Stops dispatching, stops this instance's sessions and hands their tasks
+   * back (without counting the interrupted attempt), after the transition in
+   * flight has committed. Nothing is left half-done: every task is either
+   * recorded with its outcome or pending again.
+   */
+  async stop(): Promise<void> {
+    if (!this.started || this.stopping) return;
+    this.stopping = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.deps.notifications?.off('notification', this.wake);
+    this.deps.notifications?.off('reconnected', this.wake);
+    await this.tickPromise;
+    // Outcomes that arrived before the stop are real results: record them.
+    await this.flushCompletions();
+    const interrupted = [...this.running.values()];
+    for (const session of interrupted) session.controller.abort(new Error('instance stopping'));
+    await Promise.race([
+      Promise.allSettled(interrupted.map((s) => s.done)),
+      new Promise((resolve) => setTimeout(resolve, this.options.stopGraceMs)),
+    ]);
+    await releaseTasks(
+      this.deps.db,
+      this.options.instanceId,
+      interrupted.map((s) => ({ taskId: s.taskId, attempt: s.attempt })),
+    );
+    this.completions.length = 0;
+    this.running.clear();
+  }
+
+  /** Asks for a tick soon; many asks while one runs become one more pass. */
+  kick(): void {
+    if (this.stopping || !this.started) return;
+    if (this.tickPromise) {
+      this.again = true;
+      return;
+    }
+    this.tickPromise = this.loop().finally(() => {
+      this.tickPromise = null;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        await this.tick();
+      } catch (err) {
+        // The database may be briefly unreachable; the next wake-up or poll tries again.
+        this.deps.logger.error({ err }, 'orchestrator tick failed');
+        return;
+      }
+    } while (this.again && !this.stopping);
+  }
+
+  private async tick(): Promise<void> {
+    const { db } = this.deps;
+    await this.flushCompletions();
+    if (this.stopping) return;
+    const now = Date.now();
+    if (now - this.lastExpiry >= this.options.pollIntervalMs) {
+      this.lastExpiry = now;
+      while ((await expireLeases(db, this.options.retry)) === 100) {}
+    }
+    while ((await activateReadyTasks(db)) === 1000) {}
+    while (!this.stopping) {
+      const capacity = this.options.maxSessions - this.running.size;
+      if (capacity <= 0) break;
+      const claimed = await claimReadyTasks(db, {
+        owner: this.options.instanceId,
+        capacity,
+        spawnBudget: this.spawnLimiter.available(),
+        leaseMs: this.options.leaseMs,
+      });
+      if (claimed.length === 0) break;
+      this.spawnLimiter.take(claimed.filter((c) => c.task.route === 'spawned').length);
+      for (const assignment of claimed) this.dispatch(assignment);
+    }
+  }
+
+  private dispatch({ task, goal }: ClaimedTask): void {
+    const controller = new AbortController();
+    const session: RunningSession = {
+      taskId: task.id,
+      goalId: goal.id,
+      attempt: task.attempt,
+      controller,
+      done: Promise.resolve(),
+    };
+    session.done = this.deps.runner
+      .run({ task, goal, attempt: task.attempt, signal: controller.signal })
+      .catch((err): TaskOutcome => ({ kind: 'failed', error: `runner error: ${(err as Error).message ?? err}` }))
+      .then((outcome) => {
+        // A session stopped by the shutdown is released by stop(), not recorded as a failure.
+        if (this.stopping && controller.signal.aborted) return;
+        this.running.delete(task.id);
+        this.completions.push({ taskId: task.id, attempt: task.attempt, outcome });
+        this.kick();
+      });
+    this.running.set(task.id, session);
+  }
+
+  private async flushCompletions(): Promise<void> {
+    while (this.completions.length > 0) {
+      const batch = this.completions.splice(0, COMPLETION_BATCH);
+      try {
+        const report = await completeTasks(this.deps.db, this.options.instanceId, batch, this.options.retry);
+        if (report.stale.length > 0) {
+          this.deps.logger.warn({ tasks: report.stale }, 'late results refused: the tasks were no longer ours');
+        }
+      } catch (err) {
+        // Keep them for the next tick: an outcome is never dropped because the database hiccuped.
+        this.completions.unshift(...batch);
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Renews our leases, and stops sessions whose lease we no longer hold: the
+   * goal was cancelled, or the lease expired and the task went to another run.
+   */
+  private async heartbeat(): Promise<void> {
+    if (this.stopping || this.running.size === 0) return;
+    try {
+      const lost = await renewLeases(this.deps.db, this.options.instanceId, [...this.running.keys()], this.options.leaseMs);
+      for (const taskId of lost) {
+        const session = this.running.get(taskId);
+        if (session && !session.controller.signal.aborted) {
+          this.deps.logger.info({ task: taskId }, 'lease no longer held; stopping its session');
+          session.controller.abort(new Error('lease lost'));
+        }
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'lease renewal failed');
+    }
+  }
+}

@@ -1,0 +1,183 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import { activationStatus } from '../domain/task-rules.js';
+import { appendEvents, type NewEvent } from './events.js';
+import type { Goal } from './goals.js';
+import type { Task } from './tasks.js';
+import { inTransaction } from './transactions.js';
+
+/**
+ * Finding ready work and taking it.
+ *
+ * A task is ready when it is pending, every dependency has succeeded or been
+ * skipped (`unmet_deps = 0`, kept current by completions), its backoff has
+ * passed and its goal is open and not paused. The partial index
+ * `tasks_ready_idx` holds exactly the pending tasks with no unmet
+ * dependencies, in dispatch order, so finding work costs what is ready — not
+ * what is stored.
+ */
+
+export interface ClaimedTask {
+  task: Task;
+  goal: Goal;
+}
+
+export interface ClaimOptions {
+  owner: string;
+  /** Session slots this instance has free. */
+  capacity: number;
+  /** How many of those may start a spawned session now (the spawn rate limit). */
+  spawnBudget: number;
+  leaseMs: number;
+}
+
+const READY = sql`t.status = 'pending' AND t.unmet_deps = 0 AND (t.not_before IS NULL OR t.not_before <= now())`;
+const OPEN_GOAL = sql`g.status IN ('pending', 'running')`;
+
+/**
+ * Claims up to `capacity` ready agent tasks for `owner`, respecting each
+ * goal's `max_parallel` and its pinned lane (one pinned task at a time).
+ *
+ * Several instances may claim at once. Candidate tasks are locked with SKIP
+ * LOCKED, so two claimers never wait on or take the same task; their goals
+ * are locked first (in id order, so claimers cannot deadlock each other),
+ * which makes "how many of this goal's tasks run now" a stable count while
+ * we decide.
+ */
+export async function claimReadyTasks(db: Db, options: ClaimOptions): Promise<ClaimedTask[]> {
+  if (options.capacity <= 0) return [];
+  return inTransaction(db, async (trx) => {
+    // Goals already at their limit are filtered out here, so the candidate
+    // window is not wasted on work that could not start anyway.
+    const { rows: candidates } = await sql<{ id: string; goalId: string; route: Task['route'] }>`
+      WITH busy AS (
+        SELECT goal_id, count(*) AS running, count(*) FILTER (WHERE route = 'pinned') AS pinned
+        FROM tasks WHERE status = 'running' AND kind = 'agent'
+        GROUP BY goal_id
+      )
+      SELECT t.id, t.goal_id, t.route
+      FROM tasks t
+      JOIN goals g ON g.id = t.goal_id
+      LEFT JOIN busy b ON b.goal_id = t.goal_id
+      WHERE ${READY} AND t.kind = 'agent' AND ${OPEN_GOAL}
+        AND coalesce(b.running, 0) < g.max_parallel
+        AND NOT (t.route = 'pinned' AND coalesce(b.pinned, 0) > 0)
+      ORDER BY t.priority DESC, t.created_at, t.goal_id, t.ordinal
+      LIMIT ${options.capacity * 4}`.execute(trx);
+    if (candidates.length === 0) return [];
+
+    const goalIds = [...new Set(candidates.map((c) => c.goalId))].sort();
+    const { rows: goals } = await sql<{ id: string; status: Goal['status']; maxParallel: number }>`
+      SELECT id, status, max_parallel FROM goals WHERE id = ANY(${goalIds}::uuid[])
+      ORDER BY id FOR NO KEY UPDATE`.execute(trx);
+    const { rows: busy } = await sql<{ goalId: string; running: number; pinned: number }>`
+      SELECT goal_id, count(*)::int AS running, (count(*) FILTER (WHERE route = 'pinned'))::int AS pinned
+      FROM tasks WHERE goal_id = ANY(${goalIds}::uuid[]) AND status = 'running' AND kind = 'agent'
+      GROUP BY goal_id`.execute(trx);
+    const { rows: lockable } = await sql<{ id: string }>`
+      SELECT t.id FROM tasks t
+      WHERE t.id = ANY(${candidates.map((c) => c.id)}::uuid[]) AND ${READY}
+      FOR UPDATE SKIP LOCKED`.execute(trx);
+
+    const lockedIds = new Set(lockable.map((r) => r.id));
+    const slots = new Map(
+      goals
+        .filter((g) => g.status === 'pending' || g.status === 'running')
+        .map((g) => {
+          const b = busy.find((x) => x.goalId === g.id);
+          return [g.id, { free: g.maxParallel - (b?.running ?? 0), pinnedBusy: (b?.pinned ?? 0) > 0 }];
+        }),
+    );
+    const picked: string[] = [];
+    let spawnBudget = options.spawnBudget;
+    for (const candidate of candidates) {
+      if (picked.length >= options.capacity) break;
+      const slot = slots.get(candidate.goalId);
+      if (!slot || slot.free <= 0 || !lockedIds.has(candidate.id)) continue;
+      if (candidate.route === 'pinned') {
+        if (slot.pinnedBusy) continue;
+        slot.pinnedBusy = true;
+      } else {
+        if (spawnBudget <= 0) continue;
+        spawnBudget -= 1;
+      }
+      slot.free -= 1;
+      picked.push(candidate.id);
+    }
+    if (picked.length === 0) return [];
+
+    const tasks = await trx
+      .updateTable('tasks')
+      .set({
+        status: 'running',
+        attempt: sql`attempt + 1`,
+        leaseOwner: options.owner,
+        leaseExpiresAt: sql`now() + make_interval(secs => ${options.leaseMs / 1000})`,
+        startedAt: sql`coalesce(started_at, now())`,
+        notBefore: null,
+        updatedAt: sql`now()`,
+      })
+      .where('id', 'in', picked)
+      .returningAll()
+      .execute();
+    const events: NewEvent[] = tasks.map((t) => ({
+      type: 'task.status_changed',
+      goalId: t.goalId,
+      taskId: t.id,
+      data: { from: 'pending', to: 'running', attempt: t.attempt, owner: options.owner, route: t.route },
+    }));
+    events.push(...(await startGoals(trx, [...new Set(tasks.map((t) => t.goalId))])));
+    await appendEvents(trx, events);
+
+    const goalRows = await trx.selectFrom('goals').selectAll().where('id', 'in', [...new Set(tasks.map((t) => t.goalId))]).execute();
+    const goalById = new Map(goalRows.map((g) => [g.id, g]));
+    return tasks.map((task) => ({ task, goal: goalById.get(task.goalId)! }));
+  });
+}
+
+/**
+ * Moves ready tasks that need no session into the state that holds them:
+ * groups start running (their children carry the work), gates start waiting
+ * for a signal, reviews wait for a person. Returns how many moved.
+ */
+export async function activateReadyTasks(db: Db, limit = 1000): Promise<number> {
+  return inTransaction(db, async (trx) => {
+    const { rows } = await sql<{ id: string; goalId: string; kind: Exclude<Task['kind'], 'agent'> }>`
+      SELECT t.id, t.goal_id, t.kind FROM tasks t JOIN goals g ON g.id = t.goal_id
+      WHERE ${READY} AND t.kind <> 'agent' AND ${OPEN_GOAL}
+      ORDER BY t.priority DESC, t.created_at, t.goal_id, t.ordinal
+      LIMIT ${limit}
+      FOR UPDATE OF t SKIP LOCKED`.execute(trx);
+    if (rows.length === 0) return 0;
+    const events: NewEvent[] = [];
+    for (const kind of ['group', 'wait_for_signal', 'human_review'] as const) {
+      const ids = rows.filter((r) => r.kind === kind).map((r) => r.id);
+      if (ids.length === 0) continue;
+      const to = activationStatus(kind);
+      await trx
+        .updateTable('tasks')
+        .set({ status: to, startedAt: sql`coalesce(started_at, now())`, updatedAt: sql`now()` })
+        .where('id', 'in', ids)
+        .execute();
+      for (const row of rows.filter((r) => r.kind === kind)) {
+        events.push({ type: 'task.status_changed', goalId: row.goalId, taskId: row.id, data: { from: 'pending', to } });
+      }
+    }
+    events.push(...(await startGoals(trx, [...new Set(rows.map((r) => r.goalId))])));
+    await appendEvents(trx, events);
+    return rows.length;
+  });
+}
+
+/** A goal is `pending` until the first of its tasks moves. */
+async function startGoals(trx: Db, goalIds: string[]): Promise<NewEvent[]> {
+  if (goalIds.length === 0) return [];
+  const started = await trx
+    .updateTable('goals')
+    .set({ status: 'running', startedAt: sql`now()`, updatedAt: sql`now()` })
+    .where('id', 'in', goalIds)
+    .where('status', '=', 'pending')
+    .returning('id')
+    .execute();
+  return started.map((g) => ({ type: 'goal.status_changed', goalId: g.id, data: { from: 'pending', to: 'running' } }));
+}

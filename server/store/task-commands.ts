@@ -1,0 +1,77 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import { appendEvents, type NewEvent } from './events.js';
+import { taskEvent } from './completion.js';
+import type { Task } from './tasks.js';
+import { inTransaction } from './transactions.js';
+
+/** What a person can do to one task, and why it may be refused. */
+export type TaskCommandResult = { outcome: 'applied'; task: Task } | { outcome: 'not_found' } | { outcome: 'conflict'; reason: string };
+
+/**
+ * Runs a failed or blocked task again with a fresh budget of attempts, and
+ * undoes what its failure caused: dependents it skipped are pending again,
+ * enclosing groups and the goal that failed with it are open again.
+ */
+export async function retryTask(db: Db, taskId: string): Promise<TaskCommandResult> {
+  return inTransaction(db, async (trx) => {
+    const found = await trx.selectFrom('tasks').select(['goalId']).where('id', '=', taskId).executeTakeFirst();
+    if (!found) return { outcome: 'not_found' };
+    // Goal first, then tasks: the lock order of every goal-wide change.
+    const goal = await trx.selectFrom('goals').select(['id', 'status']).where('id', '=', found.goalId).forUpdate().executeTakeFirstOrThrow();
+    const task = await trx.selectFrom('tasks').selectAll().where('id', '=', taskId).forUpdate().executeTakeFirstOrThrow();
+    if (task.status !== 'failed' && task.status !== 'blocked') {
+      return { outcome: 'conflict', reason: `only a failed or blocked task can be retried; this one is ${task.status}` };
+    }
+    if (goal.status === 'cancelled') return { outcome: 'conflict', reason: 'the goal is cancelled' };
+
+    const events: NewEvent[] = [];
+    const retried = await trx
+      .updateTable('tasks')
+      .set({
+        status: 'pending',
+        attemptFloor: sql`attempt`,
+        notBefore: null,
+        finishedAt: null,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        updatedAt: sql`now()`,
+      })
+      .where('id', '=', taskId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    events.push(taskEvent(task.goalId, task.id, task.status, 'pending', { reason: 'retry' }));
+
+    let frontier = [taskId];
+    while (frontier.length > 0) {
+      const { rows } = await sql<{ id: string }>`
+        UPDATE tasks t SET status = 'pending', finished_at = NULL, updated_at = now()
+        WHERE t.status = 'skipped'
+          AND t.id IN (SELECT task_id FROM task_dependencies WHERE depends_on_id = ANY(${frontier}::uuid[]))
+        RETURNING t.id`.execute(trx);
+      for (const row of rows) events.push(taskEvent(task.goalId, row.id, 'skipped', 'pending', { reason: 'retry', of: taskId }));
+      frontier = rows.map((r) => r.id);
+    }
+
+    let parentId = task.parentId;
+    while (parentId) {
+      const parent = await trx
+        .updateTable('tasks')
+        .set({ status: sql`CASE WHEN started_at IS NULL THEN 'pending' ELSE 'running' END`, error: null, finishedAt: null, updatedAt: sql`now()` })
+        .where('id', '=', parentId)
+        .where('status', '=', 'failed')
+        .returning(['id', 'parentId', 'status'])
+        .executeTakeFirst();
+      if (!parent) break;
+      events.push(taskEvent(task.goalId, parent.id, 'failed', parent.status, { reason: 'retry', of: taskId }));
+      parentId = parent.parentId;
+    }
+
+    if (goal.status === 'failed') {
+      await trx.updateTable('goals').set({ status: 'running', finishedAt: null, updatedAt: sql`now()` }).where('id', '=', goal.id).execute();
+      events.push({ type: 'goal.status_changed', goalId: goal.id, data: { from: goal.status, to: 'running', reason: 'retry' } });
+    }
+    await appendEvents(trx, events);
+    return { outcome: 'applied', task: retried };
+  });
+}
