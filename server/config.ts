@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { AGENTS, type AgentName } from './domain/states.js';
 
 /**
  * Every setting Arbor has, parsed once from the environment. Nothing else in the
@@ -29,15 +30,22 @@ export const envSchema = z.object({
   ARBOR_SIGNAL_TOKEN: optionalSecret,
   ARBOR_GITHUB_WEBHOOK_SECRET: optionalSecret,
   ARBOR_INSTANCE_ID: z.string().min(1).max(200).optional(),
-  ARBOR_AGENT: z.enum(['claude', 'codex', 'command']).default('claude'),
+  ARBOR_AGENT: z.enum(AGENTS).default('claude'),
   ARBOR_BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
   ARBOR_MAX_TASKS_PER_GOAL: int(1, 1_000_000).default(10_000),
   ARBOR_MAX_TREE_DEPTH: int(1, 256).default(32),
   ARBOR_DB_POOL_SIZE: int(1, 200).default(10),
+  ARBOR_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  ARBOR_MAX_SESSIONS: int(1, 10_000).default(8),
+  ARBOR_LEASE_MS: int(1000, 3_600_000).default(30_000),
+  ARBOR_POLL_INTERVAL_MS: int(10, 60_000).default(1000),
+  ARBOR_RETRY_BASE_MS: int(0, 3_600_000).default(5000),
+  ARBOR_RETRY_MAX_MS: int(0, 86_400_000).default(300_000),
+  ARBOR_SPAWN_PER_SECOND: z.coerce.number().min(0).max(10_000).default(2),
+  ARBOR_SPAWN_BURST: int(1, 10_000).default(4),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-export type AgentName = z.infer<typeof envSchema>['ARBOR_AGENT'];
 
 export interface Config {
   /** Things worth telling the operator at start-up, such as unknown ARBOR_* variables (likely typos). */
@@ -48,7 +56,17 @@ export interface Config {
   embeddedPostgresPort: number;
   dbPoolSize: number;
   instanceId: string;
+  /** `api` serves HTTP only, `worker` runs the orchestrator only; `all` both. */
+  role: 'all' | 'api' | 'worker';
   http: { host: string; port: number; bodyLimitBytes: number };
+  orchestrator: {
+    maxSessions: number;
+    leaseMs: number;
+    pollIntervalMs: number;
+    retry: { baseDelayMs: number; maxDelayMs: number };
+    spawnPerSecond: number;
+    spawnBurst: number;
+  };
   auth: { apiToken?: string; signalToken?: string; githubWebhookSecret?: string };
   goals: { defaultAgent: AgentName; maxTasksPerGoal: number; maxTreeDepth: number };
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
@@ -77,7 +95,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedPostgresPort: e.ARBOR_EMBEDDED_PG_PORT,
     dbPoolSize: e.ARBOR_DB_POOL_SIZE,
     instanceId: e.ARBOR_INSTANCE_ID ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    role: e.ARBOR_ROLE,
     http: { host: e.HOST, port: e.PORT, bodyLimitBytes: e.ARBOR_BODY_LIMIT_BYTES },
+    orchestrator: {
+      maxSessions: e.ARBOR_MAX_SESSIONS,
+      leaseMs: e.ARBOR_LEASE_MS,
+      pollIntervalMs: e.ARBOR_POLL_INTERVAL_MS,
+      retry: { baseDelayMs: e.ARBOR_RETRY_BASE_MS, maxDelayMs: e.ARBOR_RETRY_MAX_MS },
+      spawnPerSecond: e.ARBOR_SPAWN_PER_SECOND,
+      spawnBurst: e.ARBOR_SPAWN_BURST,
+    },
     auth: {
       apiToken: e.ARBOR_API_TOKEN,
       signalToken: e.ARBOR_SIGNAL_TOKEN,

@@ -172,17 +172,7 @@ async function retryOrFail(
  * goal is not open for dispatch.
  */
 async function propagateFailure(trx: Db, task: RunningTask, events: NewEvent[]): Promise<void> {
-  let frontier = [task.id];
-  while (frontier.length > 0) {
-    const { rows } = await sql<{ id: string; goalId: string }>`
-      UPDATE tasks t SET status = 'skipped', finished_at = now(), updated_at = now()
-      WHERE t.status = 'pending'
-        AND t.id IN (SELECT task_id FROM task_dependencies WHERE depends_on_id = ANY(${frontier}::uuid[]))
-      RETURNING t.id, t.goal_id`.execute(trx);
-    for (const row of rows) events.push(taskEvent(row.goalId, row.id, 'pending', 'skipped', { because: task.id }));
-    frontier = rows.map((r) => r.id);
-  }
-
+  const failed = [task.id];
   let parentId = task.parentId;
   while (parentId) {
     const parent = await trx
@@ -194,7 +184,20 @@ async function propagateFailure(trx: Db, task: RunningTask, events: NewEvent[]):
       .executeTakeFirst();
     if (!parent) break;
     events.push(taskEvent(parent.goalId, parent.id, 'running', 'failed', { because: task.id }));
+    failed.push(parent.id);
     parentId = parent.parentId;
+  }
+
+  // What waited on the task or on a group that failed with it.
+  let frontier = failed;
+  while (frontier.length > 0) {
+    const { rows } = await sql<{ id: string; goalId: string }>`
+      UPDATE tasks t SET status = 'skipped', finished_at = now(), updated_at = now()
+      WHERE t.status = 'pending'
+        AND t.id IN (SELECT task_id FROM task_dependencies WHERE depends_on_id = ANY(${frontier}::uuid[]))
+      RETURNING t.id, t.goal_id`.execute(trx);
+    for (const row of rows) events.push(taskEvent(row.goalId, row.id, 'pending', 'skipped', { because: task.id }));
+    frontier = rows.map((r) => r.id);
   }
 
   const goal = await trx
@@ -216,6 +219,7 @@ async function propagateFailure(trx: Db, task: RunningTask, events: NewEvent[]):
 export async function releaseDependents(trx: Db, succeededIds: string[], events: NewEvent[]): Promise<void> {
   let done = succeededIds;
   while (done.length > 0) {
+    await lockParents(trx, done);
     await sql`
       UPDATE tasks t SET unmet_deps = t.unmet_deps - x.n, updated_at = now()
       FROM (SELECT task_id, count(*)::int AS n FROM task_dependencies
@@ -232,9 +236,26 @@ export async function releaseDependents(trx: Db, succeededIds: string[], events:
   }
 }
 
+/**
+ * Roll-ups ask "is anything else still unfinished?". Two transactions that
+ * finish the last two children of one group (or the last tasks of one goal)
+ * would each see the other's task still running and neither would roll up.
+ * Locking the parent first serializes them: whoever locks second runs its
+ * check on a fresh snapshot that includes the first one's commit. Locks are
+ * taken in id order so that completions cannot deadlock one another.
+ */
+async function lockParents(trx: Db, childIds: string[]): Promise<void> {
+  await sql`
+    SELECT id FROM tasks
+    WHERE id IN (SELECT parent_id FROM tasks WHERE id = ANY(${childIds}::uuid[]) AND parent_id IS NOT NULL)
+    ORDER BY id FOR NO KEY UPDATE`.execute(trx);
+}
+
 /** A goal succeeds when every one of its tasks succeeded or was skipped. */
 export async function rollUpGoals(trx: Db, goalIds: string[], events: NewEvent[]): Promise<void> {
   if (goalIds.length === 0) return;
+  // See lockParents: the same race, one level up.
+  await sql`SELECT id FROM goals WHERE id = ANY(${goalIds}::uuid[]) ORDER BY id FOR NO KEY UPDATE`.execute(trx);
   const { rows } = await sql<{ id: string }>`
     UPDATE goals g SET status = 'succeeded', finished_at = now(), updated_at = now()
     WHERE g.id = ANY(${goalIds}::uuid[]) AND g.status IN ('pending', 'running', 'paused')

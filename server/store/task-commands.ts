@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { appendEvents, type NewEvent } from './events.js';
-import { taskEvent } from './completion.js';
+import { releaseDependents, rollUpGoals, taskEvent } from './completion.js';
 import type { Task } from './tasks.js';
 import { inTransaction } from './transactions.js';
 
@@ -42,17 +42,7 @@ export async function retryTask(db: Db, taskId: string): Promise<TaskCommandResu
       .executeTakeFirstOrThrow();
     events.push(taskEvent(task.goalId, task.id, task.status, 'pending', { reason: 'retry' }));
 
-    let frontier = [taskId];
-    while (frontier.length > 0) {
-      const { rows } = await sql<{ id: string }>`
-        UPDATE tasks t SET status = 'pending', finished_at = NULL, updated_at = now()
-        WHERE t.status = 'skipped'
-          AND t.id IN (SELECT task_id FROM task_dependencies WHERE depends_on_id = ANY(${frontier}::uuid[]))
-        RETURNING t.id`.execute(trx);
-      for (const row of rows) events.push(taskEvent(task.goalId, row.id, 'skipped', 'pending', { reason: 'retry', of: taskId }));
-      frontier = rows.map((r) => r.id);
-    }
-
+    const reopened = [taskId];
     let parentId = task.parentId;
     while (parentId) {
       const parent = await trx
@@ -64,7 +54,19 @@ export async function retryTask(db: Db, taskId: string): Promise<TaskCommandResu
         .executeTakeFirst();
       if (!parent) break;
       events.push(taskEvent(task.goalId, parent.id, 'failed', parent.status, { reason: 'retry', of: taskId }));
+      reopened.push(parent.id);
       parentId = parent.parentId;
+    }
+
+    let frontier = reopened;
+    while (frontier.length > 0) {
+      const { rows } = await sql<{ id: string }>`
+        UPDATE tasks t SET status = 'pending', finished_at = NULL, updated_at = now()
+        WHERE t.status = 'skipped'
+          AND t.id IN (SELECT task_id FROM task_dependencies WHERE depends_on_id = ANY(${frontier}::uuid[]))
+        RETURNING t.id`.execute(trx);
+      for (const row of rows) events.push(taskEvent(task.goalId, row.id, 'skipped', 'pending', { reason: 'retry', of: taskId }));
+      frontier = rows.map((r) => r.id);
     }
 
     if (goal.status === 'failed') {
@@ -73,5 +75,37 @@ export async function retryTask(db: Db, taskId: string): Promise<TaskCommandResu
     }
     await appendEvents(trx, events);
     return { outcome: 'applied', task: retried };
+  });
+}
+
+/**
+ * A held task lets the tree go on: a gate that got its passing signal, a
+ * review that was approved. Guarded by the state it holds in, so a second
+ * pass (a duplicate signal, a double click) is a conflict, not a double
+ * release of its dependents.
+ */
+export async function passHold(
+  db: Db,
+  taskId: string,
+  holding: 'waiting' | 'review',
+  result: Record<string, unknown> | null = null,
+): Promise<TaskCommandResult> {
+  return inTransaction(db, async (trx) => {
+    const task = await trx
+      .updateTable('tasks')
+      .set({ status: 'succeeded', result, finishedAt: sql`now()`, updatedAt: sql`now()` })
+      .where('id', '=', taskId)
+      .where('status', '=', holding)
+      .returningAll()
+      .executeTakeFirst();
+    if (!task) {
+      const exists = await trx.selectFrom('tasks').select('status').where('id', '=', taskId).executeTakeFirst();
+      return exists ? { outcome: 'conflict', reason: `the task is ${exists.status}, not ${holding}` } : { outcome: 'not_found' };
+    }
+    const events: NewEvent[] = [taskEvent(task.goalId, task.id, holding, 'succeeded', {})];
+    await releaseDependents(trx, [task.id], events);
+    await rollUpGoals(trx, [task.goalId], events);
+    await appendEvents(trx, events);
+    return { outcome: 'applied', task };
   });
 }

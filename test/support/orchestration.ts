@@ -1,0 +1,81 @@
+import type { Db } from '../../server/db/database.js';
+import { planGoalTree, type TaskSpec } from '../../server/domain/goal-tree.js';
+import { createLogger } from '../../server/logger.js';
+import { TaskOrchestrator, type OrchestratorOptions } from '../../server/orchestrator/task-orchestrator.js';
+import type { NotificationListener } from '../../server/db/notification-listener.js';
+import { insertGoalTree, type NewGoal } from '../../server/store/goals.js';
+import { listGoalTasks, type TaskWithDeps } from '../../server/store/tasks.js';
+import type { ScriptedRunner } from './scripted-runner.js';
+
+/** Settings that make a test run quick: short polls, leases and backoffs. */
+export function fastOptions(overrides: Partial<OrchestratorOptions> = {}): OrchestratorOptions {
+  return {
+    instanceId: `test-${Math.random().toString(36).slice(2, 8)}`,
+    maxSessions: 16,
+    leaseMs: 5_000,
+    pollIntervalMs: 50,
+    retry: { baseDelayMs: 20, maxDelayMs: 200 },
+    spawnPerSecond: 0,
+    spawnBurst: 1,
+    stopGraceMs: 2_000,
+    ...overrides,
+  };
+}
+
+export function createOrchestrator(
+  db: Db,
+  runner: ScriptedRunner,
+  overrides: Partial<OrchestratorOptions> = {},
+  notifications?: NotificationListener,
+) {
+  return new TaskOrchestrator({ db, runner, logger: createLogger('silent'), notifications }, fastOptions(overrides));
+}
+
+export async function createGoal(
+  db: Db,
+  tasks: TaskSpec[],
+  options: { childrenMode?: 'sequential' | 'parallel'; maxParallel?: number; title?: string } = {},
+) {
+  const plan = planGoalTree(tasks, options.childrenMode ?? 'sequential', { maxTasks: 100_000, maxDepth: 32 });
+  if (!plan.ok) throw new Error(JSON.stringify(plan.errors));
+  const goal: NewGoal = {
+    title: options.title ?? 'test goal',
+    description: '',
+    repo: '/tmp/repo',
+    baseRef: 'HEAD',
+    agent: 'claude',
+    childrenMode: options.childrenMode ?? 'sequential',
+    maxParallel: options.maxParallel ?? 4,
+    metadata: {},
+  };
+  return insertGoalTree(db, goal, plan.tasks);
+}
+
+/** Polls until `check` returns a value (not undefined/false), or fails with `what`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export async function goalStatus(db: Db, goalId: string): Promise<string> {
+  const row = await db.selectFrom('goals').select('status').where('id', '=', goalId).executeTakeFirstOrThrow();
+  return row.status;
+}
+
+export async function waitForGoal(db: Db, goalId: string, status: string, timeoutMs?: number): Promise<void> {
+  await waitFor(`goal ${goalId} to be ${status}`, async () => (await goalStatus(db, goalId)) === status, timeoutMs);
+}
+
+export async function statuses(db: Db, goalId: string): Promise<Record<string, string>> {
+  const tasks = await listGoalTasks(db, goalId);
+  return Object.fromEntries(tasks.map((t) => [t.key, t.status]));
+}
+
+export function byKey(tasks: TaskWithDeps[]): Record<string, TaskWithDeps> {
+  return Object.fromEntries(tasks.map((t) => [t.key, t]));
+}
