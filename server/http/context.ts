@@ -1,6 +1,7 @@
 import type { RouteConfig, RouteHandler } from '@hono/zod-openapi';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
+import type { NotificationListener } from '../db/notification-listener.js';
 import type { Logger } from '../logger.js';
 
 /** What the HTTP layer is built from; a test passes its own database and settings. */
@@ -8,6 +9,8 @@ export interface AppDeps {
   db: Db;
   logger: Logger;
   config: Pick<Config, 'http' | 'auth' | 'goals'>;
+  /** Change notifications, for streaming events live; without it streams fall back to polling. */
+  notifications?: NotificationListener;
 }
 
 export type Caller = 'api' | 'signal' | 'anonymous';
