@@ -5,6 +5,8 @@ import { migrateToLatest } from './db/migrator.js';
 import type { Logger } from './logger.js';
 
 export interface ReadyDatabase extends DbHandle {
+  /** The connection string in use, for connections outside the pool (LISTEN). */
+  url: string;
   /** Set when Arbor runs its own Postgres; stopped by `close`. */
   embedded: EmbeddedPostgres | null;
 }
@@ -36,6 +38,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Read
   }
   return {
     ...handle,
+    url,
     embedded,
     close: async () => {
       await handle.close();

@@ -33,6 +33,10 @@ export interface ServerProcess {
 
 export interface StartServerOptions {
   dataDir: string;
+  /** Script to run instead of server/main.ts (a fixture composing the real server with a fake agent runner). */
+  entry?: string;
+  /** Use this database instead of an embedded Postgres. */
+  databaseUrl?: string;
   /** Extra environment on top of the defaults. */
   env?: Record<string, string>;
   timeoutMs?: number;
@@ -48,6 +52,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
   // the developer's shell must not change what the test sees either.
   delete env.DATABASE_URL;
   for (const name of Object.keys(env)) if (name.startsWith('ARBOR_')) delete env[name];
+  if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   Object.assign(env, {
     ARBOR_DATA_DIR: options.dataDir,
     HOST: '127.0.0.1',
@@ -56,7 +61,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
     ...options.env,
   });
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? 'server/main.ts'], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
