@@ -142,8 +142,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       branch           text,
       base_sha         text,
       agent_session_id text,
+      -- The process, identified by pid AND kernel start time so that a pid
+      -- reused after a crash is never mistaken for our agent.
+      host             text,
       pid              integer,
       pid_started_at   text,
+      attempt          integer,
+      -- Only a hash: the token itself lives in the agent's environment.
+      token_hash       text UNIQUE,
+      -- What the agent reported through its callback (complete/block), read when it exits.
+      reported         jsonb,
+      stop_requested_at timestamptz,
       status           text NOT NULL CHECK (status IN ('starting', 'running', 'idle', 'ended')),
       end_reason       text,
       exit_code        integer,
@@ -153,7 +162,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       cost_usd         numeric(14, 6) NOT NULL DEFAULT 0,
       input_tokens     bigint NOT NULL DEFAULT 0,
       output_tokens    bigint NOT NULL DEFAULT 0,
-      log_bytes        bigint NOT NULL DEFAULT 0,
+      log_lines        bigint NOT NULL DEFAULT 0,
+      log_dropped      bigint NOT NULL DEFAULT 0,
       created_at       timestamptz NOT NULL DEFAULT now(),
       updated_at       timestamptz NOT NULL DEFAULT now(),
       started_at       timestamptz,

@@ -28,11 +28,19 @@ export interface RunningArbor {
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Builds the runner once the database is open: real sessions record themselves there. */
-export type RunnerFactory = (deps: { db: ReadyDatabase['db']; config: Config; logger: Logger }) => SessionRunner;
+export type RunnerFactory = (deps: {
+  db: ReadyDatabase['db'];
+  config: Config;
+  logger: Logger;
+  /** Where agents reach the API; known once the HTTP server listens. */
+  apiUrl: () => string;
+}) => SessionRunner;
 
 export async function startArbor(config: Config, logger: Logger, makeRunner: RunnerFactory): Promise<RunningArbor> {
   const database = await openDatabase(config, logger);
-  const runner = makeRunner({ db: database.db, config, logger: logger.child({ component: 'sessions' }) });
+  let url: string | null = null;
+  const apiUrl = () => config.sessions.publicUrl ?? url ?? `http://127.0.0.1:${config.http.port}`;
+  const runner = makeRunner({ db: database.db, config, logger: logger.child({ component: 'sessions' }), apiUrl });
   const notifications = new NotificationListener(database.url, EVENTS_CHANNEL, logger);
   await notifications.start();
 
@@ -46,7 +54,6 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
   }
 
   let server: Server | null = null;
-  let url: string | null = null;
   if (config.role !== 'worker') {
     const app = createApp({ db: database.db, logger, config, notifications });
     server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }) as Server;

@@ -43,6 +43,23 @@ export const envSchema = z.object({
   ARBOR_RETRY_MAX_MS: int(0, 86_400_000).default(300_000),
   ARBOR_SPAWN_PER_SECOND: z.coerce.number().min(0).max(10_000).default(2),
   ARBOR_SPAWN_BURST: int(1, 10_000).default(4),
+  ARBOR_PUBLIC_URL: z.string().url().optional(),
+  ARBOR_WORKTREE_ROOT: z.string().min(1).optional(),
+  ARBOR_KEEP_FAILED_WORKTREES: z.enum(['true', 'false', '1', '0']).default('false'),
+  ARBOR_TASK_TIMEOUT_S: int(1, 7200).default(1800),
+  ARBOR_STALL_TIMEOUT_S: int(0, 7200).default(600),
+  ARBOR_KILL_GRACE_MS: int(0, 600_000).default(5000),
+  ARBOR_RESULT_GRACE_MS: int(0, 600_000).default(2000),
+  ARBOR_SESSION_LOG_MAX_LINES: int(100, 10_000_000).default(20_000),
+  ARBOR_PORT_BASE: int(1024, 65535).optional(),
+  ARBOR_PORTS_PER_SESSION: int(1, 1000).default(10),
+  ARBOR_CLAUDE_BIN: z.string().min(1).default('claude'),
+  ARBOR_CLAUDE_PERMISSION_MODE: z.string().min(1).default('acceptEdits'),
+  ARBOR_CLAUDE_ARGS: z.string().optional(),
+  ARBOR_CODEX_BIN: z.string().min(1).default('codex'),
+  ARBOR_CODEX_SANDBOX: z.string().min(1).default('workspace-write'),
+  ARBOR_CODEX_ARGS: z.string().optional(),
+  ARBOR_AGENT_COMMAND: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -68,6 +85,24 @@ export interface Config {
     spawnBurst: number;
   };
   auth: { apiToken?: string; signalToken?: string; githubWebhookSecret?: string };
+  sessions: {
+    /** How agents reach the API (ARBOR_API_URL in their environment); null: the address this process listens on. */
+    publicUrl: string | null;
+    worktreeRoot: string;
+    keepFailedWorktrees: boolean;
+    taskTimeoutMs: number;
+    stallTimeoutMs: number;
+    killGraceMs: number;
+    resultGraceMs: number;
+    logMaxLines: number;
+    ports: { base: number; perSession: number } | null;
+    /** Raw agent CLI settings; argv strings are split by the agents module. */
+    claude: { bin: string; permissionMode: string; args: string };
+    codex: { bin: string; sandbox: string; args: string };
+    command: string;
+    /** The environment agents inherit: Arbor's own secrets and database URL removed. */
+    baseEnv: Record<string, string>;
+  };
   goals: { defaultAgent: AgentName; maxTasksPerGoal: number; maxTreeDepth: number };
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -110,6 +145,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       signalToken: e.ARBOR_SIGNAL_TOKEN,
       githubWebhookSecret: e.ARBOR_GITHUB_WEBHOOK_SECRET,
     },
+    sessions: {
+      publicUrl: e.ARBOR_PUBLIC_URL ?? null,
+      worktreeRoot: path.resolve(e.ARBOR_WORKTREE_ROOT ?? path.join(e.ARBOR_DATA_DIR, 'worktrees')),
+      keepFailedWorktrees: e.ARBOR_KEEP_FAILED_WORKTREES === 'true' || e.ARBOR_KEEP_FAILED_WORKTREES === '1',
+      taskTimeoutMs: e.ARBOR_TASK_TIMEOUT_S * 1000,
+      stallTimeoutMs: e.ARBOR_STALL_TIMEOUT_S * 1000,
+      killGraceMs: e.ARBOR_KILL_GRACE_MS,
+      resultGraceMs: e.ARBOR_RESULT_GRACE_MS,
+      logMaxLines: e.ARBOR_SESSION_LOG_MAX_LINES,
+      ports: e.ARBOR_PORT_BASE ? { base: e.ARBOR_PORT_BASE, perSession: e.ARBOR_PORTS_PER_SESSION } : null,
+      claude: { bin: e.ARBOR_CLAUDE_BIN, permissionMode: e.ARBOR_CLAUDE_PERMISSION_MODE, args: e.ARBOR_CLAUDE_ARGS ?? '' },
+      codex: { bin: e.ARBOR_CODEX_BIN, sandbox: e.ARBOR_CODEX_SANDBOX, args: e.ARBOR_CODEX_ARGS ?? '' },
+      command: e.ARBOR_AGENT_COMMAND ?? '',
+      baseEnv: agentEnvironment(env),
+    },
     goals: {
       defaultAgent: e.ARBOR_AGENT,
       maxTasksPerGoal: e.ARBOR_MAX_TASKS_PER_GOAL,
@@ -119,6 +169,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
   assertSafeListener(config);
   return config;
+}
+
+/** Variables an agent must never inherit: they would hand it the whole API or the database. */
+const WITHHELD_FROM_AGENTS = new Set(['DATABASE_URL', 'ARBOR_API_TOKEN', 'ARBOR_SIGNAL_TOKEN', 'ARBOR_GITHUB_WEBHOOK_SECRET']);
+
+function agentEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && !WITHHELD_FROM_AGENTS.has(entry[0])),
+  );
 }
 
 /** An API reachable from other machines must not be open to anyone who finds it. */

@@ -93,8 +93,13 @@ export interface SessionsTable {
   branch: string | null;
   baseSha: string | null;
   agentSessionId: string | null;
+  host: string | null;
   pid: number | null;
   pidStartedAt: string | null;
+  attempt: number | null;
+  tokenHash: string | null;
+  reported: NullableJson<unknown>;
+  stopRequestedAt: NullableTimestamp;
   status: 'starting' | 'running' | 'idle' | 'ended';
   endReason: string | null;
   exitCode: number | null;
@@ -104,7 +109,8 @@ export interface SessionsTable {
   costUsd: Numeric;
   inputTokens: BigIntColumn;
   outputTokens: BigIntColumn;
-  logBytes: BigIntColumn;
+  logLines: BigIntColumn;
+  logDropped: BigIntColumn;
   createdAt: Timestamp;
   updatedAt: Timestamp;
   startedAt: NullableTimestamp;

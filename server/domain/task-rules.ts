@@ -15,7 +15,7 @@ export interface TaskResult {
   summary?: string;
   artifacts?: unknown;
   branch?: string;
-  commits?: string[];
+  commits?: { sha: string; subject: string }[];
   costUsd?: number;
   [extra: string]: unknown;
 }

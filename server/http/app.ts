@@ -1,12 +1,16 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { requestId } from 'hono/request-id';
+import { findSessionByTokenHash } from '../store/sessions.js';
+import { hashTaskToken, looksLikeTaskToken } from '../sessions/task-token.js';
 import { authenticate } from './auth.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { errorResponse, handleError, validationHook } from './errors.js';
+import { eventsRouter } from './events/events.router.js';
 import { goalsRouter } from './goals/goals.router.js';
 import { healthRouter } from './health.router.js';
 import { createHttpMetrics } from './metrics.js';
 import { limitBodySize, observeRequests, requireJsonBody } from './request-guards.js';
+import { sessionsRouter } from './sessions/sessions.router.js';
 import { tasksRouter } from './tasks/tasks.router.js';
 
 /**
@@ -23,13 +27,20 @@ export function createApp(deps: AppDeps) {
     await next();
   });
   app.use('*', observeRequests(metrics));
-  app.use('/api/*', authenticate(deps.config.auth));
+  app.use(
+    '/api/*',
+    authenticate(deps.config.auth, async (token) =>
+      looksLikeTaskToken(token) ? ((await findSessionByTokenHash(deps.db, hashTaskToken(token)))?.taskId ?? null) : null,
+    ),
+  );
   app.use('/api/*', limitBodySize(deps.config.http.bodyLimitBytes));
   app.use('/api/*', requireJsonBody());
 
   app.route('/', healthRouter(deps, metrics));
   app.route('/', goalsRouter(deps));
   app.route('/', tasksRouter(deps));
+  app.route('/', eventsRouter(deps));
+  app.route('/', sessionsRouter(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

@@ -5,43 +5,56 @@ import { ApiError } from './errors.js';
 import type { AppEnv, Caller } from './context.js';
 
 /**
- * Who is calling. With `ARBOR_API_TOKEN` set, every /api route needs it as a
- * bearer token; `ARBOR_SIGNAL_TOKEN` (as a bearer or `X-Internal-Token`, the
- * header existing review bots send) opens only the signal routes. With no API
- * token the API is open — config refuses that on anything but loopback.
+ * Who is calling, and what they may call.
+ *   - `ARBOR_API_TOKEN` (bearer): everything. When it is set, /api needs a token.
+ *   - `ARBOR_SIGNAL_TOKEN` (bearer or `X-Internal-Token`, the header existing
+ *     review bots send): the signal routes only.
+ *   - a task token (bearer, given to each agent run): reading and reporting on
+ *     its own task only.
+ * With no API token the API is open — config refuses that on anything but
+ * loopback.
  */
 
-/** Routes a signal token may call. */
 const SIGNAL_ROUTES = [/^\/api\/signals\/resolve$/];
+/** What a task token opens, for the task it was issued for. */
+const TASK_ROUTES = [/^\/api\/tasks\/([^/]+)$/, /^\/api\/tasks\/([^/]+)\/(complete|block)$/];
 
-export function authenticate(auth: Config['auth']): MiddlewareHandler<AppEnv> {
+/** Looks a task token up; resolves the task it is for while its run is live. */
+export type TaskTokenResolver = (token: string) => Promise<string | null>;
+
+export function authenticate(auth: Config['auth'], resolveTaskToken: TaskTokenResolver): MiddlewareHandler<AppEnv> {
   const apiToken = auth.apiToken ? digest(auth.apiToken) : null;
   const signalToken = auth.signalToken ? digest(auth.signalToken) : null;
   return async (c, next) => {
     const presented = bearer(c.req.header('authorization')) ?? c.req.header('x-internal-token') ?? null;
-    let caller: Caller;
-    if (presented === null) {
-      if (apiToken) {
+    const caller = await identify(presented);
+    if (caller === null) {
+      if (presented === null) {
         throw new ApiError(401, 'missing bearer token', undefined, { 'WWW-Authenticate': 'Bearer realm="arbor"' });
       }
-      caller = 'anonymous';
-    } else {
-      const given = digest(presented);
-      if (apiToken && timingSafeEqual(given, apiToken)) caller = 'api';
-      else if (signalToken && timingSafeEqual(given, signalToken)) caller = 'signal';
-      else if (!apiToken && !signalToken) caller = 'anonymous';
-      else {
-        throw new ApiError(401, 'invalid token', undefined, {
-          'WWW-Authenticate': 'Bearer realm="arbor", error="invalid_token"',
-        });
-      }
+      throw new ApiError(401, 'invalid token', undefined, { 'WWW-Authenticate': 'Bearer realm="arbor", error="invalid_token"' });
     }
-    if (caller === 'signal' && !SIGNAL_ROUTES.some((route) => route.test(c.req.path))) {
+    if (caller.kind === 'signal' && !SIGNAL_ROUTES.some((route) => route.test(c.req.path))) {
       throw new ApiError(403, 'this token may only post signals');
+    }
+    if (caller.kind === 'task') {
+      const match = TASK_ROUTES.map((route) => route.exec(c.req.path)).find(Boolean);
+      if (!match || match[1] !== caller.taskId) throw new ApiError(403, 'this token may only report on its own task');
     }
     c.set('caller', caller);
     await next();
   };
+
+  async function identify(presented: string | null): Promise<Caller | null> {
+    if (presented === null) return apiToken ? null : { kind: 'anonymous' };
+    const given = digest(presented);
+    if (apiToken && timingSafeEqual(given, apiToken)) return { kind: 'api' };
+    if (signalToken && timingSafeEqual(given, signalToken)) return { kind: 'signal' };
+    const taskId = await resolveTaskToken(presented);
+    if (taskId) return { kind: 'task', taskId };
+    // An open API does not turn away a caller for sending a token it does not know.
+    return apiToken || signalToken ? null : { kind: 'anonymous' };
+  }
 }
 
 function bearer(header: string | undefined): string | null {

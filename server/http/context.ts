@@ -13,7 +13,7 @@ export interface AppDeps {
   notifications?: NotificationListener;
 }
 
-export type Caller = 'api' | 'signal' | 'anonymous';
+export type Caller = { kind: 'api' } | { kind: 'signal' } | { kind: 'task'; taskId: string } | { kind: 'anonymous' };
 
 export interface AppEnv {
   Variables: {

@@ -24,4 +24,8 @@ export interface SessionRunner {
    * stops its session and resolves promptly.
    */
   run(assignment: SessionAssignment): Promise<TaskOutcome>;
+  /** Before the first run: clean up what a previous process left (orphaned agents, stale worktrees). */
+  start?(): Promise<void>;
+  /** After the last run has ended. */
+  stop?(): Promise<void>;
 }

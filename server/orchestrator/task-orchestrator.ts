@@ -83,6 +83,8 @@ export class TaskOrchestrator {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    // Orphaned agents of a previous run must be gone before their tasks are handed out again.
+    await this.deps.runner.start?.();
     const reclaimed = await reclaimOwnedTasks(this.deps.db, this.options.instanceId, this.options.retry);
     if (reclaimed > 0) this.deps.logger.warn({ reclaimed }, 'tasks this instance ran before it restarted were retried');
     this.deps.notifications?.on('notification', this.wake);
@@ -121,6 +123,7 @@ export class TaskOrchestrator {
     );
     this.completions.length = 0;
     this.running.clear();
+    await this.deps.runner.stop?.();
   }
 
   /** Asks for a tick soon; many asks while one runs become one more pass. */

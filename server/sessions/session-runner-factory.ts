@@ -1,15 +1,35 @@
 import type { RunnerFactory } from '../arbor.js';
-import type { SessionAssignment, SessionRunner } from '../orchestrator/session-runner.js';
-import type { TaskOutcome } from '../domain/task-rules.js';
+import type { AgentName } from '../domain/states.js';
+import { AgentSessionRunner } from './agent-session-runner.js';
+import { createAgentAdapter, parseArgv, type AgentAdapter, type AgentSettings } from './agents/index.js';
+import { WorktreeManager } from './worktrees.js';
 
-/**
- * Placeholder until agent sessions land: every agent task is reported blocked
- * (a person can retry it), so no work is lost or counted as failed.
- */
-class SessionsNotAvailable implements SessionRunner {
-  async run(_assignment: SessionAssignment): Promise<TaskOutcome> {
-    return { kind: 'blocked', reason: 'agent sessions are not available in this build' };
-  }
-}
-
-export const createSessionRunner: RunnerFactory = () => new SessionsNotAvailable();
+/** The runner that runs real agent CLIs, configured from the environment. */
+export const createSessionRunner: RunnerFactory = ({ db, config, logger, apiUrl }) => {
+  const s = config.sessions;
+  const settings: AgentSettings = {
+    claude: { bin: s.claude.bin, permissionMode: s.claude.permissionMode, extraArgs: parseArgv(s.claude.args) },
+    codex: { bin: s.codex.bin, sandbox: s.codex.sandbox, extraArgs: parseArgv(s.codex.args) },
+    command: { argv: parseArgv(s.command) },
+  };
+  const adapters = new Map<AgentName, AgentAdapter>();
+  const agentFor = (name: AgentName) => {
+    if (!adapters.has(name)) adapters.set(name, createAgentAdapter(name, settings));
+    return adapters.get(name)!;
+  };
+  return new AgentSessionRunner(
+    { db, logger, worktrees: new WorktreeManager({ root: s.worktreeRoot }), agentFor },
+    {
+      instanceId: config.instanceId,
+      apiUrl,
+      baseEnv: s.baseEnv,
+      taskTimeoutMs: s.taskTimeoutMs,
+      stallTimeoutMs: s.stallTimeoutMs,
+      killGraceMs: s.killGraceMs,
+      resultGraceMs: s.resultGraceMs,
+      logMaxLines: s.logMaxLines,
+      keepFailedWorktrees: s.keepFailedWorktrees,
+      ports: s.ports,
+    },
+  );
+};

@@ -14,7 +14,14 @@ import { chunks } from './batches.js';
 export const EVENTS_CHANNEL = 'arbor_events';
 
 /** `data` of a status change carries `from`, `to` and, where useful, `reason` and `attempt`. */
-export type EventType = 'goal.created' | 'goal.status_changed' | 'task.status_changed';
+export type EventType =
+  | 'goal.created'
+  | 'goal.status_changed'
+  | 'task.status_changed'
+  | 'session.started'
+  | 'session.idle'
+  | 'session.ended'
+  | 'session.stop_requested';
 
 export interface NewEvent {
   type: EventType;

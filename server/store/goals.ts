@@ -44,7 +44,7 @@ export async function insertGoalTree(
 ): Promise<{ goal: Goal; tasks: TaskWithDeps[] }> {
   const goalId = randomUUID();
   const ids = plan.map(() => randomUUID());
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const stored = await trx
       .insertInto('goals')
       .values({ id: goalId, ...goal, status: 'pending' })
@@ -167,4 +167,9 @@ export async function applyGoalCommand(db: Db, id: string, command: GoalCommand)
     await appendEvents(trx, events);
     return { outcome: 'applied', goal };
   });
+}
+
+/** Records the goal's branch the first time a session creates it. */
+export async function setGoalBranch(db: Db, goalId: string, branch: string): Promise<void> {
+  await db.updateTable('goals').set({ branch }).where('id', '=', goalId).where('branch', 'is', null).execute();
 }

@@ -1,7 +1,9 @@
+import { recordAgentReport, type AgentReport } from '../../store/sessions.js';
+import { retryTask as retry } from '../../store/task-commands.js';
 import { getTask as findTask } from '../../store/tasks.js';
 import { isUuid } from '../common.schemas.js';
 import type { AppDeps, AppRouteHandler } from '../context.js';
-import { notFound } from '../errors.js';
+import { ApiError, notFound } from '../errors.js';
 import type * as routes from './tasks.routes.js';
 import { toTaskJson } from './tasks.schemas.js';
 
@@ -12,5 +14,37 @@ export function taskHandlers({ db }: AppDeps) {
     if (!task) throw notFound('task');
     return c.json(toTaskJson(task), 200);
   };
-  return { get };
+
+  const retryTask: AppRouteHandler<typeof routes.retryTask> = async (c) => {
+    const { id } = c.req.valid('param');
+    if (!isUuid(id)) throw notFound('task');
+    const result = await retry(db, id);
+    if (result.outcome === 'not_found') throw notFound('task');
+    if (result.outcome === 'conflict') throw new ApiError(409, result.reason);
+    // Read again for its dependencies, which the command's row does not carry.
+    const task = await findTask(db, id);
+    if (!task) throw notFound('task');
+    return c.json({ task: toTaskJson(task) }, 200);
+  };
+
+  /** An agent's own word on its task, kept until its process exits. */
+  const record = async (id: string, report: AgentReport) => {
+    if (!isUuid(id) || !(await findTask(db, id))) throw notFound('task');
+    if ((await recordAgentReport(db, id, report)) === 'not_running') {
+      throw new ApiError(409, 'the task has no running session to report for');
+    }
+  };
+
+  const complete: AppRouteHandler<typeof routes.completeTask> = async (c) => {
+    const { summary, artifacts } = c.req.valid('json');
+    await record(c.req.valid('param').id, { kind: 'complete', summary, artifacts });
+    return c.json({ recorded: true as const }, 200);
+  };
+
+  const block: AppRouteHandler<typeof routes.blockTask> = async (c) => {
+    await record(c.req.valid('param').id, { kind: 'block', reason: c.req.valid('json').reason });
+    return c.json({ recorded: true as const }, 200);
+  };
+
+  return { get, retry: retryTask, complete, block };
 }

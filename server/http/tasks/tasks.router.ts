@@ -6,5 +6,9 @@ import * as routes from './tasks.routes.js';
 
 export function tasksRouter(deps: AppDeps) {
   const handlers = taskHandlers(deps);
-  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).openapi(routes.getTask, handlers.get);
+  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+    .openapi(routes.getTask, handlers.get)
+    .openapi(routes.retryTask, handlers.retry)
+    .openapi(routes.completeTask, handlers.complete)
+    .openapi(routes.blockTask, handlers.block);
 }

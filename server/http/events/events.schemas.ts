@@ -1,0 +1,64 @@
+import { z } from '@hono/zod-openapi';
+import type { EventRow } from '../../store/event-log.js';
+import { isUuid } from '../common.schemas.js';
+
+const MAX_BIGINT = 2n ** 63n - 1n;
+
+/** An event id as clients pass it back: a non-negative bigint, as a string. */
+export const EventIdSchema = z
+  .string()
+  .refine((id) => /^\d{1,19}$/.test(id) && BigInt(id) <= MAX_BIGINT, 'must be an event id')
+  .openapi({ pattern: '^\\d{1,19}$' });
+
+export const EventsQuerySchema = z.object({
+  goal_id: z
+    .string()
+    .refine(isUuid, 'must be a uuid')
+    .optional()
+    .openapi({ format: 'uuid', description: 'only the events of this goal' }),
+  after: EventIdSchema.optional().openapi({
+    description: 'start after this event id; `Last-Event-ID` wins when both are given (an EventSource reconnecting sends it)',
+  }),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).openapi({ description: 'page size of the JSON form' }),
+});
+
+export const EventsHeadersSchema = z.object({
+  'last-event-id': EventIdSchema.optional().openapi({ description: 'resume after this event id' }),
+});
+
+export const EventSchema = z
+  .object({
+    id: z.string().openapi({ description: 'increases with every event; pass back as `after` or `Last-Event-ID`', example: '42' }),
+    type: z.string().openapi({ example: 'task.status_changed' }),
+    goal_id: z.uuid().nullable(),
+    task_id: z.uuid().nullable(),
+    session_id: z.uuid().nullable(),
+    signal_id: z.uuid().nullable(),
+    data: z.record(z.string(), z.unknown()).openapi({ description: 'for status changes: from, to and, where useful, reason and attempt' }),
+    at: z.string(),
+  })
+  .openapi('Event');
+
+export const EventPageSchema = z
+  .object({
+    events: z.array(EventSchema),
+    next_after: z.string().openapi({
+      description: 'pass as `after` for the next page (or to follow live over SSE); may lie past the last event shown',
+    }),
+  })
+  .openapi('EventPage');
+
+export type EventJson = z.infer<typeof EventSchema>;
+
+export function toEventJson(event: EventRow): EventJson {
+  return {
+    id: event.id,
+    type: event.type,
+    goal_id: event.goalId,
+    task_id: event.taskId,
+    session_id: event.sessionId,
+    signal_id: event.signalId,
+    data: event.data,
+    at: event.at.toISOString(),
+  };
+}

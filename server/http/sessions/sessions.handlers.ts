@@ -1,0 +1,74 @@
+import { streamSSE } from 'hono/streaming';
+import { getSession as findSession, listSessions as querySessions, readSessionLogs, requestSessionStop } from '../../store/sessions.js';
+import { isUuid } from '../common.schemas.js';
+import type { AppDeps, AppRouteHandler } from '../context.js';
+import { ApiError, notFound } from '../errors.js';
+import type * as routes from './sessions.routes.js';
+import { toSessionJson } from './sessions.schemas.js';
+
+/** Log lines are not NOTIFYed (far too many); a follower polls at this pace. */
+const LOG_POLL_MS = 250;
+
+export function sessionHandlers({ db }: AppDeps) {
+  const list: AppRouteHandler<typeof routes.listSessions> = async (c) => {
+    const { goal_id, limit } = c.req.valid('query');
+    const sessions = await querySessions(db, { goalId: goal_id, limit });
+    return c.json({ sessions: sessions.map(toSessionJson) }, 200);
+  };
+
+  const get: AppRouteHandler<typeof routes.getSession> = async (c) => {
+    const { id } = c.req.valid('param');
+    const session = isUuid(id) ? await findSession(db, id) : undefined;
+    if (!session) throw notFound('session');
+    return c.json(toSessionJson(session), 200);
+  };
+
+  const logs: AppRouteHandler<typeof routes.sessionLogs> = async (c) => {
+    const { id } = c.req.valid('param');
+    const { after, limit } = c.req.valid('query');
+    const session = isUuid(id) ? await findSession(db, id) : undefined;
+    if (!session) throw notFound('session');
+    if (!(c.req.header('accept') ?? '').includes('text/event-stream')) {
+      const lines = await readSessionLogs(db, id, { after, limit });
+      const json = lines.map((l) => ({ ...l, at: l.at.toISOString() }));
+      return c.json({ lines: json, next_after: lines.at(-1)?.seq ?? after }, 200);
+    }
+    return streamSSE(c, async (stream) => {
+      let last = after;
+      let open = true;
+      stream.onAbort(() => {
+        open = false;
+      });
+      while (open) {
+        const lines = await readSessionLogs(db, id, { after: last, limit: 1000 });
+        for (const line of lines) {
+          await stream.writeSSE({ id: String(line.seq), event: 'line', data: JSON.stringify({ ...line, at: line.at.toISOString() }) });
+          last = line.seq;
+        }
+        if (lines.length === 1000) continue;
+        const current = await findSession(db, id);
+        // A pinned session goes idle between tasks; only an ended one has nothing more to say.
+        if (!current || current.status === 'ended') {
+          const rest = await readSessionLogs(db, id, { after: last, limit: 1000 });
+          for (const line of rest) {
+            await stream.writeSSE({ id: String(line.seq), event: 'line', data: JSON.stringify({ ...line, at: line.at.toISOString() }) });
+          }
+          await stream.writeSSE({ event: 'end', data: JSON.stringify({ status: current?.status ?? 'ended' }) });
+          return;
+        }
+        await stream.sleep(LOG_POLL_MS);
+      }
+    }) as never;
+  };
+
+  const stop: AppRouteHandler<typeof routes.stopSession> = async (c) => {
+    const { id } = c.req.valid('param');
+    if (!isUuid(id)) throw notFound('session');
+    const result = await requestSessionStop(db, id);
+    if (result === 'not_found') throw notFound('session');
+    if (result === 'not_running') throw new ApiError(409, 'the session is not running');
+    return c.json({ session: toSessionJson((await findSession(db, id))!) }, 202);
+  };
+
+  return { list, get, logs, stop };
+}

@@ -1,0 +1,67 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { IdParamSchema, bodyErrors, commonErrors, conflictError, jsonContent, notFoundError } from '../common.schemas.js';
+import { LogLineSchema, SessionSchema } from './sessions.schemas.js';
+
+const tags = ['sessions'];
+
+export const listSessions = createRoute({
+  method: 'get',
+  path: '/api/sessions',
+  tags,
+  summary: 'Sessions, newest first',
+  request: {
+    query: z.object({
+      goal_id: z.uuid().optional(),
+      limit: z.coerce.number().int().min(1).max(500).default(100),
+    }),
+  },
+  responses: { 200: jsonContent(z.object({ sessions: z.array(SessionSchema) }), 'sessions'), ...commonErrors },
+});
+
+export const getSession = createRoute({
+  method: 'get',
+  path: '/api/sessions/{id}',
+  tags,
+  summary: 'One session',
+  request: { params: IdParamSchema },
+  responses: { 200: jsonContent(SessionSchema, 'the session'), ...commonErrors, ...notFoundError },
+});
+
+export const sessionLogs = createRoute({
+  method: 'get',
+  path: '/api/sessions/{id}/logs',
+  tags,
+  summary: "A session's log: a JSON page, or with Accept: text/event-stream the lines as they come",
+  request: {
+    params: IdParamSchema,
+    query: z.object({
+      after: z.coerce.number().int().min(-1).default(-1).openapi({ description: 'return lines with a larger seq (0 is the marker of dropped lines)' }),
+      limit: z.coerce.number().int().min(1).max(5000).default(1000),
+    }),
+  },
+  responses: {
+    200: {
+      description: 'log lines',
+      content: {
+        'application/json': { schema: z.object({ lines: z.array(LogLineSchema), next_after: z.number().int() }) },
+        'text/event-stream': { schema: z.string().openapi({ description: 'events `line` (data: a log line) and a final `end`' }) },
+      },
+    },
+    ...commonErrors,
+    ...notFoundError,
+  },
+});
+
+export const stopSession = createRoute({
+  method: 'post',
+  path: '/api/sessions/{id}/stop',
+  tags,
+  summary: 'Stop a running session (SIGTERM to its process group, SIGKILL after a grace); its task becomes blocked',
+  request: { params: IdParamSchema },
+  responses: {
+    202: jsonContent(z.object({ session: SessionSchema }), 'the stop was requested; the owning instance ends the process'),
+    ...bodyErrors,
+    ...notFoundError,
+    ...conflictError,
+  },
+});

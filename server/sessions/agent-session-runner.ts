@@ -1,0 +1,428 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { Db } from '../db/database.js';
+import { buildPrompt } from '../domain/prompt.js';
+import type { AgentName } from '../domain/states.js';
+import type { TaskOutcome, TaskResult } from '../domain/task-rules.js';
+import type { Logger } from '../logger.js';
+import type { SessionAssignment, SessionRunner } from '../orchestrator/session-runner.js';
+import { setGoalBranch } from '../store/goals.js';
+import {
+  createSession,
+  endFinishedPinnedSessions,
+  findLivePinnedSession,
+  findOrphanedSessions,
+  markSessionRunning,
+  readAgentReport,
+  recordSessionRunEnd,
+  resumePinnedSession,
+  sessionsToStop,
+  touchSessions,
+  worktreesInUse,
+  type Session,
+  type SessionRun,
+} from '../store/sessions.js';
+import { getTaskContext } from '../store/tasks.js';
+import { childEnvironment, endOrphanGroup, startAgentProcess, type ProcessEnd } from './agent-process.js';
+import type { AgentAdapter } from './agents/index.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { PortBlocks } from './port-blocks.js';
+import { SessionLog } from './session-log.js';
+import { newTaskToken } from './task-token.js';
+import { WorktreeError, type WorktreeManager } from './worktrees.js';
+
+export interface SessionSettings {
+  instanceId: string;
+  /** How agents reach the API; resolved when the first session starts (the port may be chosen at listen time). */
+  apiUrl: () => string;
+  baseEnv: Record<string, string>;
+  taskTimeoutMs: number;
+  stallTimeoutMs: number;
+  killGraceMs: number;
+  resultGraceMs: number;
+  logMaxLines: number;
+  keepFailedWorktrees: boolean;
+  ports: { base: number; perSession: number } | null;
+}
+
+export interface SessionRunnerDeps {
+  db: Db;
+  logger: Logger;
+  worktrees: WorktreeManager;
+  agentFor(name: AgentName): AgentAdapter;
+}
+
+/** How often live sessions are heartbeated and checked for stop requests. */
+const WATCH_INTERVAL_MS = 1000;
+/** A session whose owner has not heartbeated it for this long is an orphan. */
+const ORPHAN_AFTER_MS = 30_000;
+
+interface LiveRun {
+  sessionId: string;
+  stop(): void;
+}
+
+/**
+ * Runs agent tasks as real CLI processes in git worktrees: a spawned session
+ * in its own worktree and branch, merged back into the goal branch when it
+ * succeeds; the goal's pinned session in the goal's worktree, resuming one
+ * conversation task after task. Records sessions, logs, cost and tokens, and
+ * turns how the process ended into the task's outcome.
+ */
+export class AgentSessionRunner implements SessionRunner {
+  private readonly lanes = new KeyedMutex();
+  private readonly ports: PortBlocks;
+  private readonly live = new Map<string, LiveRun>();
+  private readonly host = os.hostname();
+  private watchTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly deps: SessionRunnerDeps,
+    private readonly settings: SessionSettings,
+  ) {
+    this.ports = new PortBlocks(settings.ports);
+  }
+
+  async start(): Promise<void> {
+    await this.endOrphans();
+    await this.pruneWorktrees();
+    this.watchTimer = setInterval(() => void this.watch(), WATCH_INTERVAL_MS);
+    this.watchTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.watchTimer) clearInterval(this.watchTimer);
+  }
+
+  async run(assignment: SessionAssignment): Promise<TaskOutcome> {
+    const { task, goal } = assignment;
+    const agent = this.deps.agentFor((task.agent ?? goal.agent) as AgentName);
+    if (task.route === 'pinned') {
+      // The whole pinned run holds the goal's lane: merges of spawned work wait for it.
+      return this.lanes.with(goal.id, () => this.runPinned(assignment, agent));
+    }
+    return this.runSpawned(assignment, agent);
+  }
+
+  /** The goal's branch, created from base_ref on first use and recorded on the goal. */
+  private async goalBranch(goal: SessionAssignment['goal']): Promise<{ branch: string; head: string }> {
+    const ensured = await this.deps.worktrees.ensureGoalBranch(goal.repo, goal);
+    if (goal.branch !== ensured.branch) await setGoalBranch(this.deps.db, goal.id, ensured.branch);
+    return ensured;
+  }
+
+  private async runPinned(assignment: SessionAssignment, agent: AgentAdapter): Promise<TaskOutcome> {
+    const { task } = assignment;
+    let goalBranch: string;
+    let startHead: string;
+    let worktree: string;
+    try {
+      ({ branch: goalBranch, head: startHead } = await this.goalBranch(assignment.goal));
+      worktree = await this.deps.worktrees.goalWorktree(assignment.goal.repo, assignment.goal.id, goalBranch);
+    } catch (err) {
+      return { kind: 'failed', error: describe(err) };
+    }
+    const goal = { ...assignment.goal, branch: goalBranch };
+    const { token, hash } = newTaskToken();
+    const run = { taskId: task.id, attempt: assignment.attempt, owner: this.settings.instanceId, host: this.host, tokenHash: hash };
+    const session = await this.pinnedSession(goal, agent, worktree, goalBranch, run);
+    const conversationId = agent.resumable ? session.agentSessionId : null;
+    const ended = await this.runAgent({ ...assignment, goal }, agent, session, worktree, token, conversationId);
+    await this.deps.worktrees.commitLeftovers(worktree, `arbor: uncommitted work of task ${task.key}`).catch(() => null);
+    await recordSessionRunEnd(this.deps.db, session.id, { ...ended.sessionEnd, status: 'idle' });
+    if (ended.outcome.kind !== 'succeeded') return ended.outcome;
+    const described = await this.deps.worktrees.describeBranch(goal.repo, goalBranch, startHead);
+    return {
+      kind: 'succeeded',
+      result: { ...ended.result, branch: goalBranch, head: described.head, base: startHead, commits: described.commits, diffstat: described.diffstat },
+    };
+  }
+
+  /**
+   * The goal's pinned session for this run: the idle one resumed, or a new
+   * one. A pinned session still marked running belongs to a run that is gone
+   * (the claim lets only one pinned task of a goal run at a time): it is ended,
+   * its process too if it lives on this host, and its conversation carries on
+   * in the new session.
+   */
+  private async pinnedSession(
+    goal: SessionAssignment['goal'],
+    agent: AgentAdapter,
+    worktree: string,
+    branch: string,
+    run: SessionRun,
+  ): Promise<Session> {
+    const existing = await findLivePinnedSession(this.deps.db, goal.id);
+    if (existing?.status === 'idle') return resumePinnedSession(this.deps.db, existing.id, run);
+    if (existing) await this.endStaleSession(existing, 'superseded: its run ended without it');
+    const session = await createSession(this.deps.db, {
+      id: randomUUID(),
+      goalId: goal.id,
+      kind: 'pinned',
+      agent: agent.name,
+      worktreePath: worktree,
+      branch,
+      baseSha: null,
+      ...run,
+    });
+    return existing?.agentSessionId ? { ...session, agentSessionId: existing.agentSessionId } : session;
+  }
+
+  private async runSpawned(assignment: SessionAssignment, agent: AgentAdapter): Promise<TaskOutcome> {
+    const { task } = assignment;
+    const sessionId = randomUUID();
+    let goalBranch: string;
+    let place: { path: string; branch: string; baseSha: string };
+    try {
+      goalBranch = (await this.goalBranch(assignment.goal)).branch;
+      place = await this.deps.worktrees.spawnWorktree(assignment.goal.repo, { id: assignment.goal.id, branch: goalBranch }, task.key, sessionId);
+    } catch (err) {
+      return { kind: 'failed', error: describe(err) };
+    }
+    const goal = { ...assignment.goal, branch: goalBranch };
+    const { token, hash } = newTaskToken();
+    const session = await createSession(this.deps.db, {
+      id: sessionId,
+      goalId: goal.id,
+      kind: 'spawned',
+      agent: agent.name,
+      worktreePath: place.path,
+      branch: place.branch,
+      baseSha: place.baseSha,
+      taskId: task.id,
+      attempt: assignment.attempt,
+      owner: this.settings.instanceId,
+      host: this.host,
+      tokenHash: hash,
+    });
+    const ended = await this.runAgent({ ...assignment, goal }, agent, session, place.path, token, null);
+    await this.deps.worktrees.commitLeftovers(place.path, `arbor: uncommitted work of task ${task.key}`).catch(() => null);
+
+    let outcome = ended.outcome;
+    if (outcome.kind === 'succeeded') {
+      const merge = await this.lanes.with(goal.id, () =>
+        this.deps.worktrees.mergeIntoGoal(goal.repo, { id: goal.id, branch: goalBranch }, place.branch, `arbor: merge task ${task.key}`),
+      );
+      const described = await this.deps.worktrees.describeBranch(goal.repo, place.branch, place.baseSha);
+      const result: TaskResult = { ...ended.result, branch: place.branch, head: described.head, base: place.baseSha, commits: described.commits, diffstat: described.diffstat };
+      outcome = merge.merged
+        ? { kind: 'succeeded', result: { ...result, merge: merge.sha } }
+        : { kind: 'blocked', reason: `merging ${place.branch} into ${goalBranch} conflicts in: ${merge.conflicts.join(', ')}`, result };
+    }
+    await recordSessionRunEnd(this.deps.db, session.id, { ...ended.sessionEnd, status: 'ended' });
+    const keep = this.settings.keepFailedWorktrees && outcome.kind !== 'succeeded';
+    if (!keep) await this.deps.worktrees.remove(goal.repo, place.path).catch((err) => this.deps.logger.warn({ err }, 'worktree not removed'));
+    return outcome;
+  }
+
+  /** Starts the agent in `cwd`, streams its output to the session log, and waits for it to end. */
+  private async runAgent(
+    assignment: SessionAssignment,
+    agent: AgentAdapter,
+    session: Session,
+    cwd: string,
+    token: string,
+    conversationId: string | null,
+  ) {
+    const { task, goal, signal } = assignment;
+    const context = await getTaskContext(this.deps.db, task);
+    const prompt = buildPrompt({
+      goal: { title: goal.title, description: goal.description, branch: goal.branch },
+      task: { key: task.key, title: task.title, instructions: task.instructions, acceptance: task.acceptance },
+      parent: context.parent,
+      dependencies: context.dependencies,
+      previousFailure: task.error,
+      route: task.route,
+    });
+    const log = new SessionLog(this.deps.db, session.id, { maxLines: this.settings.logMaxLines, logger: this.deps.logger });
+    const parser = agent.parser();
+    const ports = this.ports.take();
+    const env = childEnvironment(this.settings.baseEnv, {
+      ARBOR_API_URL: this.settings.apiUrl(),
+      ARBOR_GOAL_ID: goal.id,
+      ARBOR_TASK_ID: task.id,
+      ARBOR_SESSION_ID: session.id,
+      ARBOR_TASK_TOKEN: token,
+      ...(ports ? { ARBOR_PORT_BASE: String(ports.base), ARBOR_PORT_COUNT: String(ports.count) } : {}),
+    });
+
+    let end: ProcessEnd;
+    let stoppedOnRequest = false;
+    try {
+      const launch = agent.launch({ prompt, conversationId, newConversationId: randomUUID() });
+      const timeoutMs = task.timeoutS ? task.timeoutS * 1000 : this.settings.taskTimeoutMs;
+      const proc = startAgentProcess({
+        file: launch.file,
+        args: launch.args,
+        cwd,
+        env,
+        stdin: launch.stdin,
+        timeoutMs,
+        stallMs: this.settings.stallTimeoutMs,
+        killGraceMs: this.settings.killGraceMs,
+        onLine: (stream, text) => {
+          const line = parser.line(stream, text);
+          log.push(line.stream, line.text);
+          if (parser.report().finished) proc.finishSoon(this.settings.resultGraceMs);
+        },
+      });
+      const onAbort = () => proc.stop('stopped');
+      signal.addEventListener('abort', onAbort);
+      this.live.set(session.id, {
+        sessionId: session.id,
+        stop: () => {
+          stoppedOnRequest = true;
+          proc.stop('stopped');
+        },
+      });
+      void proc.started.then((started) => (started ? markSessionRunning(this.deps.db, session.id, started) : undefined));
+      end = await proc.done;
+      signal.removeEventListener('abort', onAbort);
+    } catch (err) {
+      end = { reason: 'failed_to_start', exitCode: null, signal: null, error: describe(err) };
+    } finally {
+      this.live.delete(session.id);
+      ports?.release();
+    }
+    await log.flush();
+
+    const report = parser.report();
+    const reported = await readAgentReport(this.deps.db, session.id);
+    const result: TaskResult = {
+      summary: reported?.kind === 'complete' && reported.summary ? reported.summary : (report.summary ?? undefined),
+      ...(reported?.kind === 'complete' && reported.artifacts !== undefined ? { artifacts: reported.artifacts } : {}),
+      session_id: session.id,
+      cost_usd: report.costUsd ?? 0,
+      input_tokens: report.inputTokens ?? 0,
+      output_tokens: report.outputTokens ?? 0,
+    };
+    const outcome = decideOutcome(end, report, reported, stoppedOnRequest, timeoutLabel(task.timeoutS, this.settings), result);
+    return {
+      outcome,
+      result,
+      sessionEnd: {
+        endReason: describeEnd(end),
+        exitCode: end.exitCode,
+        exitSignal: end.signal,
+        agentSessionId: report.conversationId,
+        costUsd: report.costUsd ?? 0,
+        inputTokens: report.inputTokens ?? 0,
+        outputTokens: report.outputTokens ?? 0,
+      },
+    };
+  }
+
+  /** Heartbeats live sessions (so no one takes them for orphans) and honours stop requests. */
+  private async watch(): Promise<void> {
+    const ids = [...this.live.keys()];
+    try {
+      await touchSessions(this.deps.db, ids);
+      for (const id of await sessionsToStop(this.deps.db, ids)) this.live.get(id)?.stop();
+      for (const finished of await endFinishedPinnedSessions(this.deps.db)) {
+        if (finished.worktreePath) await this.deps.worktrees.remove(finished.repo, finished.worktreePath).catch(() => {});
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'session watch failed');
+    }
+  }
+
+  /**
+   * Agents a previous process of ours (or a dead instance on this host) left
+   * running: ended, so none keeps working unobserved. Their tasks come back
+   * through the orchestrator's lease rules.
+   */
+  private async endOrphans(): Promise<void> {
+    const orphans = await findOrphanedSessions(this.deps.db, {
+      host: this.host,
+      owner: this.settings.instanceId,
+      staleMs: ORPHAN_AFTER_MS,
+    });
+    for (const orphan of orphans) await this.endStaleSession(orphan, 'orphaned: its Arbor process went away');
+  }
+
+  /** Ends a session nobody is running any more, and its process group if it still lives on this host. */
+  private async endStaleSession(session: Session, reason: string): Promise<void> {
+    if (session.host === this.host && session.pid && session.pidStartedAt) {
+      const ended = await endOrphanGroup(session.pid, session.pidStartedAt, this.settings.killGraceMs);
+      if (ended) this.deps.logger.warn({ session: session.id, pid: session.pid }, 'ended an orphaned agent process');
+    }
+    await recordSessionRunEnd(this.deps.db, session.id, {
+      status: 'ended',
+      endReason: reason,
+      exitCode: null,
+      exitSignal: null,
+      agentSessionId: null,
+      costUsd: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+    });
+  }
+
+  private async pruneWorktrees(): Promise<void> {
+    const inUse = await worktreesInUse(this.deps.db);
+    const keep = new Set(inUse.paths);
+    for (const repo of inUse.repos) {
+      await this.deps.worktrees.prune(repo, keep).catch((err) => this.deps.logger.warn({ err, repo }, 'worktree prune failed'));
+    }
+  }
+}
+
+/**
+ * How the run's end becomes the task's outcome. The agent's own report (its
+ * callback, or a claude `result`) is believed first; the exit code is the
+ * fallback.
+ */
+function decideOutcome(
+  end: ProcessEnd,
+  report: ReturnType<ReturnType<AgentAdapter['parser']>['report']>,
+  reported: Awaited<ReturnType<typeof readAgentReport>>,
+  stoppedOnRequest: boolean,
+  timeout: string,
+  result: TaskResult,
+): TaskOutcome {
+  switch (end.reason) {
+    case 'failed_to_start':
+      return { kind: 'failed', error: end.error ?? 'the agent did not start', result };
+    case 'timed_out':
+      return { kind: 'failed', error: `timed out after ${timeout}`, result };
+    case 'stalled':
+      return { kind: 'failed', error: 'stalled: no output for too long', result };
+    case 'stopped':
+      return stoppedOnRequest
+        ? { kind: 'blocked', reason: 'the session was stopped on request', result }
+        : { kind: 'failed', error: 'the session was stopped', result };
+    case 'killed':
+      return { kind: 'failed', error: `the agent was killed by ${end.signal} (out of memory?)`, result };
+    case 'exited':
+      break;
+  }
+  if (reported?.kind === 'block') return { kind: 'blocked', reason: reported.reason, result };
+  if (reported?.kind === 'complete') return { kind: 'succeeded', result };
+  if (report.finished && report.success === true) return { kind: 'succeeded', result };
+  if (end.exitCode === 0 && report.success !== false) return { kind: 'succeeded', result };
+  const why = end.exitCode !== null ? `the agent exited with code ${end.exitCode}` : `the agent ended by ${end.signal}`;
+  return { kind: 'failed', error: report.error ? `${why}: ${report.error}` : why, result };
+}
+
+function describeEnd(end: ProcessEnd): string {
+  switch (end.reason) {
+    case 'exited':
+      return end.exitCode === 0 ? 'exited 0' : end.exitCode !== null ? `exited ${end.exitCode}` : `ended by ${end.signal}`;
+    case 'killed':
+      return `killed by ${end.signal}`;
+    case 'failed_to_start':
+      return `failed to start: ${end.error}`;
+    default:
+      return end.reason.replace('_', ' ');
+  }
+}
+
+function timeoutLabel(taskTimeoutS: number | null, settings: SessionSettings): string {
+  const seconds = taskTimeoutS ?? Math.round(settings.taskTimeoutMs / 1000);
+  return seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof WorktreeError) return err.message;
+  return err instanceof Error ? err.message : String(err);
+}

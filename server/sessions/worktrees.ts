@@ -1,0 +1,511 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readlink, realpath, rm, rmdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { GitError } from 'simple-git';
+import {
+  ARBOR_IDENTITY,
+  GitCommandError,
+  gitMessage,
+  gitOutput,
+  gitPathExists,
+  isClean,
+  listWorktrees,
+  resolveCommit,
+  runGit,
+  unmergedPaths,
+  type WorktreeEntry,
+} from './git-command.js';
+import { KeyedQueue } from './git-repo-queue.js';
+
+/**
+ * Worktrees and branches for agent sessions (DESIGN.md §5).
+ *
+ * Layout under the Arbor-owned root:
+ *   <root>/<goal id first 8>/goal                      the goal's worktree, on the goal branch
+ *   <root>/<goal id first 8>/<task key>-<session first 8>   one per spawned session
+ *
+ * Branches: `arbor/<title slug>-<goal8>` for a goal, `<goal branch>--<task key>-<session8>`
+ * for a spawned session. The `--` keeps spawned branches siblings of the goal branch:
+ * git stores refs as files, so `a/b` and `a/b/c` cannot both exist.
+ */
+
+/** A failure the user can act on (bad repository, unknown ref, unexpected state); the message says what. */
+export class WorktreeError extends Error {
+  override name = 'WorktreeError';
+}
+
+export interface WorktreeManagerOptions {
+  /** Absolute path of a directory Arbor owns; created on first use. */
+  root: string;
+}
+
+/** A repository as the manager uses it. */
+interface Repo {
+  /** The path as given, for messages. */
+  display: string;
+  /** Real path of its top level: where repository-wide git commands run. */
+  path: string;
+  /** Real path of the common git dir, shared by all its worktrees: the serialization key. */
+  key: string;
+}
+
+type Diffstat = { files: number; insertions: number; deletions: number };
+
+const GOAL_WORKTREE_DIR = 'goal';
+/** Merges Arbor makes are reproducible: no replayed resolutions, no stashing. */
+const MERGE_CONFIG: readonly string[] = [...ARBOR_IDENTITY, 'rerere.enabled=false', 'merge.autoStash=false'];
+
+export class WorktreeManager {
+  private readonly queue = new KeyedQueue();
+  private readonly root: string;
+  private rootReal: Promise<string> | null = null;
+
+  constructor(options: WorktreeManagerOptions) {
+    if (!path.isAbsolute(options.root)) throw new Error(`worktree root must be an absolute path: ${options.root}`);
+    this.root = path.resolve(options.root);
+  }
+
+  /** arbor/<slug of title: lowercase a-z0-9 and '-', at most 40 chars, no leading/trailing '-'>-<first 8 chars of id> */
+  static goalBranchName(goal: { id: string; title: string }): string {
+    const slug = goal.title
+      .normalize('NFKD')
+      .replace(/[\u0300-\u036f]/g, '') // "café" → "cafe" rather than "caf-"
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+/, '')
+      .slice(0, 40)
+      .replace(/-+$/, '');
+    return `arbor/${slug || 'goal'}-${goal.id.slice(0, 8)}`;
+  }
+
+  /** Ensures the goal branch exists (created at base_ref's commit if missing; base_ref may be a branch, tag, sha or HEAD). */
+  ensureGoalBranch(
+    repo: string,
+    goal: { id: string; title: string; baseRef: string; branch: string | null },
+  ): Promise<{ branch: string; head: string }> {
+    return userFacing(async () => {
+      const r = await this.openRepo(repo);
+      const branch = goal.branch ?? WorktreeManager.goalBranchName(goal);
+      await checkBranchName(r, branch);
+      return this.queue.run(r.key, async () => {
+        const existing = await resolveCommit(r.path, `refs/heads/${branch}`);
+        if (existing !== null) return { branch, head: existing };
+        const base = await resolveBaseRef(r, goal.baseRef);
+        // From the resolved sha, not the ref: no upstream tracking of e.g. origin/main.
+        await gitOutput(r.path, ['branch', '--no-track', branch, base]);
+        return { branch, head: base };
+      });
+    });
+  }
+
+  /** The goal's own worktree on its branch: <root>/<goal id first 8>/goal; created if absent, reused if present. */
+  goalWorktree(repo: string, goalId: string, branch: string): Promise<string> {
+    return userFacing(async () => {
+      const r = await this.openRepo(repo);
+      await checkBranchName(r, branch);
+      const root = await this.realRoot();
+      return this.queue.run(r.key, () => this.goalWorktreeLocked(r, root, goalId, branch));
+    });
+  }
+
+  /** New branch `<goalBranch>--<taskKey>-<sessionId first 8>` at the goal branch's current head, in a worktree at <root>/<goal8>/<taskKey>-<session8>. */
+  spawnWorktree(
+    repo: string,
+    goal: { id: string; branch: string },
+    taskKey: string,
+    sessionId: string,
+  ): Promise<{ path: string; branch: string; baseSha: string }> {
+    return userFacing(async () => {
+      const r = await this.openRepo(repo);
+      const goal8 = pathSegment(goal.id.slice(0, 8), 'goal id');
+      const key = pathSegment(taskKey, 'task key');
+      const session8 = pathSegment(sessionId.slice(0, 8), 'session id');
+      // A task key may hold "..", which a ref name may not; one dot keeps the name readable.
+      const branch = `${goal.branch}--${key.replace(/\.{2,}/g, '.')}-${session8}`;
+      await checkBranchName(r, goal.branch);
+      await checkBranchName(r, branch);
+      const root = await this.realRoot();
+      const target = path.join(root, goal8, `${key}-${session8}`);
+
+      return this.queue.run(r.key, async () => {
+        const baseSha = await resolveCommit(r.path, `refs/heads/${goal.branch}`);
+        if (baseSha === null) throw new WorktreeError(`goal branch "${goal.branch}" does not exist in ${r.display}`);
+        if ((await resolveCommit(r.path, `refs/heads/${branch}`)) !== null) {
+          throw new WorktreeError(`branch "${branch}" already exists in ${r.display}`);
+        }
+        const registered = (await this.worktreesOf(r)).find((w) => w.path === target);
+        if (registered) throw new WorktreeError(`${target} is already a worktree of ${r.display}`);
+        await this.addWorktree(r, root, target, ['-b', branch, target, baseSha], branch);
+        return { path: target, branch, baseSha };
+      });
+    });
+  }
+
+  /**
+   * Commits all uncommitted work (tracked changes and untracked files, .gitignore respected);
+   * returns the new sha, or null if clean. The commit is Arbor's (see ARBOR_IDENTITY), and
+   * hooks are skipped: it is a snapshot of what the agent left, not a change to vet.
+   */
+  commitLeftovers(worktree: string, message: string): Promise<string | null> {
+    return userFacing(async () => {
+      const dir = await openWorktree(worktree);
+      const key = await commonDir(dir);
+      return this.queue.run(key, async () => {
+        if (await isClean(dir, { untracked: true })) return null;
+        await assertCommittable(dir, worktree);
+        await gitOutput(dir, ['add', '--all']);
+        const staged = await runGit(dir, ['diff', '--cached', '--quiet']);
+        // Changes git does not stage (e.g. only untracked content inside a submodule) leave nothing to commit;
+        // a resolved merge with no changes still needs its commit.
+        if (staged.code === 0 && !(await gitPathExists(dir, 'MERGE_HEAD'))) return null;
+        await gitOutput(dir, ['commit', '--no-verify', '--quiet', '-m', message], { config: ARBOR_IDENTITY });
+        return (await gitOutput(dir, ['rev-parse', 'HEAD'])).trim();
+      });
+    });
+  }
+
+  /** Merges `branch` into the goal branch with --no-ff inside the goal's worktree (created if missing). On conflict: aborts the merge (the goal worktree is left clean, the branch intact) and returns the conflicting paths. */
+  mergeIntoGoal(
+    repo: string,
+    goal: { id: string; branch: string },
+    branch: string,
+    message: string,
+  ): Promise<{ merged: true; sha: string } | { merged: false; conflicts: string[] }> {
+    return userFacing(async () => {
+      const r = await this.openRepo(repo);
+      await checkBranchName(r, goal.branch);
+      await checkBranchName(r, branch);
+      const root = await this.realRoot();
+      return this.queue.run(r.key, async () => {
+        const ref = `refs/heads/${branch}`;
+        if ((await resolveCommit(r.path, ref)) === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
+        const dir = await this.goalWorktreeLocked(r, root, goal.id, goal.branch);
+        // Aborting a merge on top of uncommitted edits could lose them, so there must be none.
+        if (!(await isClean(dir, { untracked: false }))) {
+          throw new WorktreeError(`goal worktree ${dir} has uncommitted changes; cannot merge "${branch}" into it`);
+        }
+        const busy = await operationInProgress(dir);
+        if (busy !== null) throw new WorktreeError(`goal worktree ${dir} has ${busy}; cannot merge "${branch}" into it`);
+
+        const result = await runGit(dir, ['merge', '--no-ff', '--no-verify', '-m', message, ref], { config: MERGE_CONFIG });
+        if (result.code === 0) return { merged: true as const, sha: (await gitOutput(dir, ['rev-parse', 'HEAD'])).trim() };
+
+        const conflicts = await unmergedPaths(dir);
+        if (await gitPathExists(dir, 'MERGE_HEAD')) await gitOutput(dir, ['merge', '--abort']);
+        // No conflicts means git refused before merging (e.g. an untracked file would be overwritten).
+        if (conflicts.length === 0) {
+          throw new WorktreeError(`could not merge "${branch}" into "${goal.branch}": ${gitMessage(result)}`);
+        }
+        return { merged: false as const, conflicts };
+      });
+    });
+  }
+
+  /** head sha of branch, the commits on it that are not in baseSha (oldest first), and a diffstat against baseSha. */
+  describeBranch(
+    repo: string,
+    branch: string,
+    baseSha: string,
+  ): Promise<{ head: string; commits: { sha: string; subject: string }[]; diffstat: Diffstat }> {
+    return userFacing(async () => {
+      const r = await this.openRepo(repo);
+      const head = await resolveCommit(r.path, `refs/heads/${branch}`);
+      if (head === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
+      const base = baseSha.startsWith('-') ? null : await resolveCommit(r.path, baseSha);
+      if (base === null) throw new WorktreeError(`base commit "${baseSha}" not found in ${r.display}`);
+
+      // Read-only, so not queued. showSignature off: it would mix gpg output into the log.
+      const log = await gitOutput(r.path, ['log', '--reverse', '--no-color', '--format=%H%x00%s', `${base}..${head}`], {
+        config: ['log.showSignature=false'],
+      });
+      const commits = log
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => {
+          const [sha = '', subject = ''] = line.split('\0');
+          return { sha, subject };
+        });
+      // --numstat rather than --shortstat: its summary line is translated in non-English locales.
+      const numstat = await gitOutput(r.path, ['diff', '--numstat', '--no-ext-diff', '--no-color', base, head]);
+      const diffstat: Diffstat = { files: 0, insertions: 0, deletions: 0 };
+      for (const line of numstat.split('\n')) {
+        if (line === '') continue;
+        const [added = '-', deleted = '-'] = line.split('\t');
+        diffstat.files += 1;
+        // Binary files show "-": they count as changed files with no lines.
+        if (added !== '-') diffstat.insertions += Number(added);
+        if (deleted !== '-') diffstat.deletions += Number(deleted);
+      }
+      return { head, commits, diffstat };
+    });
+  }
+
+  /** Removes a worktree (even with changes), keeps its branch; no error if already gone. */
+  remove(repo: string, worktreePath: string): Promise<void> {
+    return userFacing(async () => {
+      const r = await this.openRepo(repo);
+      const root = await this.realRoot();
+      const target = await canonical(worktreePath);
+      if (!isUnder(root, target)) throw new WorktreeError(`${worktreePath} is not under the Arbor worktree root ${root}`);
+      await this.queue.run(r.key, async () => {
+        const entry = (await this.worktreesOf(r)).slice(1).find((w) => w.path === target);
+        if (!entry) {
+          if (existsSync(target)) throw new WorktreeError(`${worktreePath} is not a worktree of ${r.display}`);
+          return;
+        }
+        const users = await processesUsing([target]);
+        const pid = users.get(target);
+        if (pid !== undefined) throw new WorktreeError(`worktree ${worktreePath} is in use by process ${pid}; not removing it`);
+        await removeWorktree(r, target);
+        await gitOutput(r.path, ['worktree', 'prune']);
+        await removeEmptyParent(root, target);
+      });
+    });
+  }
+
+  /** Removes worktrees of `repo` that live under root and are not in `keep` (absolute paths), then `git worktree prune`. Never touches paths in `keep` or outside root. Returns the removed paths. */
+  prune(repo: string, keep: ReadonlySet<string>): Promise<string[]> {
+    return userFacing(async () => {
+      const r = await this.openRepo(repo);
+      const root = await this.realRoot();
+      const kept = new Set(await Promise.all([...keep].map((p) => canonical(p))));
+      return this.queue.run(r.key, async () => {
+        // Not worktreesOf(): that would prune registrations before we look. Entry 0 is the main worktree.
+        const entries = (await listWorktrees(r.path)).slice(1);
+        const candidates: string[] = [];
+        for (const entry of entries) {
+          const p = await canonical(entry.path);
+          // Locked worktrees were locked by someone on purpose; missing ones are for `worktree prune`.
+          if (!isUnder(root, p) || kept.has(p) || entry.locked || !existsSync(p)) continue;
+          candidates.push(p);
+        }
+        // Arbor may have restarted while an agent from before lives on: its worktree stays.
+        const inUse = await processesUsing(candidates);
+        const removed: string[] = [];
+        for (const p of candidates) {
+          if (inUse.has(p)) continue;
+          await removeWorktree(r, p);
+          await removeEmptyParent(root, p);
+          removed.push(p);
+        }
+        await gitOutput(r.path, ['worktree', 'prune']);
+        return removed;
+      });
+    });
+  }
+
+  // ---- internals; the *Locked methods run inside the repository's queue ----
+
+  private async goalWorktreeLocked(r: Repo, root: string, goalId: string, branch: string): Promise<string> {
+    const target = path.join(root, pathSegment(goalId.slice(0, 8), 'goal id'), GOAL_WORKTREE_DIR);
+    const ref = `refs/heads/${branch}`;
+    if ((await resolveCommit(r.path, ref)) === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
+    const worktrees = await this.worktreesOf(r);
+    const existing = worktrees.find((w) => w.path === target);
+    if (existing) {
+      if (existing.branch !== ref) {
+        const on = existing.branch ? `branch "${existing.branch.replace(/^refs\/heads\//, '')}"` : 'a detached HEAD';
+        throw new WorktreeError(`goal worktree ${target} is on ${on}, not on "${branch}"`);
+      }
+      return target;
+    }
+    const elsewhere = worktrees.find((w) => w.branch === ref);
+    if (elsewhere) throw new WorktreeError(`branch "${branch}" is already checked out at ${elsewhere.path}`);
+    await this.addWorktree(r, root, target, [target, branch], null);
+    return target;
+  }
+
+  /** Worktrees of the repository with canonical paths; stale registrations (directory gone) are pruned first. */
+  private async worktreesOf(r: Repo): Promise<WorktreeEntry[]> {
+    let entries = await listWorktrees(r.path);
+    if (entries.some((w) => w.prunable)) {
+      // A registration whose directory is gone blocks `worktree add` at that path and keeps its branch "checked out".
+      await gitOutput(r.path, ['worktree', 'prune']);
+      entries = await listWorktrees(r.path);
+    }
+    return Promise.all(entries.map(async (w) => ({ ...w, path: await canonical(w.path) })));
+  }
+
+  /**
+   * `git worktree add <args>` for `target`, all or nothing: if git fails, the
+   * directory (when we made it), its registration and `newBranch` are removed again.
+   */
+  private async addWorktree(r: Repo, root: string, target: string, args: string[], newBranch: string | null): Promise<void> {
+    const existedBefore = existsSync(target);
+    if (existedBefore) {
+      // git accepts an existing empty directory; anything else may be someone's files.
+      const entries = await readdir(target).catch(() => null);
+      if (entries === null || entries.length > 0) throw new WorktreeError(`${target} exists but is not a worktree of ${r.display}`);
+    }
+    await mkdir(path.dirname(target), { recursive: true }).catch((error: unknown) => {
+      throw new WorktreeError(`cannot create ${path.dirname(target)}: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    const result = await runGit(r.path, ['worktree', 'add', ...args]);
+    if (result.code === 0) return;
+
+    const registered = await Promise.all((await listWorktrees(r.path)).map((w) => canonical(w.path)));
+    if (registered.includes(target)) {
+      await runGit(r.path, ['worktree', 'remove', '--force', '--force', target]);
+    }
+    if (!existedBefore) await rm(target, { recursive: true, force: true });
+    await runGit(r.path, ['worktree', 'prune']);
+    if (newBranch !== null && (await resolveCommit(r.path, `refs/heads/${newBranch}`)) !== null) {
+      await runGit(r.path, ['branch', '-D', newBranch]);
+    }
+    await removeEmptyParent(root, target);
+    throw new WorktreeError(`could not create worktree ${target}: ${gitMessage(result)}`);
+  }
+
+  private async openRepo(repo: string): Promise<Repo> {
+    let real: string;
+    try {
+      real = await realpath(repo);
+    } catch {
+      throw new WorktreeError(`repository path does not exist: ${repo}`);
+    }
+    if (!(await stat(real)).isDirectory()) throw new WorktreeError(`repository path is not a directory: ${repo}`);
+    const top = await runGit(real, ['rev-parse', '--show-toplevel']);
+    if (top.code !== 0) {
+      if (/not a git repository/i.test(top.stderr)) throw new WorktreeError(`not a git repository: ${repo}`);
+      throw new WorktreeError(`cannot use ${repo} as a git repository: ${gitMessage(top)}`);
+    }
+    const topReal = await realpath(top.stdout.trim());
+    // A sub-directory would silently act on the enclosing repository; say so instead.
+    if (topReal !== real) throw new WorktreeError(`${repo} is inside the git repository ${topReal}, not its top level`);
+    return { display: repo, path: real, key: await commonDir(real) };
+  }
+
+  /** The root, created and resolved once (on macOS /tmp is /private/tmp; git reports real paths). */
+  private realRoot(): Promise<string> {
+    this.rootReal ??= mkdir(this.root, { recursive: true })
+      .then(() => realpath(this.root))
+      .catch((error: unknown) => {
+        this.rootReal = null;
+        throw error;
+      });
+    return this.rootReal;
+  }
+}
+
+// ---- helpers ----
+
+/** Git failures reach callers as WorktreeError: to a task, a git error is a reason it could not proceed. */
+async function userFacing<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (error instanceof WorktreeError) throw error;
+    if (error instanceof GitCommandError || error instanceof GitError) {
+      throw new WorktreeError(error.message, { cause: error });
+    }
+    throw error;
+  }
+}
+
+async function commonDir(dir: string): Promise<string> {
+  const common = (await gitOutput(dir, ['rev-parse', '--git-common-dir'])).trim();
+  return realpath(path.resolve(dir, common));
+}
+
+async function openWorktree(worktree: string): Promise<string> {
+  let real: string;
+  try {
+    real = await realpath(worktree);
+  } catch {
+    throw new WorktreeError(`worktree does not exist: ${worktree}`);
+  }
+  const top = await runGit(real, ['rev-parse', '--show-toplevel']);
+  if (top.code !== 0 || (await realpath(top.stdout.trim())) !== real) throw new WorktreeError(`not a git worktree: ${worktree}`);
+  return real;
+}
+
+/** Names used in paths: no separators, no "." or "..", nothing git or a shell would read specially. */
+function pathSegment(value: string, what: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value)) throw new WorktreeError(`${what} "${value}" cannot be used in a worktree path`);
+  return value;
+}
+
+async function checkBranchName(r: Repo, branch: string): Promise<void> {
+  // A leading '-' would be read as an option by the commands it is passed to.
+  const ok = !branch.startsWith('-') && (await runGit(r.path, ['check-ref-format', `refs/heads/${branch}`])).code === 0;
+  if (!ok) throw new WorktreeError(`"${branch}" is not a valid branch name`);
+}
+
+async function resolveBaseRef(r: Repo, baseRef: string): Promise<string> {
+  const sha = baseRef === '' || baseRef.startsWith('-') ? null : await resolveCommit(r.path, baseRef);
+  if (sha === null) throw new WorktreeError(`base_ref "${baseRef}" not found in ${r.display}`);
+  return sha;
+}
+
+/** States in which committing everything would record something other than the agent's finished work. */
+async function assertCommittable(dir: string, shown: string): Promise<void> {
+  const busy = await operationInProgress(dir);
+  if (busy !== null) throw new WorktreeError(`worktree ${shown} has ${busy}; Arbor cannot commit its leftover work`);
+  const conflicts = await unmergedPaths(dir);
+  if (conflicts.length > 0) {
+    throw new WorktreeError(`worktree ${shown} has unresolved conflicts in ${conflicts.join(', ')}; Arbor cannot commit its leftover work`);
+  }
+  // On a detached HEAD the commit would not land on the task's branch.
+  if ((await runGit(dir, ['symbolic-ref', '--quiet', 'HEAD'])).code !== 0) {
+    throw new WorktreeError(`worktree ${shown} has a detached HEAD; Arbor cannot commit its leftover work`);
+  }
+}
+
+/** A rebase, cherry-pick or revert left half-done, described for a message; null if none. (A merge is allowed: committing concludes it.) */
+async function operationInProgress(dir: string): Promise<string | null> {
+  if ((await gitPathExists(dir, 'rebase-merge')) || (await gitPathExists(dir, 'rebase-apply'))) return 'a rebase in progress';
+  if (await gitPathExists(dir, 'CHERRY_PICK_HEAD')) return 'a cherry-pick in progress';
+  if (await gitPathExists(dir, 'REVERT_HEAD')) return 'a revert in progress';
+  return null;
+}
+
+async function removeWorktree(r: Repo, target: string): Promise<void> {
+  // Twice --force: also removes a dirty or locked worktree.
+  const result = await runGit(r.path, ['worktree', 'remove', '--force', '--force', target]);
+  if (result.code !== 0) {
+    // git refuses some (e.g. with submodules). The directory is Arbor's; delete it and let prune drop the registration.
+    await rm(target, { recursive: true, force: true });
+  }
+}
+
+/** Drops <root>/<goal8> once its last worktree is gone; never the root itself. */
+async function removeEmptyParent(root: string, target: string): Promise<void> {
+  const parent = path.dirname(target);
+  if (isUnder(root, parent)) await rmdir(parent).catch(() => undefined);
+}
+
+function isUnder(root: string, p: string): boolean {
+  return p.startsWith(root + path.sep);
+}
+
+/** Absolute, with symlinks resolved as far as the path exists. */
+async function canonical(p: string): Promise<string> {
+  const absolute = path.resolve(p);
+  try {
+    return await realpath(absolute);
+  } catch {
+    const parent = path.dirname(absolute);
+    return parent === absolute ? absolute : path.join(await canonical(parent), path.basename(absolute));
+  }
+}
+
+/**
+ * Which of `paths` some process has as (or under) its working directory, with one such pid.
+ * Linux only (/proc); elsewhere nothing is known to be in use, and callers rely on `keep`.
+ */
+async function processesUsing(paths: string[]): Promise<Map<string, number>> {
+  const users = new Map<string, number>();
+  if (paths.length === 0 || process.platform !== 'linux') return users;
+  const pids = await readdir('/proc').catch(() => [] as string[]);
+  await Promise.all(
+    pids
+      .filter((name) => /^\d+$/.test(name))
+      .map(async (pid) => {
+        // Other users' processes are unreadable; those cannot be seen.
+        const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => null);
+        if (cwd === null) return;
+        for (const p of paths) if (cwd === p || cwd.startsWith(p + path.sep)) users.set(p, Number(pid));
+      }),
+  );
+  return users;
+}

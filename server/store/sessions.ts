@@ -1,0 +1,312 @@
+import { sql, type Selectable } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { SessionsTable } from '../db/schema.js';
+import { appendEvents } from './events.js';
+import { inTransaction } from './transactions.js';
+
+/**
+ * Agent sessions and their logs. A spawned session lives for one task run; a
+ * goal's pinned session lives as long as the goal, running its pinned tasks
+ * one after another (`running`), `idle` in between, and keeps the agent's
+ * conversation id so each task resumes the same conversation.
+ */
+
+export type Session = Selectable<SessionsTable>;
+export type LogStream = 'stdout' | 'stderr' | 'event';
+
+export interface SessionRun {
+  taskId: string;
+  attempt: number;
+  owner: string;
+  host: string;
+  tokenHash: string;
+}
+
+export async function createSession(
+  db: Db,
+  session: {
+    id: string;
+    goalId: string;
+    kind: 'pinned' | 'spawned';
+    agent: string;
+    worktreePath: string;
+    branch: string;
+    baseSha: string | null;
+  } & SessionRun,
+): Promise<Session> {
+  return inTransaction(db, async (trx) => {
+    const row = await trx
+      .insertInto('sessions')
+      .values({ ...session, status: 'starting', heartbeatAt: sql`now()` })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await appendEvents(trx, [
+      { type: 'session.started', goalId: row.goalId, taskId: row.taskId, sessionId: row.id, data: { kind: row.kind, branch: row.branch } },
+    ]);
+    return row;
+  });
+}
+
+export async function findLivePinnedSession(db: Db, goalId: string): Promise<Session | undefined> {
+  return db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('goalId', '=', goalId)
+    .where('kind', '=', 'pinned')
+    .where('status', '<>', 'ended')
+    .executeTakeFirst();
+}
+
+/** The pinned session takes its next task: a new run with its own token, the same conversation. */
+export async function resumePinnedSession(db: Db, sessionId: string, run: SessionRun): Promise<Session> {
+  return inTransaction(db, async (trx) => {
+    const row = await trx
+      .updateTable('sessions')
+      .set({ ...run, status: 'starting', reported: null, stopRequestedAt: null, pid: null, pidStartedAt: null, heartbeatAt: sql`now()`, updatedAt: sql`now()` })
+      .where('id', '=', sessionId)
+      .where('status', '=', 'idle')
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await appendEvents(trx, [
+      { type: 'session.started', goalId: row.goalId, taskId: row.taskId, sessionId: row.id, data: { kind: 'pinned', resumed: true } },
+    ]);
+    return row;
+  });
+}
+
+export async function markSessionRunning(db: Db, sessionId: string, process: { pid: number; startTime: string | null }): Promise<void> {
+  await db
+    .updateTable('sessions')
+    .set({ status: 'running', pid: process.pid, pidStartedAt: process.startTime, startedAt: sql`coalesce(started_at, now())`, updatedAt: sql`now()` })
+    .where('id', '=', sessionId)
+    .execute();
+}
+
+export interface SessionRunEnd {
+  /** `idle` keeps a pinned session for the goal's next pinned task. */
+  status: 'idle' | 'ended';
+  endReason: string;
+  exitCode: number | null;
+  exitSignal: string | null;
+  agentSessionId: string | null;
+  costUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** Records how a run ended; cost and tokens add up over a pinned session's runs and into the goal. */
+export async function recordSessionRunEnd(db: Db, sessionId: string, end: SessionRunEnd): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    const row = await trx
+      .updateTable('sessions')
+      .set({
+        status: end.status,
+        endReason: end.endReason,
+        exitCode: end.exitCode,
+        exitSignal: end.exitSignal,
+        agentSessionId: sql`coalesce(${end.agentSessionId}, agent_session_id)`,
+        costUsd: sql`cost_usd + ${end.costUsd}`,
+        inputTokens: sql`input_tokens + ${end.inputTokens}`,
+        outputTokens: sql`output_tokens + ${end.outputTokens}`,
+        tokenHash: null,
+        pid: null,
+        endedAt: end.status === 'ended' ? sql`now()` : null,
+        updatedAt: sql`now()`,
+      })
+      .where('id', '=', sessionId)
+      .returning(['goalId', 'taskId'])
+      .executeTakeFirstOrThrow();
+    if (end.costUsd > 0) {
+      await trx.updateTable('goals').set({ costUsd: sql`cost_usd + ${end.costUsd}` }).where('id', '=', row.goalId).execute();
+    }
+    await appendEvents(trx, [
+      {
+        type: end.status === 'ended' ? 'session.ended' : 'session.idle',
+        goalId: row.goalId,
+        taskId: row.taskId,
+        sessionId,
+        data: { reason: end.endReason, exit_code: end.exitCode, signal: end.exitSignal },
+      },
+    ]);
+  });
+}
+
+/**
+ * Ends the idle pinned sessions of goals that have finished; returns their
+ * worktrees (with the repo they belong to) for removal.
+ */
+export async function endFinishedPinnedSessions(db: Db): Promise<{ id: string; worktreePath: string | null; repo: string }[]> {
+  const { rows } = await sql<{ id: string; worktreePath: string | null; repo: string }>`
+    UPDATE sessions s SET status = 'ended', end_reason = 'goal finished', ended_at = now(), updated_at = now()
+    FROM goals g
+    WHERE g.id = s.goal_id AND s.kind = 'pinned' AND s.status = 'idle'
+      AND g.status IN ('succeeded', 'failed', 'cancelled')
+    RETURNING s.id, s.worktree_path, g.repo`.execute(db);
+  return rows;
+}
+
+/** Worktrees in use and the repositories of open goals, for pruning at start. */
+export async function worktreesInUse(db: Db): Promise<{ repos: string[]; paths: string[] }> {
+  const [repos, paths] = await Promise.all([
+    db.selectFrom('goals').select('repo').distinct().where('status', 'in', ['pending', 'running', 'paused']).execute(),
+    db.selectFrom('sessions').select('worktreePath').where('status', '<>', 'ended').where('worktreePath', 'is not', null).execute(),
+  ]);
+  return { repos: repos.map((r) => r.repo), paths: paths.map((p) => p.worktreePath!) };
+}
+
+export async function touchSessions(db: Db, sessionIds: string[]): Promise<void> {
+  if (sessionIds.length === 0) return;
+  await db.updateTable('sessions').set({ heartbeatAt: sql`now()` }).where('id', 'in', sessionIds).execute();
+}
+
+export async function getSession(db: Db, id: string): Promise<Session | undefined> {
+  return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function listSessions(db: Db, options: { goalId?: string; limit: number; before?: Date }): Promise<Session[]> {
+  let query = db.selectFrom('sessions').selectAll().orderBy('createdAt', 'desc').orderBy('id', 'desc').limit(options.limit);
+  if (options.goalId) query = query.where('goalId', '=', options.goalId);
+  if (options.before) query = query.where('createdAt', '<', options.before);
+  return query.execute();
+}
+
+/** A person asks a session to stop; the instance running it notices and ends the process group. */
+export async function requestSessionStop(db: Db, id: string): Promise<'requested' | 'not_found' | 'not_running'> {
+  return inTransaction(db, async (trx) => {
+    const row = await trx
+      .updateTable('sessions')
+      .set({ stopRequestedAt: sql`now()`, updatedAt: sql`now()` })
+      .where('id', '=', id)
+      .where('status', 'in', ['starting', 'running'])
+      .returning(['goalId', 'taskId'])
+      .executeTakeFirst();
+    if (!row) {
+      const exists = await trx.selectFrom('sessions').select('id').where('id', '=', id).executeTakeFirst();
+      return exists ? 'not_running' : 'not_found';
+    }
+    await appendEvents(trx, [{ type: 'session.stop_requested', goalId: row.goalId, taskId: row.taskId, sessionId: id }]);
+    return 'requested';
+  });
+}
+
+export async function sessionsToStop(db: Db, sessionIds: string[]): Promise<string[]> {
+  if (sessionIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('sessions')
+    .select('id')
+    .where('id', 'in', sessionIds)
+    .where('stopRequestedAt', 'is not', null)
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/** The session a task token belongs to, while its run is live. */
+export async function findSessionByTokenHash(db: Db, tokenHash: string): Promise<{ id: string; taskId: string } | undefined> {
+  const row = await db
+    .selectFrom('sessions')
+    .select(['id', 'taskId'])
+    .where('tokenHash', '=', tokenHash)
+    .where('status', 'in', ['starting', 'running'])
+    .executeTakeFirst();
+  return row && row.taskId ? { id: row.id, taskId: row.taskId } : undefined;
+}
+
+export type AgentReport = { kind: 'complete'; summary?: string; artifacts?: unknown } | { kind: 'block'; reason: string };
+
+/** An agent's own word on its task, kept until its process exits (the exit code is the fallback). */
+export async function recordAgentReport(db: Db, taskId: string, report: AgentReport): Promise<'recorded' | 'not_running'> {
+  const row = await db
+    .updateTable('sessions')
+    .set({ reported: report, updatedAt: sql`now()` })
+    .where('taskId', '=', taskId)
+    .where('status', 'in', ['starting', 'running'])
+    .returning('id')
+    .executeTakeFirst();
+  return row ? 'recorded' : 'not_running';
+}
+
+export async function readAgentReport(db: Db, sessionId: string): Promise<AgentReport | null> {
+  const row = await db.selectFrom('sessions').select('reported').where('id', '=', sessionId).executeTakeFirst();
+  return (row?.reported as AgentReport | null | undefined) ?? null;
+}
+
+/** Live sessions on this host whose owner has stopped heartbeating them (or is this very instance, restarted). */
+export async function findOrphanedSessions(db: Db, options: { host: string; owner: string; staleMs: number }): Promise<Session[]> {
+  return db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('host', '=', options.host)
+    .where('status', '<>', 'ended')
+    .where((eb) =>
+      eb.or([
+        eb('owner', '=', options.owner),
+        eb('heartbeatAt', '<', sql<Date>`now() - make_interval(secs => ${options.staleMs / 1000})`),
+      ]),
+    )
+    .execute();
+}
+
+export interface LogLine {
+  stream: LogStream;
+  text: string;
+  at: Date;
+}
+
+/**
+ * Appends lines in one statement and keeps at most `maxLines` per session:
+ * the oldest are dropped and a marker at seq 0 says how many. Sequence
+ * numbers come from the session row, so concurrent writers never collide.
+ */
+export async function appendSessionLogs(db: Db, sessionId: string, lines: LogLine[], maxLines: number): Promise<void> {
+  if (lines.length === 0) return;
+  await inTransaction(db, async (trx) => {
+    const { lastSeq } = await trx
+      .updateTable('sessions')
+      .set({ logLines: sql`log_lines + ${lines.length}` })
+      .where('id', '=', sessionId)
+      .returning(sql<string>`log_lines`.as('lastSeq'))
+      .executeTakeFirstOrThrow();
+    const first = Number(lastSeq) - lines.length + 1;
+    await trx
+      .insertInto('sessionLogs')
+      .values(lines.map((line, i) => ({ sessionId, seq: first + i, stream: line.stream, text: line.text, at: line.at })))
+      .execute();
+    const keepFrom = Number(lastSeq) - maxLines + 1;
+    if (keepFrom > 1) {
+      const dropped = await trx
+        .deleteFrom('sessionLogs')
+        .where('sessionId', '=', sessionId)
+        .where('seq', '>', '0')
+        .where('seq', '<', String(keepFrom))
+        .executeTakeFirst();
+      const count = Number(dropped.numDeletedRows);
+      if (count > 0) {
+        const { total } = await trx
+          .updateTable('sessions')
+          .set({ logDropped: sql`log_dropped + ${count}` })
+          .where('id', '=', sessionId)
+          .returning(sql<string>`log_dropped`.as('total'))
+          .executeTakeFirstOrThrow();
+        await sql`
+          INSERT INTO session_logs (session_id, seq, stream, text) VALUES (${sessionId}, 0, 'event', ${`[${total} earlier lines dropped]`})
+          ON CONFLICT (session_id, seq) DO UPDATE SET text = EXCLUDED.text, at = now()`.execute(trx);
+      }
+    }
+  });
+}
+
+export async function readSessionLogs(
+  db: Db,
+  sessionId: string,
+  options: { after: number; limit: number },
+): Promise<{ seq: number; stream: LogStream; text: string; at: Date }[]> {
+  const rows = await db
+    .selectFrom('sessionLogs')
+    .select(['seq', 'stream', 'text', 'at'])
+    .where('sessionId', '=', sessionId)
+    .where('seq', '>', String(options.after))
+    .orderBy('seq')
+    .limit(options.limit)
+    .execute();
+  return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
+}

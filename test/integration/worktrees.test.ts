@@ -1,0 +1,473 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorktreeError, WorktreeManager } from '../../server/sessions/worktrees.js';
+
+/*
+ * Real repositories in temp dirs. Test commits pass their identity with -c, so
+ * no repository (or the machine) needs one configured; the manager's own
+ * commits must work without any.
+ */
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await realpath(await mkdtemp(join(tmpdir(), 'arbor-worktrees-')));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+/** The ambient env without GIT_* variables (a test run from a git hook would otherwise leak GIT_DIR). */
+function gitEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('GIT_')));
+  return { ...env, ...extra };
+}
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: gitEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+function gitStatus(cwd: string, ...args: string[]): number {
+  return spawnSync('git', args, { cwd, env: gitEnv(), stdio: 'ignore' }).status ?? -1;
+}
+
+function commitAll(cwd: string, message: string): string {
+  git(cwd, 'add', '--all');
+  git(cwd, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'commit', '-q', '-m', message);
+  return git(cwd, 'rev-parse', 'HEAD');
+}
+
+function branchExists(repo: string, branch: string): boolean {
+  return gitStatus(repo, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}`) === 0;
+}
+
+/** Paths in git's worktree list, main worktree first. */
+function worktreeList(repo: string): string[] {
+  return git(repo, 'worktree', 'list', '--porcelain')
+    .split('\n')
+    .filter((line) => line.startsWith('worktree '))
+    .map((line) => line.slice('worktree '.length));
+}
+
+async function makeRepo(): Promise<string> {
+  const dir = await mkdtemp(join(tmp, 'repo-'));
+  git(dir, 'init', '-q', '-b', 'main');
+  writeFileSync(join(dir, 'README.md'), 'hello\n');
+  writeFileSync(join(dir, '.gitignore'), '*.log\n');
+  commitAll(dir, 'initial');
+  return dir;
+}
+
+async function makeManager(): Promise<{ manager: WorktreeManager; root: string }> {
+  const root = await mkdtemp(join(tmp, 'root-'));
+  return { manager: new WorktreeManager({ root }), root };
+}
+
+function newGoal(title = 'Add login page') {
+  return { id: randomUUID(), title, baseRef: 'main', branch: null as string | null };
+}
+
+/** A repo with a goal branch and everything a spawn needs. */
+async function goalSetup() {
+  const repo = await makeRepo();
+  const { manager, root } = await makeManager();
+  const goal = newGoal();
+  const { branch } = await manager.ensureGoalBranch(repo, goal);
+  return { repo, manager, root, goal: { id: goal.id, branch } };
+}
+
+describe('goal branches', () => {
+  it('names the branch from the title slug and the id', () => {
+    const id = '1234abcd-ef01-4000-8000-000000000000';
+    expect(WorktreeManager.goalBranchName({ id, title: '  Add OAuth: login & sign-up!  ' })).toBe('arbor/add-oauth-login-sign-up-1234abcd');
+    expect(WorktreeManager.goalBranchName({ id, title: 'Café déjà vu' })).toBe('arbor/cafe-deja-vu-1234abcd');
+    expect(WorktreeManager.goalBranchName({ id, title: 'A'.repeat(60) })).toBe(`arbor/${'a'.repeat(40)}-1234abcd`);
+    // The 40-char cut lands right after a separator: no trailing '-'.
+    expect(WorktreeManager.goalBranchName({ id, title: `${'x'.repeat(39)} yz` })).toBe(`arbor/${'x'.repeat(39)}-1234abcd`);
+    expect(WorktreeManager.goalBranchName({ id, title: '!!!' })).toBe('arbor/goal-1234abcd');
+  });
+
+  it('creates the goal branch from a branch, a tag, a sha or HEAD, and leaves an existing one alone', async () => {
+    const repo = await makeRepo();
+    const first = git(repo, 'rev-parse', 'HEAD');
+    git(repo, 'tag', 'v1');
+    git(repo, 'branch', 'release');
+    writeFileSync(join(repo, 'README.md'), 'hello again\n');
+    const second = commitAll(repo, 'second');
+    const { manager } = await makeManager();
+
+    const cases: [string, string][] = [
+      ['main', second],
+      ['release', first],
+      ['v1', first],
+      [first, first],
+      [first.slice(0, 10), first],
+      ['HEAD', second],
+    ];
+    for (const [baseRef, expected] of cases) {
+      const goal = { ...newGoal(`from ${baseRef}`), baseRef };
+      const result = await manager.ensureGoalBranch(repo, goal);
+      expect(result).toEqual({ branch: WorktreeManager.goalBranchName(goal), head: expected });
+      expect(git(repo, 'rev-parse', `refs/heads/${result.branch}`)).toBe(expected);
+    }
+
+    // Existing branch: reused as it is, even though main has moved on.
+    const goal = newGoal('reuse');
+    const created = await manager.ensureGoalBranch(repo, goal);
+    writeFileSync(join(repo, 'README.md'), 'third\n');
+    commitAll(repo, 'third');
+    expect(await manager.ensureGoalBranch(repo, { ...goal, branch: created.branch })).toEqual(created);
+
+    // A recorded branch that has gone missing is made again at base_ref.
+    const named = await manager.ensureGoalBranch(repo, { ...newGoal(), baseRef: 'v1', branch: 'arbor/custom-name' });
+    expect(named).toEqual({ branch: 'arbor/custom-name', head: first });
+  });
+
+  it('fails clearly on a missing base_ref or a path that is not a repository, creating nothing', async () => {
+    const repo = await makeRepo();
+    const { manager, root } = await makeManager();
+
+    const missing = manager.ensureGoalBranch(repo, { ...newGoal(), baseRef: 'no-such-ref' });
+    await expect(missing).rejects.toThrow(WorktreeError);
+    await expect(missing).rejects.toThrow(`base_ref "no-such-ref" not found in ${repo}`);
+    expect(git(repo, 'for-each-ref', '--format=%(refname)', 'refs/heads/')).toBe('refs/heads/main');
+
+    const plain = await mkdtemp(join(tmp, 'plain-'));
+    await expect(manager.ensureGoalBranch(plain, newGoal())).rejects.toThrow(`not a git repository: ${plain}`);
+    await expect(manager.goalWorktree(plain, randomUUID(), 'arbor/x')).rejects.toThrow(`not a git repository: ${plain}`);
+    await expect(manager.spawnWorktree(plain, { id: randomUUID(), branch: 'arbor/x' }, 'k', randomUUID())).rejects.toThrow(
+      WorktreeError,
+    );
+    expect(readdirSync(plain)).toEqual([]);
+
+    const gone = join(tmp, 'does-not-exist');
+    await expect(manager.ensureGoalBranch(gone, newGoal())).rejects.toThrow(`repository path does not exist: ${gone}`);
+
+    mkdirSync(join(repo, 'sub'));
+    await expect(manager.ensureGoalBranch(join(repo, 'sub'), newGoal())).rejects.toThrow(/is inside the git repository .* not its top level/);
+
+    await expect(manager.goalWorktree(repo, randomUUID(), 'arbor/never-created')).rejects.toThrow('branch "arbor/never-created" does not exist');
+    expect(readdirSync(root)).toEqual([]);
+    expect(worktreeList(repo)).toEqual([repo]);
+  });
+});
+
+describe('goal worktree', () => {
+  it('is created on the goal branch and reused afterwards', async () => {
+    const { repo, manager, root, goal } = await goalSetup();
+    const path = await manager.goalWorktree(repo, goal.id, goal.branch);
+    expect(path).toBe(join(root, goal.id.slice(0, 8), 'goal'));
+    expect(git(path, 'symbolic-ref', 'HEAD')).toBe(`refs/heads/${goal.branch}`);
+
+    writeFileSync(join(path, 'work-in-progress.txt'), 'keep me\n');
+    expect(await manager.goalWorktree(repo, goal.id, goal.branch)).toBe(path);
+    expect(readFileSync(join(path, 'work-in-progress.txt'), 'utf8')).toBe('keep me\n');
+    expect(worktreeList(repo)).toEqual([repo, path]);
+  });
+
+  it('refuses a path that exists but is not a worktree, and a branch checked out elsewhere', async () => {
+    const { repo, manager, root, goal } = await goalSetup();
+    const foreign = join(root, goal.id.slice(0, 8), 'goal');
+    mkdirSync(foreign, { recursive: true });
+    writeFileSync(join(foreign, 'mine.txt'), 'not yours\n');
+    await expect(manager.goalWorktree(repo, goal.id, goal.branch)).rejects.toThrow(`${foreign} exists but is not a worktree of ${repo}`);
+    expect(readdirSync(foreign)).toEqual(['mine.txt']);
+
+    const other = await goalSetup();
+    git(other.repo, 'checkout', '-q', other.goal.branch);
+    await expect(other.manager.goalWorktree(other.repo, other.goal.id, other.goal.branch)).rejects.toThrow(
+      `branch "${other.goal.branch}" is already checked out at ${other.repo}`,
+    );
+    expect(readdirSync(other.root)).toEqual([]);
+    expect(worktreeList(other.repo)).toEqual([other.repo]);
+  });
+});
+
+describe('spawned worktrees', () => {
+  it('two sessions spawned at once each get a branch and worktree at the goal head', async () => {
+    const { repo, manager, root, goal } = await goalSetup();
+    const goalPath = await manager.goalWorktree(repo, goal.id, goal.branch);
+    writeFileSync(join(goalPath, 'plan.md'), 'the plan\n');
+    const goalHead = commitAll(goalPath, 'plan');
+    expect(goalHead).not.toBe(git(repo, 'rev-parse', 'main'));
+
+    const sessions = [randomUUID(), randomUUID()];
+    const spawned = await Promise.all([
+      manager.spawnWorktree(repo, goal, 'api', sessions[0]!),
+      manager.spawnWorktree(repo, goal, 'ui.v2', sessions[1]!),
+    ]);
+    const goal8 = goal.id.slice(0, 8);
+    expect(spawned).toEqual([
+      { path: join(root, goal8, `api-${sessions[0]!.slice(0, 8)}`), branch: `${goal.branch}--api-${sessions[0]!.slice(0, 8)}`, baseSha: goalHead },
+      { path: join(root, goal8, `ui.v2-${sessions[1]!.slice(0, 8)}`), branch: `${goal.branch}--ui.v2-${sessions[1]!.slice(0, 8)}`, baseSha: goalHead },
+    ]);
+    for (const s of spawned) {
+      expect(git(s.path, 'symbolic-ref', 'HEAD')).toBe(`refs/heads/${s.branch}`);
+      expect(git(s.path, 'rev-parse', 'HEAD')).toBe(goalHead);
+      expect(readFileSync(join(s.path, 'plan.md'), 'utf8')).toBe('the plan\n');
+    }
+    expect(new Set(worktreeList(repo))).toEqual(new Set([repo, goalPath, ...spawned.map((s) => s.path)]));
+  });
+
+  it('many concurrent spawns on one repository all succeed (git is serialized per repo)', async () => {
+    const { repo, manager, goal } = await goalSetup();
+    const spawned = await Promise.all(Array.from({ length: 8 }, (_, i) => manager.spawnWorktree(repo, goal, `task-${i}`, randomUUID())));
+    expect(new Set(spawned.map((s) => s.path)).size).toBe(8);
+    expect(worktreeList(repo)).toHaveLength(9);
+    for (const s of spawned) expect(branchExists(repo, s.branch)).toBe(true);
+  });
+
+  it('leaves nothing behind when it cannot create the worktree', async () => {
+    const { repo, manager, root, goal } = await goalSetup();
+    const session = randomUUID();
+    const target = join(root, goal.id.slice(0, 8), `build-${session.slice(0, 8)}`);
+    const branch = `${goal.branch}--build-${session.slice(0, 8)}`;
+
+    // Something already at the path.
+    mkdirSync(target, { recursive: true });
+    writeFileSync(join(target, 'stray.txt'), 'x\n');
+    await expect(manager.spawnWorktree(repo, goal, 'build', session)).rejects.toThrow(`${target} exists but is not a worktree of ${repo}`);
+    expect(readdirSync(target)).toEqual(['stray.txt']);
+    expect(branchExists(repo, branch)).toBe(false);
+    rmSync(join(root, goal.id.slice(0, 8)), { recursive: true });
+
+    // git itself fails after making the branch and the worktree: a failing post-checkout hook
+    // makes `git worktree add` exit non-zero yet leave both behind. The manager undoes them.
+    const hook = join(repo, '.git', 'hooks', 'post-checkout');
+    writeFileSync(hook, '#!/bin/sh\necho "hook says no" >&2\nexit 1\n');
+    chmodSync(hook, 0o755);
+    await expect(manager.spawnWorktree(repo, goal, 'build', session)).rejects.toThrow(/could not create worktree .*hook says no/);
+    expect(branchExists(repo, branch)).toBe(false);
+    expect(existsSync(target)).toBe(false);
+    expect(readdirSync(root)).toEqual([]);
+    expect(worktreeList(repo)).toEqual([repo]);
+
+    rmSync(hook);
+    await expect(manager.spawnWorktree(repo, { ...goal, branch: 'arbor/missing' }, 'build', session)).rejects.toThrow(
+      'goal branch "arbor/missing" does not exist',
+    );
+    await expect(manager.spawnWorktree(repo, goal, '../escape', session)).rejects.toThrow('cannot be used in a worktree path');
+  });
+});
+
+describe('commitLeftovers', () => {
+  it('commits tracked changes and untracked files, respects .gitignore, and returns null when clean', async () => {
+    const { repo, manager, goal } = await goalSetup();
+    const s = await manager.spawnWorktree(repo, goal, 'edit', randomUUID());
+    writeFileSync(join(s.path, 'README.md'), 'changed\n');
+    mkdirSync(join(s.path, 'src'));
+    writeFileSync(join(s.path, 'src', 'new.ts'), 'export {};\n');
+    writeFileSync(join(s.path, 'debug.log'), 'ignored\n');
+
+    const sha = await manager.commitLeftovers(s.path, 'Arbor: uncommitted work of task "edit"');
+    expect(sha).toBe(git(s.path, 'rev-parse', 'HEAD'));
+    expect(git(s.path, 'log', '-1', '--format=%s|%an <%ae>|%cn <%ce>')).toBe(
+      'Arbor: uncommitted work of task "edit"|Arbor <arbor@localhost>|Arbor <arbor@localhost>',
+    );
+    expect(git(s.path, 'show', '--name-only', '--format=', 'HEAD').split('\n').sort()).toEqual(['README.md', 'src/new.ts']);
+    expect(git(s.path, 'status', '--porcelain')).toBe('');
+    expect(existsSync(join(s.path, 'debug.log'))).toBe(true);
+    expect(git(repo, 'rev-parse', `refs/heads/${s.branch}`)).toBe(sha);
+
+    expect(await manager.commitLeftovers(s.path, 'nothing')).toBeNull();
+    expect(git(s.path, 'rev-parse', 'HEAD')).toBe(sha);
+  });
+
+  it('works where no git identity is configured at all', async () => {
+    const { repo, manager, goal } = await goalSetup();
+    const s = await manager.spawnWorktree(repo, goal, 'anon', randomUUID());
+    writeFileSync(join(s.path, 'file.txt'), 'data\n');
+
+    // An empty HOME: no ~/.gitconfig, no XDG config. The repo has none either (test commits use -c).
+    const home = await mkdtemp(join(tmp, 'home-'));
+    const saved = { HOME: process.env.HOME, XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME };
+    process.env.HOME = home;
+    process.env.XDG_CONFIG_HOME = join(home, '.config');
+    try {
+      const noIdentity = spawnSync('git', ['config', 'user.name'], { cwd: s.path, env: gitEnv(), stdio: 'ignore' });
+      expect(noIdentity.status).toBe(1);
+      const sha = await manager.commitLeftovers(s.path, 'leftovers');
+      expect(sha).toMatch(/^[0-9a-f]{40}$/);
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+    expect(git(s.path, 'log', '-1', '--format=%an <%ae>')).toBe('Arbor <arbor@localhost>');
+    // Nothing was written into the repository's config.
+    expect(readFileSync(join(repo, '.git', 'config'), 'utf8')).not.toMatch(/name|email/);
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  it('refuses states it cannot commit faithfully', async () => {
+    const { repo, manager, goal } = await goalSetup();
+    const s = await manager.spawnWorktree(repo, goal, 'detached', randomUUID());
+    git(s.path, 'checkout', '-q', '--detach');
+    writeFileSync(join(s.path, 'x.txt'), 'x\n');
+    await expect(manager.commitLeftovers(s.path, 'm')).rejects.toThrow(`worktree ${s.path} has a detached HEAD`);
+    await expect(manager.commitLeftovers(join(tmp, 'nowhere'), 'm')).rejects.toThrow('worktree does not exist');
+  });
+});
+
+describe('merge-back', () => {
+  it('merges a spawned branch into the goal branch with a merge commit', async () => {
+    const { repo, manager, goal } = await goalSetup();
+    const goalPath = await manager.goalWorktree(repo, goal.id, goal.branch);
+    const s = await manager.spawnWorktree(repo, goal, 'feature', randomUUID());
+    writeFileSync(join(s.path, 'feature.txt'), 'feature\n');
+    const taskHead = await manager.commitLeftovers(s.path, 'feature work');
+    const goalBefore = git(repo, 'rev-parse', goal.branch);
+
+    const result = await manager.mergeIntoGoal(repo, goal, s.branch, 'Merge task "feature"');
+    expect(result).toEqual({ merged: true, sha: git(repo, 'rev-parse', goal.branch) });
+    const sha = (result as { sha: string }).sha;
+    // --no-ff: two parents even though a fast-forward was possible.
+    expect(git(repo, 'rev-list', '--parents', '-n', '1', sha).split(' ')).toEqual([sha, goalBefore, taskHead]);
+    expect(git(repo, 'log', '-1', '--format=%s|%an', sha)).toBe('Merge task "feature"|Arbor');
+    expect(readFileSync(join(goalPath, 'feature.txt'), 'utf8')).toBe('feature\n');
+    expect(git(goalPath, 'status', '--porcelain')).toBe('');
+  });
+
+  it('creates the goal worktree when it is missing', async () => {
+    const { repo, manager, root, goal } = await goalSetup();
+    const s = await manager.spawnWorktree(repo, goal, 'solo', randomUUID());
+    writeFileSync(join(s.path, 'solo.txt'), 'solo\n');
+    await manager.commitLeftovers(s.path, 'solo');
+    const result = await manager.mergeIntoGoal(repo, goal, s.branch, 'Merge solo');
+    expect(result.merged).toBe(true);
+    expect(existsSync(join(root, goal.id.slice(0, 8), 'goal', 'solo.txt'))).toBe(true);
+  });
+
+  it('on a conflict returns the paths, leaves the goal worktree clean and the branch intact', async () => {
+    const { repo, manager, goal } = await goalSetup();
+    const goalPath = await manager.goalWorktree(repo, goal.id, goal.branch);
+    const s = await manager.spawnWorktree(repo, goal, 'clash', randomUUID());
+
+    writeFileSync(join(goalPath, 'README.md'), 'goal version\n');
+    writeFileSync(join(goalPath, 'notes.txt'), 'goal notes\n');
+    const goalHead = commitAll(goalPath, 'goal edits');
+    writeFileSync(join(s.path, 'README.md'), 'task version\n');
+    writeFileSync(join(s.path, 'notes.txt'), 'task notes\n');
+    writeFileSync(join(s.path, 'clean.txt'), 'no conflict here\n');
+    const taskHead = await manager.commitLeftovers(s.path, 'task edits');
+
+    const result = await manager.mergeIntoGoal(repo, goal, s.branch, 'Merge clash');
+    expect(result).toEqual({ merged: false, conflicts: ['README.md', 'notes.txt'] });
+    expect(git(goalPath, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    expect(existsSync(join(goalPath, 'clean.txt'))).toBe(false);
+    expect(gitStatus(goalPath, 'rev-parse', '--verify', '--quiet', 'MERGE_HEAD')).not.toBe(0);
+    expect(git(repo, 'rev-parse', goal.branch)).toBe(goalHead);
+    expect(git(repo, 'rev-parse', s.branch)).toBe(taskHead);
+
+    // The goal worktree is usable again: a non-conflicting merge goes through.
+    const other = await manager.spawnWorktree(repo, goal, 'fine', randomUUID());
+    writeFileSync(join(other.path, 'fine.txt'), 'fine\n');
+    await manager.commitLeftovers(other.path, 'fine');
+    expect((await manager.mergeIntoGoal(repo, goal, other.branch, 'Merge fine')).merged).toBe(true);
+  });
+
+  it('refuses to merge into a goal worktree with uncommitted changes', async () => {
+    const { repo, manager, goal } = await goalSetup();
+    const goalPath = await manager.goalWorktree(repo, goal.id, goal.branch);
+    const s = await manager.spawnWorktree(repo, goal, 'x', randomUUID());
+    writeFileSync(join(s.path, 'x.txt'), 'x\n');
+    await manager.commitLeftovers(s.path, 'x');
+    writeFileSync(join(goalPath, 'README.md'), 'half-done edit\n');
+    await expect(manager.mergeIntoGoal(repo, goal, s.branch, 'Merge x')).rejects.toThrow('has uncommitted changes');
+    expect(readFileSync(join(goalPath, 'README.md'), 'utf8')).toBe('half-done edit\n');
+    await expect(manager.mergeIntoGoal(repo, goal, 'arbor/nope', 'm')).rejects.toThrow('branch "arbor/nope" does not exist');
+  });
+});
+
+describe('describeBranch', () => {
+  it('reports the head, the commits since base (oldest first) and a diffstat', async () => {
+    const { repo, manager, goal } = await goalSetup();
+    const s = await manager.spawnWorktree(repo, goal, 'describe', randomUUID());
+    writeFileSync(join(s.path, 'three.txt'), 'a\nb\nc\n');
+    const first = commitAll(s.path, 'add three lines');
+    writeFileSync(join(s.path, 'README.md'), 'goodbye\n');
+    writeFileSync(join(s.path, 'blob.bin'), Buffer.from([0, 1, 2, 0, 255]));
+    const second = commitAll(s.path, 'change readme, add a binary');
+
+    expect(await manager.describeBranch(repo, s.branch, s.baseSha)).toEqual({
+      head: second,
+      commits: [
+        { sha: first, subject: 'add three lines' },
+        { sha: second, subject: 'change readme, add a binary' },
+      ],
+      diffstat: { files: 3, insertions: 4, deletions: 1 },
+    });
+
+    const untouched = await manager.spawnWorktree(repo, goal, 'idle', randomUUID());
+    expect(await manager.describeBranch(repo, untouched.branch, untouched.baseSha)).toEqual({
+      head: untouched.baseSha,
+      commits: [],
+      diffstat: { files: 0, insertions: 0, deletions: 0 },
+    });
+    await expect(manager.describeBranch(repo, s.branch, 'f'.repeat(40))).rejects.toThrow('not found');
+  });
+});
+
+describe('remove', () => {
+  it('removes a worktree with uncommitted changes and keeps its branch', async () => {
+    const { repo, manager, root, goal } = await goalSetup();
+    const s = await manager.spawnWorktree(repo, goal, 'gone', randomUUID());
+    writeFileSync(join(s.path, 'README.md'), 'dirty\n');
+    writeFileSync(join(s.path, 'untracked.txt'), 'u\n');
+
+    await manager.remove(repo, s.path);
+    expect(existsSync(s.path)).toBe(false);
+    expect(worktreeList(repo)).toEqual([repo]);
+    expect(branchExists(repo, s.branch)).toBe(true);
+    expect(readdirSync(root)).toEqual([]);
+
+    await expect(manager.remove(repo, s.path)).resolves.toBeUndefined();
+    await expect(manager.remove(repo, repo)).rejects.toThrow('is not under the Arbor worktree root');
+  });
+});
+
+describe('prune', () => {
+  it('removes unknown worktrees under root, keeps the kept, the foreign and the busy ones, and leaves git consistent', async () => {
+    const { repo, manager, root, goal } = await goalSetup();
+    const goalPath = await manager.goalWorktree(repo, goal.id, goal.branch);
+    const kept = await manager.spawnWorktree(repo, goal, 'kept', randomUUID());
+    const busy = await manager.spawnWorktree(repo, goal, 'busy', randomUUID());
+    const stale = await manager.spawnWorktree(repo, goal, 'stale', randomUUID());
+    const vanished = await manager.spawnWorktree(repo, goal, 'vanished', randomUUID());
+    writeFileSync(join(stale.path, 'uncommitted.txt'), 'lost on purpose\n');
+    // A directory deleted behind git's back: git still lists it until pruned.
+    rmSync(vanished.path, { recursive: true });
+    // A worktree outside the root belongs to someone else.
+    const outside = join(await mkdtemp(join(tmp, 'outside-')), 'wt');
+    git(repo, 'worktree', 'add', '-q', '-b', 'someone-else', outside);
+
+    // A live process working in a worktree Arbor has forgotten (e.g. from before a restart).
+    const sleeper = spawn('sleep', ['60'], { cwd: busy.path, stdio: 'ignore' });
+    await new Promise<void>((resolve, reject) => sleeper.once('spawn', resolve).once('error', reject));
+    const linux = process.platform === 'linux';
+    try {
+      const removed = await manager.prune(repo, new Set([goalPath, kept.path]));
+      expect(removed.sort()).toEqual((linux ? [stale.path] : [stale.path, busy.path]).sort());
+      expect(existsSync(stale.path)).toBe(false);
+      expect(existsSync(busy.path)).toBe(linux);
+    } finally {
+      sleeper.kill('SIGKILL');
+      await new Promise((resolve) => sleeper.once('exit', resolve));
+    }
+
+    expect(new Set(worktreeList(repo))).toEqual(new Set([repo, goalPath, kept.path, outside, ...(linux ? [busy.path] : [])]));
+    // git's list matches the disk: nothing left for git to prune.
+    expect(git(repo, 'worktree', 'prune', '--dry-run', '--verbose')).toBe('');
+    for (const s of [kept, busy, stale, vanished]) expect(branchExists(repo, s.branch)).toBe(true);
+
+    // Once the process is gone, the next prune takes it.
+    expect(await manager.prune(repo, new Set([goalPath, kept.path]))).toEqual(linux ? [busy.path] : []);
+    expect(new Set(worktreeList(repo))).toEqual(new Set([repo, goalPath, kept.path, outside]));
+    expect(readdirSync(join(root, goal.id.slice(0, 8))).sort()).toEqual(['goal', basename(kept.path)].sort());
+  });
+});
