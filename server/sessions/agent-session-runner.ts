@@ -128,9 +128,9 @@ export class AgentSessionRunner implements SessionRunner {
     const session = await this.pinnedSession(goal, agent, worktree, goalBranch, run);
     const conversationId = agent.resumable ? session.agentSessionId : null;
     const ended = await this.runAgent({ ...assignment, goal }, agent, session, worktree, token, conversationId);
-    await this.deps.worktrees.commitLeftovers(worktree, `arbor: uncommitted work of task ${task.key}`).catch(() => null);
+    const kept = await this.keepLeftovers(worktree, task.key, ended.outcome);
     await recordSessionRunEnd(this.deps.db, session.id, { ...ended.sessionEnd, status: 'idle' });
-    if (ended.outcome.kind !== 'succeeded') return ended.outcome;
+    if (kept.kind !== 'succeeded') return kept;
     const described = await this.deps.worktrees.describeBranch(goal.repo, goalBranch, startHead);
     return {
       kind: 'succeeded',
@@ -196,9 +196,7 @@ export class AgentSessionRunner implements SessionRunner {
       tokenHash: hash,
     });
     const ended = await this.runAgent({ ...assignment, goal }, agent, session, place.path, token, null);
-    await this.deps.worktrees.commitLeftovers(place.path, `arbor: uncommitted work of task ${task.key}`).catch(() => null);
-
-    let outcome = ended.outcome;
+    let outcome = await this.keepLeftovers(place.path, task.key, ended.outcome);
     if (outcome.kind === 'succeeded') {
       const merge = await this.lanes.with(goal.id, () =>
         this.deps.worktrees.mergeIntoGoal(goal.repo, { id: goal.id, branch: goalBranch }, place.branch, `arbor: merge task ${task.key}`),
@@ -213,6 +211,23 @@ export class AgentSessionRunner implements SessionRunner {
     const keep = this.settings.keepFailedWorktrees && outcome.kind !== 'succeeded';
     if (!keep) await this.deps.worktrees.remove(goal.repo, place.path).catch((err) => this.deps.logger.warn({ err }, 'worktree not removed'));
     return outcome;
+  }
+
+  /**
+   * Commits what the agent left uncommitted, whatever the outcome: on a
+   * spawned branch it is kept for a person to look at. If that cannot be done
+   * (a rebase left half-way, a detached HEAD), a successful run is held as
+   * blocked rather than passed on without its work.
+   */
+  private async keepLeftovers(worktree: string, taskKey: string, outcome: TaskOutcome): Promise<TaskOutcome> {
+    try {
+      await this.deps.worktrees.commitLeftovers(worktree, `arbor: uncommitted work of task ${taskKey}`);
+      return outcome;
+    } catch (err) {
+      this.deps.logger.warn({ err: describe(err), worktree }, 'leftover work not committed');
+      if (outcome.kind !== 'succeeded') return outcome;
+      return { kind: 'blocked', reason: `the agent's uncommitted work could not be committed: ${describe(err)}`, result: outcome.result };
+    }
   }
 
   /** Starts the agent in `cwd`, streams its output to the session log, and waits for it to end. */
