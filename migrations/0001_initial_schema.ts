@@ -71,6 +71,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       timeout_s         integer CHECK (timeout_s > 0),
       requires_approval boolean NOT NULL DEFAULT false,
       gate              jsonb,
+      -- A gate applies signals received from this moment on (when the work it
+      -- waits for began, moved forward by each rework), so a result from an
+      -- older run is never used.
+      gate_armed_at     timestamptz,
+      gate_deadline     timestamptz,
+      -- Times a failing signal or a rejection sent the work back.
+      rework_count      integer NOT NULL DEFAULT 0,
       result            jsonb,
       error             text,
       attempts_log      jsonb NOT NULL DEFAULT '[]',
@@ -102,6 +109,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // Lease expiry sweeps and per-goal running counts look only at running tasks.
   await sql`CREATE INDEX tasks_lease_idx ON tasks (lease_expires_at) WHERE status = 'running'`.execute(db);
   await sql`CREATE INDEX tasks_running_idx ON tasks (goal_id) WHERE status = 'running'`.execute(db);
+  await sql`CREATE INDEX tasks_gate_deadline_idx ON tasks (gate_deadline) WHERE status = 'waiting'`.execute(db);
   // "Is anything in this goal / under this group still unfinished?" must not
   // scan the finished ones: roll-ups ask it on every completion.
   await sql`

@@ -44,15 +44,6 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
   const notifications = new NotificationListener(database.url, EVENTS_CHANNEL, logger);
   await notifications.start();
 
-  let orchestrator: TaskOrchestrator | null = null;
-  if (config.role !== 'api') {
-    orchestrator = new TaskOrchestrator(
-      { db: database.db, runner, logger: logger.child({ component: 'orchestrator' }), notifications },
-      { instanceId: config.instanceId, stopGraceMs: SHUTDOWN_GRACE_MS, ...config.orchestrator },
-    );
-    await orchestrator.start();
-  }
-
   let server: Server | null = null;
   if (config.role !== 'worker') {
     const app = createApp({ db: database.db, logger, config, notifications });
@@ -64,6 +55,16 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
     const { port } = server.address() as AddressInfo;
     url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
   }
+  // After the API listens: agents started from here on are told where it is.
+  let orchestrator: TaskOrchestrator | null = null;
+  if (config.role !== 'api') {
+    orchestrator = new TaskOrchestrator(
+      { db: database.db, runner, logger: logger.child({ component: 'orchestrator' }), notifications },
+      { instanceId: config.instanceId, stopGraceMs: SHUTDOWN_GRACE_MS, ...config.orchestrator },
+    );
+    await orchestrator.start();
+  }
+
   logger.info({ url, role: config.role, instance: config.instanceId }, 'arbor listening');
 
   return {

@@ -29,6 +29,7 @@ export const envSchema = z.object({
   ARBOR_API_TOKEN: optionalSecret,
   ARBOR_SIGNAL_TOKEN: optionalSecret,
   ARBOR_GITHUB_WEBHOOK_SECRET: optionalSecret,
+  ARBOR_GITHUB_WEBHOOK_SECRET_OLD: optionalSecret,
   ARBOR_INSTANCE_ID: z.string().min(1).max(200).optional(),
   ARBOR_AGENT: z.enum(AGENTS).default('claude'),
   ARBOR_BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
@@ -84,7 +85,7 @@ export interface Config {
     spawnPerSecond: number;
     spawnBurst: number;
   };
-  auth: { apiToken?: string; signalToken?: string; githubWebhookSecret?: string };
+  auth: { apiToken?: string; signalToken?: string; githubWebhookSecret?: string; githubWebhookSecretOld?: string };
   sessions: {
     /** How agents reach the API (ARBOR_API_URL in their environment); null: the address this process listens on. */
     publicUrl: string | null;
@@ -144,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiToken: e.ARBOR_API_TOKEN,
       signalToken: e.ARBOR_SIGNAL_TOKEN,
       githubWebhookSecret: e.ARBOR_GITHUB_WEBHOOK_SECRET,
+      githubWebhookSecretOld: e.ARBOR_GITHUB_WEBHOOK_SECRET_OLD,
     },
     sessions: {
       publicUrl: e.ARBOR_PUBLIC_URL ?? null,
@@ -172,7 +174,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** Variables an agent must never inherit: they would hand it the whole API or the database. */
-const WITHHELD_FROM_AGENTS = new Set(['DATABASE_URL', 'ARBOR_API_TOKEN', 'ARBOR_SIGNAL_TOKEN', 'ARBOR_GITHUB_WEBHOOK_SECRET']);
+const WITHHELD_FROM_AGENTS = new Set([
+  'DATABASE_URL',
+  'ARBOR_API_TOKEN',
+  'ARBOR_SIGNAL_TOKEN',
+  'ARBOR_GITHUB_WEBHOOK_SECRET',
+  'ARBOR_GITHUB_WEBHOOK_SECRET_OLD',
+]);
 
 function agentEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(

@@ -60,6 +60,9 @@ export interface TasksTable {
   timeoutS: number | null;
   requiresApproval: Generated<boolean>;
   gate: NullableJson<unknown>;
+  gateArmedAt: NullableTimestamp;
+  gateDeadline: NullableTimestamp;
+  reworkCount: Generated<number>;
   result: NullableJson<unknown>;
   error: string | null;
   attemptsLog: ColumnType<unknown[], string | undefined, string>;

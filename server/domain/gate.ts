@@ -205,3 +205,15 @@ function conditionToSpec(condition: GateCondition): Record<string, unknown> {
   if ('any' in condition) return { any: condition.any.map(conditionToSpec) };
   return { type: condition.type, ...condition.attributes };
 }
+
+/**
+ * A leaf that names nothing to match on (`{type: 'human_approval'}`) is about
+ * its own task: it is bound to the task's id, so that a signal naming that
+ * task resolves it and nothing else does.
+ */
+export function bindGateToTask(condition: GateCondition, taskId: string): GateCondition {
+  if ('all' in condition) return { all: condition.all.map((c) => bindGateToTask(c, taskId)) };
+  if ('any' in condition) return { any: condition.any.map((c) => bindGateToTask(c, taskId)) };
+  if (Object.keys(condition.attributes).length > 0) return condition;
+  return { type: condition.type, attributes: { task_id: taskId } };
+}

@@ -11,7 +11,9 @@ import { healthRouter } from './health.router.js';
 import { createHttpMetrics } from './metrics.js';
 import { limitBodySize, observeRequests, requireJsonBody } from './request-guards.js';
 import { sessionsRouter } from './sessions/sessions.router.js';
+import { signalsRouter } from './signals/signals.router.js';
 import { tasksRouter } from './tasks/tasks.router.js';
+import { webhooksRouter } from './webhooks/webhooks.router.js';
 
 /**
  * The HTTP app, built from its dependencies: no module-level state, so a test
@@ -41,6 +43,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', tasksRouter(deps));
   app.route('/', eventsRouter(deps));
   app.route('/', sessionsRouter(deps));
+  app.route('/', signalsRouter(deps));
+  app.route('/', webhooksRouter(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

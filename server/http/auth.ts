@@ -16,6 +16,8 @@ import type { AppEnv, Caller } from './context.js';
  */
 
 const SIGNAL_ROUTES = [/^\/api\/signals\/resolve$/];
+/** Routes that carry their own proof instead of a token: GitHub signs its webhook deliveries. */
+const SELF_AUTHENTICATED_ROUTES = [/^\/api\/webhooks\/github$/];
 /** What a task token opens, for the task it was issued for. */
 const TASK_ROUTES = [/^\/api\/tasks\/([^/]+)$/, /^\/api\/tasks\/([^/]+)\/(complete|block)$/];
 
@@ -26,6 +28,10 @@ export function authenticate(auth: Config['auth'], resolveTaskToken: TaskTokenRe
   const apiToken = auth.apiToken ? digest(auth.apiToken) : null;
   const signalToken = auth.signalToken ? digest(auth.signalToken) : null;
   return async (c, next) => {
+    if (SELF_AUTHENTICATED_ROUTES.some((route) => route.test(c.req.path))) {
+      c.set('caller', { kind: 'anonymous' });
+      return next();
+    }
     const presented = bearer(c.req.header('authorization')) ?? c.req.header('x-internal-token') ?? null;
     const caller = await identify(presented);
     if (caller === null) {

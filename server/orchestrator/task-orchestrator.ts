@@ -10,7 +10,7 @@ import {
   renewLeases,
   type Completion,
 } from '../store/completion.js';
-import { activateReadyTasks, claimReadyTasks, type ClaimedTask } from '../store/dispatch.js';
+import { activateReadyTasks, claimReadyTasks, sweepGateDeadlines, type ClaimedTask } from '../store/dispatch.js';
 import type { SessionRunner } from './session-runner.js';
 import { SpawnLimiter } from './spawn-limiter.js';
 
@@ -159,6 +159,7 @@ export class TaskOrchestrator {
     if (now - this.lastExpiry >= this.options.pollIntervalMs) {
       this.lastExpiry = now;
       while ((await expireLeases(db, this.options.retry)) === 100) {}
+      while ((await sweepGateDeadlines(db)) === 100) {}
     }
     while ((await activateReadyTasks(db)) === 1000) {}
     while (!this.stopping) {

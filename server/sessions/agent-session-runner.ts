@@ -21,6 +21,7 @@ import {
   worktreesInUse,
   type Session,
   type SessionRun,
+  type SessionRunEnd,
 } from '../store/sessions.js';
 import { getTaskContext } from '../store/tasks.js';
 import { childEnvironment, endOrphanGroup, startAgentProcess, type ProcessEnd } from './agent-process.js';
@@ -51,6 +52,9 @@ export interface SessionRunnerDeps {
   worktrees: WorktreeManager;
   agentFor(name: AgentName): AgentAdapter;
 }
+
+/** The end of a run that never got going. */
+const NO_RUN = { exitCode: null, exitSignal: null, agentSessionId: null, costUsd: 0, inputTokens: 0, outputTokens: 0 };
 
 /** How often live sessions are heartbeated and checked for stop requests. */
 const WATCH_INTERVAL_MS = 1000;
@@ -127,15 +131,23 @@ export class AgentSessionRunner implements SessionRunner {
     const run = { taskId: task.id, attempt: assignment.attempt, owner: this.settings.instanceId, host: this.host, tokenHash: hash };
     const session = await this.pinnedSession(goal, agent, worktree, goalBranch, run);
     const conversationId = agent.resumable ? session.agentSessionId : null;
-    const ended = await this.runAgent({ ...assignment, goal }, agent, session, worktree, token, conversationId);
-    const kept = await this.keepLeftovers(worktree, task.key, ended.outcome);
-    await recordSessionRunEnd(this.deps.db, session.id, { ...ended.sessionEnd, status: 'idle' });
-    if (kept.kind !== 'succeeded') return kept;
-    const described = await this.deps.worktrees.describeBranch(goal.repo, goalBranch, startHead);
-    return {
-      kind: 'succeeded',
-      result: { ...ended.result, branch: goalBranch, head: described.head, base: startHead, commits: described.commits, diffstat: described.diffstat },
-    };
+    let sessionEnd: Omit<SessionRunEnd, 'status'> = { ...NO_RUN, endReason: 'runner error' };
+    try {
+      const ended = await this.runAgent({ ...assignment, goal }, agent, session, worktree, token, conversationId);
+      sessionEnd = ended.sessionEnd;
+      const kept = await this.keepLeftovers(worktree, task.key, ended.outcome);
+      if (kept.kind !== 'succeeded') return kept;
+      const described = await this.deps.worktrees.describeBranch(goal.repo, goalBranch, startHead);
+      return {
+        kind: 'succeeded',
+        result: { ...ended.result, branch: goalBranch, head: described.head, base: startHead, commits: described.commits, diffstat: described.diffstat },
+      };
+    } catch (err) {
+      return { kind: 'failed', error: describe(err) };
+    } finally {
+      // Idle, not ended: the goal's next pinned task resumes this conversation. The run's token dies here.
+      await recordSessionRunEnd(this.deps.db, session.id, { ...sessionEnd, status: 'idle' });
+    }
   }
 
   /**
@@ -153,8 +165,12 @@ export class AgentSessionRunner implements SessionRunner {
     run: SessionRun,
   ): Promise<Session> {
     const existing = await findLivePinnedSession(this.deps.db, goal.id);
-    if (existing?.status === 'idle') return resumePinnedSession(this.deps.db, existing.id, run);
-    if (existing) await this.endStaleSession(existing, 'superseded: its run ended without it');
+    if (existing?.status === 'idle' && existing.agent === agent.name) return resumePinnedSession(this.deps.db, existing.id, run);
+    // A conversation belongs to one agent: another agent starts its own.
+    const carried = existing?.agent === agent.name ? existing.agentSessionId : null;
+    if (existing) {
+      await this.endStaleSession(existing, existing.status === 'idle' ? `the lane moved to the ${agent.name} agent` : 'superseded: its run ended without it');
+    }
     const session = await createSession(this.deps.db, {
       id: randomUUID(),
       goalId: goal.id,
@@ -165,7 +181,7 @@ export class AgentSessionRunner implements SessionRunner {
       baseSha: null,
       ...run,
     });
-    return existing?.agentSessionId ? { ...session, agentSessionId: existing.agentSessionId } : session;
+    return carried ? { ...session, agentSessionId: carried } : session;
   }
 
   private async runSpawned(assignment: SessionAssignment, agent: AgentAdapter): Promise<TaskOutcome> {
@@ -195,22 +211,47 @@ export class AgentSessionRunner implements SessionRunner {
       host: this.host,
       tokenHash: hash,
     });
-    const ended = await this.runAgent({ ...assignment, goal }, agent, session, place.path, token, null);
-    let outcome = await this.keepLeftovers(place.path, task.key, ended.outcome);
-    if (outcome.kind === 'succeeded') {
-      const merge = await this.lanes.with(goal.id, () =>
-        this.deps.worktrees.mergeIntoGoal(goal.repo, { id: goal.id, branch: goalBranch }, place.branch, `arbor: merge task ${task.key}`),
-      );
-      const described = await this.deps.worktrees.describeBranch(goal.repo, place.branch, place.baseSha);
-      const result: TaskResult = { ...ended.result, branch: place.branch, head: described.head, base: place.baseSha, commits: described.commits, diffstat: described.diffstat };
-      outcome = merge.merged
-        ? { kind: 'succeeded', result: { ...result, merge: merge.sha } }
-        : { kind: 'blocked', reason: `merging ${place.branch} into ${goalBranch} conflicts in: ${merge.conflicts.join(', ')}`, result };
+    let outcome: TaskOutcome = { kind: 'failed', error: 'the session ended before its outcome was known' };
+    let sessionEnd: Omit<SessionRunEnd, 'status'> = { ...NO_RUN, endReason: 'runner error' };
+    try {
+      const ended = await this.runAgent({ ...assignment, goal }, agent, session, place.path, token, null);
+      sessionEnd = ended.sessionEnd;
+      outcome = await this.keepLeftovers(place.path, task.key, ended.outcome);
+      if (outcome.kind === 'succeeded') outcome = await this.mergeBack(goal, place, task.key, ended.result);
+    } catch (err) {
+      outcome = { kind: 'failed', error: describe(err) };
+    } finally {
+      // Whatever happened above, the session ends (and its token with it) and its worktree goes.
+      await recordSessionRunEnd(this.deps.db, session.id, { ...sessionEnd, status: 'ended' });
+      const keep = this.settings.keepFailedWorktrees && outcome.kind !== 'succeeded';
+      if (!keep) await this.deps.worktrees.remove(goal.repo, place.path).catch((err) => this.deps.logger.warn({ err }, 'worktree not removed'));
     }
-    await recordSessionRunEnd(this.deps.db, session.id, { ...ended.sessionEnd, status: 'ended' });
-    const keep = this.settings.keepFailedWorktrees && outcome.kind !== 'succeeded';
-    if (!keep) await this.deps.worktrees.remove(goal.repo, place.path).catch((err) => this.deps.logger.warn({ err }, 'worktree not removed'));
     return outcome;
+  }
+
+  /**
+   * Merges a spawned task's branch into the goal branch, waiting for the
+   * goal's lane. A conflict, or git refusing the merge, holds the task as
+   * blocked with its branch intact for a person to resolve and retry.
+   */
+  private async mergeBack(
+    goal: SessionAssignment['goal'] & { branch: string },
+    place: { path: string; branch: string; baseSha: string },
+    taskKey: string,
+    runResult: TaskResult,
+  ): Promise<TaskOutcome> {
+    const described = await this.deps.worktrees.describeBranch(goal.repo, place.branch, place.baseSha);
+    const result: TaskResult = { ...runResult, branch: place.branch, head: described.head, base: place.baseSha, commits: described.commits, diffstat: described.diffstat };
+    try {
+      const merge = await this.lanes.with(goal.id, () =>
+        this.deps.worktrees.mergeIntoGoal(goal.repo, { id: goal.id, branch: goal.branch }, place.branch, `arbor: merge task ${taskKey}`),
+      );
+      return merge.merged
+        ? { kind: 'succeeded', result: { ...result, merge: merge.sha } }
+        : { kind: 'blocked', reason: `merging ${place.branch} into ${goal.branch} conflicts in: ${merge.conflicts.join(', ')}`, result };
+    } catch (err) {
+      return { kind: 'blocked', reason: `merging ${place.branch} into ${goal.branch} failed: ${describe(err)}`, result };
+    }
   }
 
   /**
@@ -283,6 +324,8 @@ export class AgentSessionRunner implements SessionRunner {
       });
       const onAbort = () => proc.stop('stopped');
       signal.addEventListener('abort', onAbort);
+      // Cancelled between the claim and the spawn: the listener above came too late.
+      if (signal.aborted) onAbort();
       this.live.set(session.id, {
         sessionId: session.id,
         stop: () => {
@@ -290,7 +333,9 @@ export class AgentSessionRunner implements SessionRunner {
           proc.stop('stopped');
         },
       });
-      void proc.started.then((started) => (started ? markSessionRunning(this.deps.db, session.id, started) : undefined));
+      void proc.started
+        .then((started) => (started ? markSessionRunning(this.deps.db, session.id, started) : undefined))
+        .catch((err) => this.deps.logger.warn({ err, session: session.id }, 'session pid not recorded'));
       end = await proc.done;
       signal.removeEventListener('abort', onAbort);
     } catch (err) {
@@ -361,16 +406,7 @@ export class AgentSessionRunner implements SessionRunner {
       const ended = await endOrphanGroup(session.pid, session.pidStartedAt, this.settings.killGraceMs);
       if (ended) this.deps.logger.warn({ session: session.id, pid: session.pid }, 'ended an orphaned agent process');
     }
-    await recordSessionRunEnd(this.deps.db, session.id, {
-      status: 'ended',
-      endReason: reason,
-      exitCode: null,
-      exitSignal: null,
-      agentSessionId: null,
-      costUsd: 0,
-      inputTokens: 0,
-      outputTokens: 0,
-    });
+    await recordSessionRunEnd(this.deps.db, session.id, { ...NO_RUN, status: 'ended', endReason: reason });
   }
 
   private async pruneWorktrees(): Promise<void> {

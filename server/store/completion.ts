@@ -171,7 +171,7 @@ async function retryOrFail(
  * running elsewhere in the goal finish; nothing new starts, because a failed
  * goal is not open for dispatch.
  */
-async function propagateFailure(trx: Db, task: RunningTask, events: NewEvent[]): Promise<void> {
+export async function propagateFailure(trx: Db, task: { id: string; goalId: string; parentId: string | null }, events: NewEvent[]): Promise<void> {
   const failed = [task.id];
   let parentId = task.parentId;
   while (parentId) {

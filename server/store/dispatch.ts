@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { activationStatus } from '../domain/task-rules.js';
 import { appendEvents, type NewEvent } from './events.js';
+import { expireGateDeadlines, openGates } from './holds.js';
 import type { Goal } from './goals.js';
 import type { Task } from './tasks.js';
 import { inTransaction } from './transactions.js';
@@ -163,6 +164,8 @@ export async function activateReadyTasks(db: Db, limit = 1000): Promise<number> 
         events.push({ type: 'task.status_changed', goalId: row.goalId, taskId: row.id, data: { from: 'pending', to } });
       }
     }
+    // Gates apply what arrived before they opened.
+    await openGates(trx, rows.filter((r) => r.kind === 'wait_for_signal').map((r) => r.id), events);
     events.push(...(await startGoals(trx, [...new Set(rows.map((r) => r.goalId))])));
     await appendEvents(trx, events);
     return rows.length;
@@ -180,4 +183,14 @@ async function startGoals(trx: Db, goalIds: string[]): Promise<NewEvent[]> {
     .returning('id')
     .execute();
   return started.map((g) => ({ type: 'goal.status_changed', goalId: g.id, data: { from: 'pending', to: 'running' } }));
+}
+
+/** Gates whose time ran out, decided as their `on_timeout` says. */
+export async function sweepGateDeadlines(db: Db): Promise<number> {
+  return inTransaction(db, async (trx) => {
+    const events: NewEvent[] = [];
+    const decided = await expireGateDeadlines(trx, events);
+    await appendEvents(trx, events);
+    return decided;
+  });
 }

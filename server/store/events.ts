@@ -21,7 +21,8 @@ export type EventType =
   | 'session.started'
   | 'session.idle'
   | 'session.ended'
-  | 'session.stop_requested';
+  | 'session.stop_requested'
+  | 'signal.received';
 
 export interface NewEvent {
   type: EventType;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { GoalsTable } from '../db/schema.js';
-import { gateMatchKeys, gateToSpec } from '../domain/gate.js';
+import { bindGateToTask, gateMatchKeys, gateToSpec } from '../domain/gate.js';
 import type { PlannedTask } from '../domain/goal-tree.js';
 import {
   TERMINAL_TASK_STATUSES,
@@ -51,6 +51,9 @@ export async function insertGoalTree(
       .returningAll()
       .executeTakeFirstOrThrow();
 
+    const gates = new Map(
+      plan.filter((t) => t.gate).map((t) => [t.index, { ...t.gate!, condition: bindGateToTask(t.gate!.condition, ids[t.index]!) }]),
+    );
     const taskRows = plan.map((t) => ({
       id: ids[t.index]!,
       goalId,
@@ -73,7 +76,7 @@ export async function insertGoalTree(
       unmetDeps: t.dependsOn.length,
       timeoutS: t.timeoutS,
       requiresApproval: t.requiresApproval,
-      gate: t.gate ? gateToSpec(t.gate) : null,
+      gate: gates.has(t.index) ? gateToSpec(gates.get(t.index)!) : null,
       metadata: t.metadata,
     }));
     // Preorder: every parent is in an earlier (or the same) chunk than its children.
@@ -82,9 +85,7 @@ export async function insertGoalTree(
     const edges = plan.flatMap((t) => t.dependsOn.map((d) => ({ taskId: ids[t.index]!, dependsOnId: ids[d]! })));
     for (const chunk of chunks(edges, INSERT_CHUNK * 5)) await trx.insertInto('taskDependencies').values(chunk).execute();
 
-    const gateKeys = plan.flatMap((t) =>
-      t.gate ? gateMatchKeys(t.gate.condition).map((matchKey) => ({ taskId: ids[t.index]!, matchKey })) : [],
-    );
+    const gateKeys = [...gates].flatMap(([index, gate]) => gateMatchKeys(gate.condition).map((matchKey) => ({ taskId: ids[index]!, matchKey })));
     for (const chunk of chunks(gateKeys, INSERT_CHUNK * 5)) await trx.insertInto('taskGateKeys').values(chunk).execute();
 
     await appendEvents(trx, [

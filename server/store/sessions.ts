@@ -40,6 +40,7 @@ export async function createSession(
       .values({ ...session, status: 'starting', heartbeatAt: sql`now()` })
       .returningAll()
       .executeTakeFirstOrThrow();
+    await trx.updateTable('tasks').set({ sessionId: row.id }).where('id', '=', session.taskId).execute();
     await appendEvents(trx, [
       { type: 'session.started', goalId: row.goalId, taskId: row.taskId, sessionId: row.id, data: { kind: row.kind, branch: row.branch } },
     ]);
@@ -67,6 +68,7 @@ export async function resumePinnedSession(db: Db, sessionId: string, run: Sessio
       .where('status', '=', 'idle')
       .returningAll()
       .executeTakeFirstOrThrow();
+    await trx.updateTable('tasks').set({ sessionId: row.id }).where('id', '=', run.taskId).execute();
     await appendEvents(trx, [
       { type: 'session.started', goalId: row.goalId, taskId: row.taskId, sessionId: row.id, data: { kind: 'pinned', resumed: true } },
     ]);
@@ -79,6 +81,8 @@ export async function markSessionRunning(db: Db, sessionId: string, process: { p
     .updateTable('sessions')
     .set({ status: 'running', pid: process.pid, pidStartedAt: process.startTime, startedAt: sql`coalesce(started_at, now())`, updatedAt: sql`now()` })
     .where('id', '=', sessionId)
+    // A late write must not bring an ended (or idle) session back to life.
+    .where('status', '=', 'starting')
     .execute();
 }
 

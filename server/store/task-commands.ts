@@ -1,7 +1,11 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { appendEvents, type NewEvent } from './events.js';
-import { releaseDependents, rollUpGoals, taskEvent } from './completion.js';
+import { randomUUID } from 'node:crypto';
+import { reworkFeedback } from '../domain/signal-rules.js';
+import { taskEvent } from './completion.js';
+import { REVIEW_REWORK_LIMIT, sendBack, storedGate, succeedHeldTask } from './holds.js';
+import { addSignalMatches, insertSignal } from './signals.js';
 import type { Task } from './tasks.js';
 import { inTransaction } from './transactions.js';
 
@@ -91,21 +95,96 @@ export async function passHold(
   result: Record<string, unknown> | null = null,
 ): Promise<TaskCommandResult> {
   return inTransaction(db, async (trx) => {
-    const task = await trx
-      .updateTable('tasks')
-      .set({ status: 'succeeded', result, finishedAt: sql`now()`, updatedAt: sql`now()` })
-      .where('id', '=', taskId)
-      .where('status', '=', holding)
-      .returningAll()
-      .executeTakeFirst();
-    if (!task) {
+    const events: NewEvent[] = [];
+    if (!(await succeedHeldTask(trx, taskId, holding, result, events))) {
       const exists = await trx.selectFrom('tasks').select('status').where('id', '=', taskId).executeTakeFirst();
       return exists ? { outcome: 'conflict', reason: `the task is ${exists.status}, not ${holding}` } : { outcome: 'not_found' };
     }
-    const events: NewEvent[] = [taskEvent(task.goalId, task.id, holding, 'succeeded', {})];
-    await releaseDependents(trx, [task.id], events);
-    await rollUpGoals(trx, [task.goalId], events);
     await appendEvents(trx, events);
-    return { outcome: 'applied', task };
+    return { outcome: 'applied', task: await readTask(trx, taskId) };
   });
+}
+
+export interface Verdict {
+  status: 'pass' | 'fail';
+  summary?: string;
+  artifacts?: unknown;
+}
+
+/**
+ * Decides one waiting gate directly (`POST /api/tasks/:id/signal`): stored as
+ * a signal like any other, then applied to this gate alone.
+ */
+export async function signalGate(db: Db, taskId: string, verdict: Verdict): Promise<TaskCommandResult> {
+  return inTransaction(db, async (trx) => {
+    const held = await lockHeld(trx, taskId);
+    if (!held) return { outcome: 'not_found' };
+    if (held.status !== 'waiting') return { outcome: 'conflict', reason: `the task is ${held.status}, not waiting for a signal` };
+    const gate = storedGate(held.gate);
+    const signal = await insertSignal(trx, {
+      id: randomUUID(),
+      type: 'task_signal',
+      attributes: { task_id: taskId },
+      matchKeys: [],
+      status: verdict.status,
+      summary: verdict.summary ?? null,
+      artifacts: verdict.artifacts,
+      idempotencyKey: null,
+      source: 'api',
+    });
+    await addSignalMatches(trx, [signal.signal.id], [taskId]);
+    const events: NewEvent[] = [];
+    if (verdict.status === 'pass') {
+      await succeedHeldTask(trx, taskId, 'waiting', { signal_ids: [signal.signal.id], summary: verdict.summary ?? null }, events);
+    } else {
+      await sendBack(trx, held, 'waiting', reworkFeedback('A required check failed', [signal.signal]), gate.rework, events);
+    }
+    await appendEvents(trx, events);
+    return { outcome: 'applied', task: await readTask(trx, taskId) };
+  });
+}
+
+/** A person approves a task in review: the tree goes on. */
+export async function approveTask(db: Db, taskId: string, comment: string | null): Promise<TaskCommandResult> {
+  return inTransaction(db, async (trx) => {
+    const held = await lockHeld(trx, taskId);
+    if (!held) return { outcome: 'not_found' };
+    if (held.status !== 'review') return { outcome: 'conflict', reason: `the task is ${held.status}, not in review` };
+    const events: NewEvent[] = [];
+    const previous = (await trx.selectFrom('tasks').select('result').where('id', '=', taskId).executeTakeFirstOrThrow()).result;
+    const result = { ...(isRecord(previous) ? previous : {}), approved: true, ...(comment ? { comment } : {}) };
+    await succeedHeldTask(trx, taskId, 'review', result, events);
+    await appendEvents(trx, events);
+    return { outcome: 'applied', task: await readTask(trx, taskId) };
+  });
+}
+
+/** A person rejects a task in review: the work goes back with their feedback, or the review fails when rework is spent. */
+export async function rejectTask(db: Db, taskId: string, feedback: string): Promise<TaskCommandResult> {
+  return inTransaction(db, async (trx) => {
+    const held = await lockHeld(trx, taskId);
+    if (!held) return { outcome: 'not_found' };
+    if (held.status !== 'review') return { outcome: 'conflict', reason: `the task is ${held.status}, not in review` };
+    const events: NewEvent[] = [];
+    await sendBack(trx, held, 'review', `A reviewer sent this back:\n${feedback}`, REVIEW_REWORK_LIMIT, events);
+    await appendEvents(trx, events);
+    return { outcome: 'applied', task: await readTask(trx, taskId) };
+  });
+}
+
+async function lockHeld(trx: Db, taskId: string) {
+  return trx
+    .selectFrom('tasks')
+    .select(['id', 'goalId', 'parentId', 'kind', 'gate', 'reworkCount', 'status'])
+    .where('id', '=', taskId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+async function readTask(trx: Db, taskId: string): Promise<Task> {
+  return trx.selectFrom('tasks').selectAll().where('id', '=', taskId).executeTakeFirstOrThrow();
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

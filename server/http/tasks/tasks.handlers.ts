@@ -1,5 +1,5 @@
 import { recordAgentReport, type AgentReport } from '../../store/sessions.js';
-import { retryTask as retry } from '../../store/task-commands.js';
+import { approveTask, rejectTask, retryTask as retry, signalGate, type TaskCommandResult } from '../../store/task-commands.js';
 import { getTask as findTask } from '../../store/tasks.js';
 import { isUuid } from '../common.schemas.js';
 import type { AppDeps, AppRouteHandler } from '../context.js';
@@ -46,5 +46,30 @@ export function taskHandlers({ db }: AppDeps) {
     return c.json({ recorded: true as const }, 200);
   };
 
-  return { get, retry: retryTask, complete, block };
+  /** The task after a person's decision, or the error the decision met. */
+  const decided = async (id: string, command: (id: string) => Promise<TaskCommandResult>) => {
+    if (!isUuid(id)) throw notFound('task');
+    const result = await command(id);
+    if (result.outcome === 'not_found') throw notFound('task');
+    if (result.outcome === 'conflict') throw new ApiError(409, result.reason);
+    return toTaskJson((await findTask(db, id))!);
+  };
+
+  const signal: AppRouteHandler<typeof routes.signalTask> = async (c) => {
+    const verdict = c.req.valid('json');
+    return c.json({ task: await decided(c.req.valid('param').id, (id) => signalGate(db, id, verdict)) }, 200);
+  };
+
+  const approve: AppRouteHandler<typeof routes.approveTask> = async (c) => {
+    // The body is optional: a bare POST approves.
+    const comment = (c.req.valid('json') as { comment?: string } | undefined)?.comment ?? null;
+    return c.json({ task: await decided(c.req.valid('param').id, (id) => approveTask(db, id, comment)) }, 200);
+  };
+
+  const reject: AppRouteHandler<typeof routes.rejectTask> = async (c) => {
+    const { feedback } = c.req.valid('json');
+    return c.json({ task: await decided(c.req.valid('param').id, (id) => rejectTask(db, id, feedback)) }, 200);
+  };
+
+  return { get, retry: retryTask, complete, block, signal, approve, reject };
 }

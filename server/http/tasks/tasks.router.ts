@@ -10,5 +10,8 @@ export function tasksRouter(deps: AppDeps) {
     .openapi(routes.getTask, handlers.get)
     .openapi(routes.retryTask, handlers.retry)
     .openapi(routes.completeTask, handlers.complete)
-    .openapi(routes.blockTask, handlers.block);
+    .openapi(routes.blockTask, handlers.block)
+    .openapi(routes.signalTask, handlers.signal)
+    .openapi(routes.approveTask, handlers.approve)
+    .openapi(routes.rejectTask, handlers.reject);
 }

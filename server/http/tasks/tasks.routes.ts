@@ -65,3 +65,57 @@ export const blockTask = createRoute({
   },
   responses: reportResponses,
 });
+
+const heldResponses = {
+  200: jsonContent(z.object({ task: TaskSchema }), 'the task after the decision'),
+  ...bodyErrors,
+  ...notFoundError,
+  ...conflictError,
+};
+
+export const signalTask = createRoute({
+  method: 'post',
+  path: '/api/tasks/{id}/signal',
+  tags,
+  summary: 'Decide one waiting gate directly: pass lets the tree go on, fail sends the work back (rework)',
+  request: {
+    params: IdParamSchema,
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z.strictObject({
+            status: z.enum(['pass', 'fail']),
+            summary: z.string().max(50_000).optional(),
+            artifacts: z.unknown().optional(),
+          }),
+        },
+      },
+    },
+  },
+  responses: heldResponses,
+});
+
+export const approveTask = createRoute({
+  method: 'post',
+  path: '/api/tasks/{id}/approve',
+  tags,
+  summary: 'Approve a task in review',
+  request: {
+    params: IdParamSchema,
+    body: { required: false, content: { 'application/json': { schema: z.strictObject({ comment: z.string().max(50_000).optional() }) } } },
+  },
+  responses: heldResponses,
+});
+
+export const rejectTask = createRoute({
+  method: 'post',
+  path: '/api/tasks/{id}/reject',
+  tags,
+  summary: 'Reject a task in review: the work it reviews runs again with the feedback in its prompt',
+  request: {
+    params: IdParamSchema,
+    body: { required: true, content: { 'application/json': { schema: z.strictObject({ feedback: z.string().min(1).max(50_000) }) } } },
+  },
+  responses: heldResponses,
+});

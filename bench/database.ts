@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { connectDatabase, type Db } from '../server/db/database.js';
+import { startEmbeddedPostgres } from '../server/db/embedded-postgres.js';
+import { migrateToLatest } from '../server/db/migrator.js';
+import type { Logger } from '../server/logger.js';
+import type { Cleanup } from './cleanup.js';
+import type { StatementCounter } from './counters.js';
+import { note } from './output.js';
+
+/**
+ * The database the bench runs on: a fresh, migrated database of its own on
+ * DATABASE_URL's server (never the database that URL names, which may hold
+ * real data), or else on an embedded Postgres in a temp dir. Either way it is
+ * gone when the bench ends.
+ */
+
+export interface BenchDatabase {
+  db: Db;
+  /** Connection string of the bench database (the notification listener needs its own connection). */
+  url: string;
+}
+
+/** Pool for the orchestrator, its heartbeat and the bench's own goal watcher; the orchestrator's ticks never overlap. */
+const POOL_SIZE = 10;
+
+export async function openBenchDatabase(
+  cleanup: Cleanup,
+  logger: Logger,
+  counter: StatementCounter,
+  options: { explainSlowMs?: number } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<BenchDatabase> {
+  const adminUrl = env.DATABASE_URL ? fromUrl(env.DATABASE_URL) : await startEmbedded(cleanup);
+
+  const name = `arbor_bench_${randomBytes(4).toString('hex')}`;
+  await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
+  cleanup.add(`drop database ${name}`, () => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+
+  if (options.explainSlowMs !== undefined) {
+    // Profiling: every connection to this database (set before any is opened) logs
+    // the plan of statements slower than this to the server's log. Scoped to the
+    // bench database, so the server and its other databases are untouched.
+    await adminQuery(adminUrl, `ALTER DATABASE ${name} SET session_preload_libraries = 'auto_explain'`);
+    await adminQuery(adminUrl, `ALTER DATABASE ${name} SET auto_explain.log_min_duration = ${options.explainSlowMs}`);
+    await adminQuery(adminUrl, `ALTER DATABASE ${name} SET auto_explain.log_analyze = on`);
+    note(`profile: plans of statements over ${options.explainSlowMs} ms go to the Postgres server log`);
+  }
+  const url = withDatabase(adminUrl, name);
+  const handle = connectDatabase(url, { poolSize: POOL_SIZE, logger });
+  cleanup.add('close the pool', () => handle.close());
+  // Before the first query: the pool keeps its connections, and only those opened from now on are counted.
+  counter.attach(handle.pool);
+  await migrateToLatest(handle.db);
+  note(`database: ${name}, migrated`);
+  await describeServer(handle.db);
+  return { db: handle.db, url };
+}
+
+function fromUrl(url: string): string {
+  const parsed = new URL(url);
+  // Host only: the URL may carry a password, and this line ends up in logs.
+  note(`postgres: DATABASE_URL server ${parsed.host}`);
+  return url;
+}
+
+async function startEmbedded(cleanup: Cleanup): Promise<string> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'arbor-bench-'));
+  cleanup.add(`remove ${dataDir}`, () => rm(dataDir, { recursive: true, force: true }));
+  // mkdtemp makes it 0700; as root, Postgres runs as the postgres user, which must get through it.
+  await chmod(dataDir, 0o755);
+  // durable: fsync and synchronous commit stay on, as in production, so the figures are honest.
+  const embedded = await startEmbeddedPostgres({ dataDir, port: 0, durable: true, log: (m) => note(`embedded: ${m}`) });
+  cleanup.add('stop embedded Postgres', () => embedded.stop());
+  note(`postgres: embedded (durable) in ${dataDir}, port ${embedded.port}`);
+  return embedded.url;
+}
+
+async function describeServer(db: Db): Promise<void> {
+  const { rows } = await sql<{ version: string; fsync: string; sc: string; sb: string; wal: string }>`
+    SELECT version() AS version, current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sc,
+           current_setting('shared_buffers') AS sb, current_setting('wal_sync_method') AS wal`.execute(db);
+  const s = rows[0]!;
+  note(`postgres: ${s.version}`);
+  note(`postgres: fsync=${s.fsync} synchronous_commit=${s.sc} wal_sync_method=${s.wal} shared_buffers=${s.sb}`);
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/** CREATE/DROP DATABASE cannot run inside a transaction or on the database itself: a short admin connection. */
+async function adminQuery(adminUrl: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl, application_name: 'arbor-bench' });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,90 @@
+import os from 'node:os';
+import { NotificationListener } from '../server/db/notification-listener.js';
+import { EVENTS_CHANNEL } from '../server/store/events.js';
+import { Cleanup } from './cleanup.js';
+import { StatementCounter } from './counters.js';
+import { openBenchDatabase } from './database.js';
+import { measureChain, measureParallel } from './dispatch.js';
+import { seedHistory } from './history.js';
+import { figure, note, seconds, stderrLogger } from './output.js';
+import type { Rig } from './rig.js';
+import { readSettings } from './settings.js';
+
+/**
+ * `npm run bench`: Arbor's dispatch figures on a real Postgres, printed to
+ * stdout as `<name> <value> <unit>`; context and progress go to stderr.
+ *
+ * Order matters: the empty-database chain runs first, on a database that has
+ * seen nothing but its warm-up; the wide goal next; then a million finished tasks are
+ * added and the chain is timed again, so the ratio of the two chains shows
+ * whether dispatch cost grows with history (it must not: it should grow with
+ * ready work only).
+ */
+async function main(): Promise<number> {
+  const began = performance.now();
+  const settings = readSettings();
+  note(`node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown cpu'}), ${os.platform()}-${os.arch()}`);
+  // Other work on the machine moves every figure here: say how busy it was.
+  note(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  note(
+    `sizes: parallel ${settings.parallelTasks} (max_parallel ${settings.parallelMaxParallel}), chain ${settings.chainTasks}, ` +
+      `history ${settings.historyTasks}` +
+      (settings.overridden.length > 0 ? ` — overridden by ${settings.overridden.join(' ')}` : ''),
+  );
+
+  const cleanup = new Cleanup();
+  // Ctrl-C still takes down what was set up (the embedded Postgres runs detached and would outlive us).
+  const onSignal = (signal: NodeJS.Signals) => {
+    note(`${signal}: cleaning up`);
+    void cleanup.run().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    const logger = stderrLogger();
+    const counter = new StatementCounter(settings.profile);
+    const { db, url } = await openBenchDatabase(cleanup, logger, counter, {
+      explainSlowMs: settings.profile ? 100 : undefined,
+    });
+    const listener = new NotificationListener(url, EVENTS_CHANNEL, logger);
+    await listener.start();
+    cleanup.add('stop the notification listener', () => listener.stop());
+    const rig: Rig = { db, cleanup, listener, logger };
+    const timeoutMs = settings.goalTimeoutMs;
+
+    const empty = await measureChain(rig, counter, 'chain', { tasks: settings.chainTasks, warmup: settings.warmupTasks, timeoutMs });
+    figure('dispatch.chain_1k', empty.meanMs, 'ms', 3);
+
+    const parallel = await measureParallel(rig, counter, {
+      tasks: settings.parallelTasks,
+      maxParallel: settings.parallelMaxParallel,
+      timeoutMs,
+    });
+    figure('dispatch.parallel_10k', parallel.tasksPerSecond, 'tasks/s', 0);
+
+    await seedHistory(db, settings.historyTasks, settings.historyTasksPerGoal);
+    const history = await measureChain(rig, counter, 'history', { tasks: settings.chainTasks, warmup: settings.warmupTasks, timeoutMs });
+    figure('dispatch.history_1m', history.meanMs, 'ms', 3);
+    figure('dispatch.history_ratio', history.meanMs / empty.meanMs, 'x', 2);
+    return 0;
+  } catch (err) {
+    note(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return 1;
+  } finally {
+    await cleanup.run();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    note(`load average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    note(`bench took ${seconds(performance.now() - began)}`);
+  }
+}
+
+const code = await main();
+process.exitCode = code;
+// Everything was closed above, so Node exits now; should some handle still hold
+// the loop, do not hang a CI job over it.
+setTimeout(() => {
+  note('handles still open after cleanup; exiting anyway');
+  process.exit(code);
+}, 5000).unref();

@@ -1,0 +1,87 @@
+import { GATE_TYPE_PATTERN, normalizeAttributes, type GateAttributes, type GateCondition } from './gate.js';
+
+/**
+ * Signals and how they decide gates. A gate is decided from the stored
+ * signals alone — the newest matching signal of each of its conditions since
+ * the gate was armed — so evaluating it again (a gate opening after its
+ * signal arrived, a duplicate, a restart) always gives the same answer.
+ */
+
+export type SignalStatus = 'pass' | 'fail';
+
+export interface NormalizedSignal {
+  type: string;
+  attributes: GateAttributes;
+}
+
+export interface StoredSignal extends NormalizedSignal {
+  id: string;
+  status: SignalStatus;
+  summary: string | null;
+  artifacts: unknown;
+  receivedAt: Date;
+}
+
+export type SignalCheck = { ok: true; signal: NormalizedSignal } | { ok: false; error: string };
+
+/**
+ * A signal as received: its type and the attributes it names. A signal that
+ * names nothing a gate could match on is refused: it would otherwise match
+ * every gate of its type.
+ */
+export function normalizeSignal(type: string, raw: GateAttributes): SignalCheck {
+  if (!GATE_TYPE_PATTERN.test(type)) return { ok: false, error: 'type must be a lowercase name like "gh_ci"' };
+  for (const name of Object.keys(raw)) {
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) return { ok: false, error: `${name} is not a valid attribute name` };
+  }
+  const attributes = normalizeAttributes(raw);
+  if (typeof attributes === 'string') return { ok: false, error: attributes };
+  if (Object.keys(attributes).length === 0) {
+    return { ok: false, error: 'the signal names nothing to match on (for example repo and pr, or pr_url)' };
+  }
+  if (type === 'human_approval' && attributes.task_id === undefined && attributes.goal_id === undefined) {
+    return { ok: false, error: 'a human_approval signal names a task_id or a goal_id' };
+  }
+  return { ok: true, signal: { type, attributes } };
+}
+
+/** Types equal, and every attribute the gate names equal to the signal's. */
+export function leafMatches(leaf: { type: string; attributes: GateAttributes }, signal: NormalizedSignal): boolean {
+  if (leaf.type !== signal.type) return false;
+  return Object.entries(leaf.attributes).every(([name, value]) => signal.attributes[name] !== undefined && String(signal.attributes[name]) === String(value));
+}
+
+export interface GateDecision {
+  state: SignalStatus | 'open';
+  /** The signals that decided each condition, newest first. */
+  deciding: StoredSignal[];
+}
+
+/**
+ * `signals` newest first. A leaf takes the status of its newest matching
+ * signal; `all` fails as soon as one part fails and passes when every part
+ * passed; `any` passes as soon as one part passes and fails when every part
+ * failed.
+ */
+export function decideGate(condition: GateCondition, signals: readonly StoredSignal[]): GateDecision {
+  if ('all' in condition || 'any' in condition) {
+    const parts = ('all' in condition ? condition.all : condition.any).map((c) => decideGate(c, signals));
+    const wanted: SignalStatus = 'all' in condition ? 'fail' : 'pass';
+    const other: SignalStatus = wanted === 'fail' ? 'pass' : 'fail';
+    const deciding = parts.flatMap((p) => p.deciding);
+    if (parts.some((p) => p.state === wanted)) return { state: wanted, deciding: parts.filter((p) => p.state === wanted).flatMap((p) => p.deciding) };
+    if (parts.every((p) => p.state === other)) return { state: other, deciding };
+    return { state: 'open', deciding: [] };
+  }
+  const newest = signals.find((s) => leafMatches(condition, s));
+  return newest ? { state: newest.status, deciding: [newest] } : { state: 'open', deciding: [] };
+}
+
+/** The feedback a failed gate or a rejection hands back to the work it sends back. */
+export function reworkFeedback(source: string, signals: readonly { summary: string | null; artifacts: unknown }[]): string {
+  const parts = signals.map((s) => {
+    const artifacts = s.artifacts === null || s.artifacts === undefined ? '' : `\n${JSON.stringify(s.artifacts, null, 2)}`;
+    return `${s.summary ?? '(no summary)'}${artifacts}`;
+  });
+  return `${source}:\n${parts.join('\n\n') || '(no details)'}`;
+}

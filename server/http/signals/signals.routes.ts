@@ -1,0 +1,37 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { bodyErrors, commonErrors, jsonContent } from '../common.schemas.js';
+import { ResolveResultSchema, ResolveSignalSchema, SignalSchema } from './signals.schemas.js';
+
+const tags = ['signals'];
+
+export const resolveSignal = createRoute({
+  method: 'post',
+  path: '/api/signals/resolve',
+  tags,
+  summary: 'Post a signal (CI, a review bot, a person); it resolves every waiting gate it matches',
+  description:
+    'Stored first, so a gate that opens later still applies it. The same idempotency_key is applied once. ' +
+    'Accepts ARBOR_SIGNAL_TOKEN (bearer or X-Internal-Token) as well as the API token.',
+  request: { body: { required: true, content: { 'application/json': { schema: ResolveSignalSchema } } } },
+  responses: { 200: jsonContent(ResolveResultSchema, 'the stored signal and the gates it matched'), ...bodyErrors },
+});
+
+export const listSignals = createRoute({
+  method: 'get',
+  path: '/api/signals',
+  tags,
+  summary: 'Signals received, newest first, with what each resolved',
+  request: {
+    query: z.object({
+      type: z.string().max(64).optional(),
+      repo: z.string().max(200).optional(),
+      pr: z.coerce.number().int().positive().optional(),
+      limit: z.coerce.number().int().min(1).max(500).default(50),
+      cursor: z.uuid().optional().openapi({ description: 'next_cursor of the previous page' }),
+    }),
+  },
+  responses: {
+    200: jsonContent(z.object({ signals: z.array(SignalSchema), next_cursor: z.uuid().nullable() }), 'a page of signals'),
+    ...commonErrors,
+  },
+});

@@ -1,0 +1,63 @@
+import { signalsFromGithubEvent, verifyGithubSignature } from '../../signals/github.js';
+import { SignalError, resolveSignal } from '../../signals/resolver.js';
+import type { AppDeps, AppRouteHandler } from '../context.js';
+import { ApiError } from '../errors.js';
+import type * as routes from './webhooks.routes.js';
+
+const EVENT_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+const DELIVERY_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+
+export function webhookHandlers({ db, config }: AppDeps) {
+  const github: AppRouteHandler<typeof routes.githubWebhook> = async (c) => {
+    const current = config.auth.githubWebhookSecret;
+    if (!current) throw new ApiError(503, 'webhook secret not configured');
+    const secrets = [current, config.auth.githubWebhookSecretOld].filter((s): s is string => !!s);
+
+    // The signature covers the bytes GitHub sent: read them before any parsing.
+    const raw = new Uint8Array(await c.req.arrayBuffer());
+    const signature = c.req.header('x-hub-signature-256');
+    if (!signature) throw new ApiError(401, 'missing X-Hub-Signature-256 signature');
+    if (!verifyGithubSignature(raw, signature, secrets)) throw new ApiError(401, 'invalid X-Hub-Signature-256 signature');
+
+    const event = c.req.header('x-github-event')?.trim();
+    if (!event || !EVENT_NAME.test(event)) throw new ApiError(400, 'missing or malformed X-GitHub-Event header');
+    const delivery = c.req.header('x-github-delivery')?.trim();
+    if (!delivery || !DELIVERY_ID.test(delivery)) throw new ApiError(400, 'missing or malformed X-GitHub-Delivery header');
+    const payload = parseJson(raw);
+
+    const log = c.get('logger');
+    const outcome = signalsFromGithubEvent(event, payload, delivery);
+    if (outcome.kind === 'ping') {
+      log.info({ event, delivery }, 'github webhook ping');
+      return c.json({ ok: true as const }, 200);
+    }
+    if (outcome.kind === 'ignored') {
+      log.info({ event, delivery, reason: outcome.reason }, 'github webhook ignored');
+      return c.json({ ignored: outcome.reason }, 202);
+    }
+    // One signal per pull request, each with its own idempotency key: after a
+    // failure part-way, GitHub's redelivery applies only what is missing.
+    const results: { signal_id: string; matched: string[]; duplicate: boolean }[] = [];
+    for (const signal of outcome.signals) {
+      try {
+        const result = await resolveSignal(db, { ...signal, source: 'github' });
+        results.push({ signal_id: result.signalId, matched: result.matched, duplicate: result.duplicate });
+      } catch (err) {
+        if (err instanceof SignalError) throw new ApiError(422, err.message);
+        throw err;
+      }
+    }
+    log.info({ event, delivery, signals: results }, 'github webhook applied');
+    return c.json({ signals: results }, 200);
+  };
+
+  return { github };
+}
+
+function parseJson(raw: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
+  } catch {
+    throw new ApiError(400, 'the body is not valid UTF-8 JSON');
+  }
+}

@@ -1,0 +1,43 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { jsonContent } from '../common.schemas.js';
+import { ErrorSchema } from '../errors.js';
+import { WebhookIgnoredSchema, WebhookPingSchema, WebhookSignalsSchema, webhookHeaderParameters } from './webhooks.schemas.js';
+
+const error = (description: string) => jsonContent(ErrorSchema, description);
+
+export const githubWebhook = createRoute({
+  method: 'post',
+  path: '/api/webhooks/github',
+  tags: ['webhooks'],
+  summary: 'GitHub webhook: CI results and reviews resolve gh_ci and gh_review gates',
+  description: [
+    'Authenticated by `X-Hub-Signature-256` over the raw body (the webhook secret, or during a rotation the',
+    'old one), not by a bearer token. Configure the webhook with content type `application/json`.',
+    '',
+    '`check_suite` and `workflow_run` `completed` post a `gh_ci` signal for each pull request of this',
+    'repository they list, with the head commit as `sha` (success passes; failure, timed_out, cancelled,',
+    'action_required and startup_failure fail; other conclusions are ignored). `pull_request_review`',
+    '`submitted` posts `gh_review`: approved passes, changes_requested fails with the review body;',
+    'comments are ignored. A redelivery (same `X-GitHub-Delivery`) is applied once.',
+  ].join('\n'),
+  security: [],
+  parameters: webhookHeaderParameters,
+  request: {
+    body: {
+      required: true,
+      description: 'the GitHub event payload, exactly as GitHub sent it',
+      // A plain JSON schema, not zod: the route must read the raw bytes itself.
+      content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } },
+    },
+  },
+  responses: {
+    200: jsonContent(z.union([WebhookSignalsSchema, WebhookPingSchema]), 'the signals the event posted, or the answer to a ping'),
+    202: jsonContent(WebhookIgnoredSchema, 'a genuine delivery that Arbor does not act on, and why'),
+    400: error('a GitHub header is missing or the body is not JSON'),
+    401: error('the signature is missing or wrong'),
+    413: error('the body is too large'),
+    415: error('the body is not application/json'),
+    422: error('the event names something Arbor cannot take as a signal'),
+    503: error('no webhook secret is configured'),
+  },
+});

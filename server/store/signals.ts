@@ -1,0 +1,128 @@
+import { sql, type Selectable } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { SignalsTable } from '../db/schema.js';
+import type { GateAttributes } from '../domain/gate.js';
+import type { SignalStatus, StoredSignal } from '../domain/signal-rules.js';
+
+/**
+ * Signals as stored: every one that arrives, before anything is decided from
+ * it, so none is lost to a gate that is not open yet.
+ */
+
+export type Signal = Selectable<SignalsTable>;
+
+/** First key of the two-key advisory locks that order a signal and a gate opening on the same match key. */
+const MATCH_KEY_LOCK_CLASS = 7_264_102;
+
+/**
+ * Serializes everything that could pair a signal with a gate on these keys:
+ * a resolve and a gate opening on the same key never run side by side, so
+ * the later one always sees the earlier one's commit (no lost signal, no
+ * signal applied twice). Taken in sorted order, so two holders cannot
+ * deadlock; a hash collision only serializes a little more than needed.
+ */
+export async function lockMatchKeys(trx: Db, keys: readonly string[]): Promise<void> {
+  for (const key of [...new Set(keys)].sort()) {
+    await sql`SELECT pg_advisory_xact_lock(${MATCH_KEY_LOCK_CLASS}, hashtext(${key}))`.execute(trx);
+  }
+}
+
+export interface NewSignal {
+  id: string;
+  type: string;
+  attributes: GateAttributes;
+  matchKeys: string[];
+  status: SignalStatus;
+  summary: string | null;
+  artifacts: unknown;
+  idempotencyKey: string | null;
+  source: 'api' | 'github' | 'task';
+}
+
+/**
+ * Stores a signal; with an idempotency key seen before, stores nothing and
+ * returns the first one (a concurrent twin waits on the unique index and then
+ * finds it).
+ */
+export async function insertSignal(trx: Db, signal: NewSignal): Promise<{ duplicate: boolean; signal: Signal }> {
+  const inserted = await trx
+    .insertInto('signals')
+    .values({ ...signal, artifacts: signal.artifacts === undefined ? null : (signal.artifacts as object) })
+    .onConflict((oc) => oc.column('idempotencyKey').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (inserted) return { duplicate: false, signal: inserted };
+  const first = await trx.selectFrom('signals').selectAll().where('idempotencyKey', '=', signal.idempotencyKey).executeTakeFirstOrThrow();
+  return { duplicate: true, signal: first };
+}
+
+export interface WaitingGate {
+  id: string;
+  goalId: string;
+  parentId: string | null;
+  kind: 'wait_for_signal';
+  gate: unknown;
+  reworkCount: number;
+  gateArmedAt: Date | null;
+}
+
+/** Gate tasks waiting on any of these keys, locked: an index probe per key, whatever else waits. */
+export async function lockWaitingGates(trx: Db, keys: readonly string[]): Promise<WaitingGate[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await sql<WaitingGate>`
+    SELECT t.id, t.goal_id, t.parent_id, t.kind, t.gate, t.rework_count, t.gate_armed_at FROM tasks t
+    WHERE t.id IN (SELECT task_id FROM task_gate_keys WHERE match_key = ANY(${keys as string[]}::text[]))
+      AND t.status = 'waiting'
+    ORDER BY t.id
+    FOR UPDATE OF t`.execute(trx);
+  return rows;
+}
+
+/** Signals filed under any of these keys since `since`, newest first: what a gate is decided from. */
+export async function signalsSince(trx: Db, keys: readonly string[], since: Date | null): Promise<StoredSignal[]> {
+  if (keys.length === 0) return [];
+  const rows = await trx
+    .selectFrom('signals')
+    .select(['id', 'type', 'attributes', 'status', 'summary', 'artifacts', 'receivedAt'])
+    .where(sql<boolean>`match_keys && ${keys as string[]}::text[]`)
+    .$if(since !== null, (q) => q.where('receivedAt', '>=', since!))
+    .orderBy('receivedAt', 'desc')
+    .orderBy('id', 'desc')
+    .limit(500)
+    .execute();
+  return rows;
+}
+
+/** Adds the gates a signal resolved to its record, for GET /api/signals. */
+export async function addSignalMatches(trx: Db, signalIds: readonly string[], taskIds: readonly string[]): Promise<void> {
+  if (signalIds.length === 0 || taskIds.length === 0) return;
+  await sql`
+    UPDATE signals SET matched_task_ids = ARRAY(SELECT DISTINCT unnest(matched_task_ids || ${taskIds as string[]}::uuid[]))
+    WHERE id = ANY(${signalIds as string[]}::uuid[])`.execute(trx);
+}
+
+export async function getSignal(db: Db, id: string): Promise<Signal | undefined> {
+  return db.selectFrom('signals').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export interface SignalFilter {
+  type?: string;
+  repo?: string;
+  pr?: number;
+  limit: number;
+  /** Page before this received_at/id cursor. */
+  before?: { receivedAt: Date; id: string };
+}
+
+/** Newest first, keyset-paginated. */
+export async function listSignals(db: Db, filter: SignalFilter): Promise<Signal[]> {
+  let query = db.selectFrom('signals').selectAll().orderBy('receivedAt', 'desc').orderBy('id', 'desc').limit(filter.limit);
+  if (filter.type) query = query.where('type', '=', filter.type);
+  if (filter.repo) query = query.where(sql<boolean>`attributes->>'repo' = ${filter.repo.toLowerCase()}`);
+  if (filter.pr !== undefined) query = query.where(sql<boolean>`attributes->>'pr' = ${String(filter.pr)}`);
+  if (filter.before) {
+    const { receivedAt, id } = filter.before;
+    query = query.where(sql<boolean>`(received_at, id) < (${receivedAt}, ${id}::uuid)`);
+  }
+  return query.execute();
+}

@@ -1,0 +1,794 @@
+import { serve } from '@hono/node-server';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, realpath, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, type Config } from '../../server/config.js';
+import { planGoalTree, type TaskSpec } from '../../server/domain/goal-tree.js';
+import type { AgentName, ChildrenMode } from '../../server/domain/states.js';
+import { createApp } from '../../server/http/app.js';
+import { createLogger } from '../../server/logger.js';
+import { TaskOrchestrator } from '../../server/orchestrator/task-orchestrator.js';
+import { AgentSessionRunner, type SessionSettings } from '../../server/sessions/agent-session-runner.js';
+import { createAgentAdapter, type AgentAdapter, type AgentSettings } from '../../server/sessions/agents/index.js';
+import { WorktreeManager } from '../../server/sessions/worktrees.js';
+import { getGoal, insertGoalTree, type NewGoal } from '../../server/store/goals.js';
+import { retryTask } from '../../server/store/task-commands.js';
+import { getTask, listGoalTasks, type TaskWithDeps } from '../../server/store/tasks.js';
+import { testConfig } from '../support/app.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { branchExists, createGitRepo, git, logSubjects, showFile, worktreePaths, type TestRepo } from '../support/git-repo.js';
+import { fastOptions, waitFor, waitForGoal } from '../support/orchestration.js';
+
+/**
+ * The AgentSessionRunner under a real TaskOrchestrator, against real agent
+ * processes (fake CLIs in test/fixtures), real git repositories in temp dirs,
+ * a real Postgres and the real HTTP API (agents call back into it). Each test
+ * builds its own world (database, API server, repository, worktree root) and
+ * tears it down. Nothing here asserts how long anything takes.
+ */
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+const FAKE_CLAUDE = path.join(FIXTURES, 'fake-claude.mjs');
+const FAKE_CODEX = path.join(FIXTURES, 'fake-codex.mjs');
+const CALLBACK_AGENT = path.join(FIXTURES, 'callback-agent.mjs');
+const ENV_AGENT = path.join(FIXTURES, 'agent-env.mjs');
+
+const API_TOKEN = 'sessions-test-api-token-0123456789';
+const AUTH = { authorization: `Bearer ${API_TOKEN}` };
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const logger = createLogger('silent');
+
+const TEST_TIMEOUT = 120_000;
+/** Generous: agents are real processes on a machine that may be busy. */
+const WAIT_MS = 60_000;
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await realpath(await mkdtemp(path.join(os.tmpdir(), 'arbor-sessions-')));
+});
+afterAll(async () => {
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------------------
+// The world one test runs in.
+
+interface TranscriptEntry {
+  agent: 'claude' | 'codex';
+  argv: string[];
+  cwd: string;
+  pid: number;
+  sessionId?: string | null;
+  /** claude: the --resume id; codex: whether `resume` was given (the id is then in threadId). */
+  resume?: string | boolean | null;
+  threadId?: string | null;
+  claudecode: boolean;
+}
+
+interface HarnessOptions {
+  settings?: Partial<Omit<SessionSettings, 'apiUrl' | 'instanceId'>>;
+  claudeBin?: string;
+  command?: string[];
+  /** Replaces the default base environment (FAKE_AGENT_LOG is always added). */
+  baseEnv?: Record<string, string>;
+  /** Extra variables on top of the base environment. */
+  extraEnv?: Record<string, string>;
+  /** A plain directory instead of a git repository as the goals' repo. */
+  notARepo?: boolean;
+}
+
+interface Harness {
+  db: TestDatabase;
+  url: string;
+  repo: TestRepo;
+  /** The worktree root, as given (it may not exist yet). */
+  root: string;
+  transcriptFile: string;
+  runner: AgentSessionRunner;
+  orchestrator: TaskOrchestrator;
+  transcript(): TranscriptEntry[];
+  createGoal(
+    tasks: TaskSpec[],
+    options?: { childrenMode?: ChildrenMode; title?: string; agent?: AgentName; maxParallel?: number },
+  ): Promise<{ goal: { id: string; title: string }; tasks: TaskWithDeps[] }>;
+  close(): Promise<void>;
+}
+
+const open: Harness[] = [];
+afterEach(async () => {
+  for (const h of open.splice(0)) await h.close();
+}, 120_000);
+
+/** The agents' environment as a test run would give it: ours, without CLAUDECODE and git's hook variables. */
+function defaultBaseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value === undefined || name === 'CLAUDECODE' || name === 'CLAUDE_CODE_ENTRYPOINT' || name.startsWith('GIT_')) continue;
+    env[name] = value;
+  }
+  // Agents commit with `git commit`: an identity of their own, whatever the machine has.
+  return {
+    ...env,
+    GIT_AUTHOR_NAME: 'Fake Agent',
+    GIT_AUTHOR_EMAIL: 'agent@example.com',
+    GIT_COMMITTER_NAME: 'Fake Agent',
+    GIT_COMMITTER_EMAIL: 'agent@example.com',
+  };
+}
+
+async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dir = await mkdtemp(path.join(tmp, 'case-'));
+  const db = await createTestDatabase();
+  const repo = options.notARepo
+    ? { path: await realpath(await mkdtemp(path.join(dir, 'plain-'))), initial: '' }
+    : await createGitRepo({ parent: dir });
+  const root = path.join(dir, 'worktrees');
+  const transcriptFile = path.join(dir, 'agents.jsonl');
+
+  const config = testConfig({ auth: { apiToken: API_TOKEN } });
+  const app = createApp({ db: db.db, logger, config });
+  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    if (server.listening) return resolve();
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const agentSettings: AgentSettings = {
+    claude: { bin: options.claudeBin ?? FAKE_CLAUDE, permissionMode: 'acceptEdits', extraArgs: [] },
+    codex: { bin: FAKE_CODEX, sandbox: 'workspace-write', extraArgs: [] },
+    command: { argv: options.command ?? [process.execPath, CALLBACK_AGENT] },
+  };
+  const adapters = new Map<AgentName, AgentAdapter>();
+  const agentFor = (name: AgentName): AgentAdapter => {
+    if (!adapters.has(name)) adapters.set(name, createAgentAdapter(name, agentSettings));
+    return adapters.get(name)!;
+  };
+  const orchestratorOptions = fastOptions({ stopGraceMs: 20_000 });
+  const settings: SessionSettings = {
+    instanceId: orchestratorOptions.instanceId,
+    apiUrl: () => url,
+    baseEnv: { ...(options.baseEnv ?? defaultBaseEnv()), ...options.extraEnv, FAKE_AGENT_LOG: transcriptFile },
+    taskTimeoutMs: 120_000,
+    stallTimeoutMs: 0,
+    killGraceMs: 500,
+    resultGraceMs: 300,
+    logMaxLines: 10_000,
+    keepFailedWorktrees: false,
+    ports: null,
+    ...options.settings,
+  };
+  const runner = new AgentSessionRunner({ db: db.db, logger, worktrees: new WorktreeManager({ root }), agentFor }, settings);
+  const orchestrator = new TaskOrchestrator({ db: db.db, runner, logger }, orchestratorOptions);
+  await orchestrator.start();
+
+  let closed = false;
+  const harness: Harness = {
+    db,
+    url,
+    repo,
+    root,
+    transcriptFile,
+    runner,
+    orchestrator,
+    transcript: () => {
+      if (!existsSync(transcriptFile)) return [];
+      return readFileSync(transcriptFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as TranscriptEntry);
+    },
+    createGoal: async (tasks, goalOptions = {}) => {
+      const mode = goalOptions.childrenMode ?? 'sequential';
+      const plan = planGoalTree(tasks, mode, { maxTasks: 1000, maxDepth: 32 });
+      if (!plan.ok) throw new Error(JSON.stringify(plan.errors));
+      const goal: NewGoal = {
+        title: goalOptions.title ?? 'Session test',
+        description: '',
+        repo: repo.path,
+        baseRef: 'main',
+        agent: goalOptions.agent ?? 'claude',
+        childrenMode: mode,
+        maxParallel: goalOptions.maxParallel ?? 4,
+        metadata: {},
+      };
+      return insertGoalTree(db.db, goal, plan.tasks);
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await orchestrator.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await db.destroy();
+    },
+  };
+  open.push(harness);
+  return harness;
+}
+
+// ---------------------------------------------------------------------------
+// Reading what happened.
+
+async function task(h: Harness, goalId: string, key: string): Promise<TaskWithDeps> {
+  const found = (await listGoalTasks(h.db.db, goalId)).find((t) => t.key === key);
+  if (!found) throw new Error(`no task ${key}`);
+  return found;
+}
+
+async function waitForTask(h: Harness, goalId: string, key: string, status: string): Promise<TaskWithDeps> {
+  return waitFor(
+    `task ${key} to be ${status}`,
+    async () => {
+      const t = await task(h, goalId, key);
+      if (t.status === status) return t;
+      // A terminal state other than the one awaited will not change: say so at once.
+      if (['succeeded', 'failed', 'blocked', 'cancelled', 'skipped'].includes(t.status)) {
+        throw new Error(`task ${key} is ${t.status} (error: ${t.error}), not ${status}`);
+      }
+      return undefined;
+    },
+    WAIT_MS,
+  );
+}
+
+function sessionsOf(h: Harness, goalId: string) {
+  return h.db.db.selectFrom('sessions').selectAll().where('goalId', '=', goalId).orderBy('createdAt').execute();
+}
+
+function sessionsOfTask(h: Harness, taskId: string) {
+  return h.db.db.selectFrom('sessions').selectAll().where('taskId', '=', taskId).orderBy('createdAt').execute();
+}
+
+async function logRows(h: Harness, sessionId: string) {
+  const rows = await h.db.db
+    .selectFrom('sessionLogs')
+    .select(['seq', 'stream', 'text'])
+    .where('sessionId', '=', sessionId)
+    .orderBy('seq')
+    .execute();
+  return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
+}
+
+async function logText(h: Harness, sessionId: string): Promise<string> {
+  return (await logRows(h, sessionId)).map((r) => r.text).join('\n');
+}
+
+function result(t: TaskWithDeps): Record<string, any> {
+  return (t.result ?? {}) as Record<string, any>;
+}
+
+/** Gone: no such process, or only a zombie nobody reaped yet. */
+function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
+    throw err;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state === 'Z' || state === 'X';
+  } catch {
+    return true;
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
+  it('runs pinned tasks in one worktree, resuming one conversation, on the goal branch', async () => {
+    const h = await startHarness();
+    const { goal } = await h.createGoal(
+      [
+        {
+          key: 'first',
+          title: 'First',
+          session_policy: 'pinned',
+          instructions: 'FAKE: write one.txt one\nFAKE: commit first task commit',
+        },
+        // Leaves its work uncommitted: Arbor commits it.
+        { key: 'second', title: 'Second', session_policy: 'pinned', instructions: 'FAKE: write two.txt two' },
+      ],
+      { title: 'Pinned lane test' },
+    );
+    await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+
+    const expectedBranch = `arbor/pinned-lane-test-${goal.id.slice(0, 8)}`;
+    expect((await getGoal(h.db.db, goal.id))!.branch).toBe(expectedBranch);
+
+    // One conversation: the first call named it, the second resumed it, from the same directory.
+    const calls = h.transcript();
+    expect(calls).toHaveLength(2);
+    const [first, second] = calls as [TranscriptEntry, TranscriptEntry];
+    expect(first.sessionId).toMatch(UUID);
+    expect(first.resume).toBeNull();
+    expect(second.resume).toBe(first.sessionId);
+    expect(second.sessionId).toBeNull();
+    expect(second.cwd).toBe(first.cwd);
+    expect(first.cwd).toBe(path.join(await realpath(h.root), goal.id.slice(0, 8), 'goal'));
+
+    // One pinned session row for the goal, holding that conversation.
+    const sessions = await sessionsOf(h, goal.id);
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0]!.kind).toBe('pinned');
+    expect(sessions[0]!.agentSessionId).toBe(first.sessionId);
+    expect(sessions[0]!.branch).toBe(expectedBranch);
+
+    // Both tasks' work is on the goal branch; main is untouched.
+    expect(showFile(h.repo.path, expectedBranch, 'one.txt')).toBe('one');
+    expect(showFile(h.repo.path, expectedBranch, 'two.txt')).toBe('two');
+    expect(git(h.repo.path, 'rev-parse', 'main')).toBe(h.repo.initial);
+    const subjects = logSubjects(h.repo.path, expectedBranch);
+    expect(subjects[0]).toBe('arbor: uncommitted work of task second');
+    expect(subjects).toContain('first task commit');
+    // The leftover commit holds the second task's file.
+    const leftover = git(h.repo.path, 'rev-parse', expectedBranch);
+    expect(git(h.repo.path, 'show', '--name-only', '--format=', leftover).split('\n')).toEqual(['two.txt']);
+
+    const second_ = await task(h, goal.id, 'second');
+    expect(result(second_).branch).toBe(expectedBranch);
+    expect(result(second_).head).toBe(leftover);
+    expect(result(second_).commits).toEqual([{ sha: leftover, subject: 'arbor: uncommitted work of task second' }]);
+    const first_ = await task(h, goal.id, 'first');
+    expect(result(first_).commits.map((c: { subject: string }) => c.subject)).toEqual(['first task commit']);
+  });
+
+  it('runs spawned tasks at the same time in worktrees of their own and merges them back with --no-ff', async () => {
+    const h = await startHarness();
+    const { goal } = await h.createGoal(
+      ['a', 'b'].map((key) => ({
+        key,
+        title: `Task ${key}`,
+        session_policy: 'spawn' as const,
+        instructions: `FAKE: sleep 2000\nFAKE: write ${key}.txt from ${key}\nFAKE: commit add ${key}`,
+      })),
+      { childrenMode: 'parallel', title: 'Spawned work' },
+    );
+    await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+    const goalBranch = (await getGoal(h.db.db, goal.id))!.branch!;
+    expect(goalBranch).toBe(`arbor/spawned-work-${goal.id.slice(0, 8)}`);
+
+    // Two agents, two different worktrees under the goal's directory, neither the goal's own.
+    const calls = h.transcript();
+    expect(calls).toHaveLength(2);
+    const goalDir = path.join(await realpath(h.root), goal.id.slice(0, 8));
+    const cwds = calls.map((c) => c.cwd);
+    expect(new Set(cwds).size).toBe(2);
+    for (const cwd of cwds) {
+      expect(path.dirname(cwd)).toBe(goalDir);
+      expect(cwd).not.toBe(path.join(goalDir, 'goal'));
+    }
+
+    // They ran at the same time: each started before the other ended.
+    const sessions = await sessionsOf(h, goal.id);
+    expect(sessions).toHaveLength(2);
+    const [s1, s2] = sessions as [(typeof sessions)[0], (typeof sessions)[0]];
+    for (const s of sessions) {
+      expect(s.kind).toBe('spawned');
+      expect(s.status).toBe('ended');
+      expect(s.baseSha).toBe(h.repo.initial);
+    }
+    expect(s1.startedAt!.getTime()).toBeLessThan(s2.endedAt!.getTime());
+    expect(s2.startedAt!.getTime()).toBeLessThan(s1.endedAt!.getTime());
+
+    const merges = git(h.repo.path, 'log', '--merges', '--format=%H %s', goalBranch).split('\n');
+    expect(merges).toHaveLength(2);
+    for (const key of ['a', 'b']) {
+      const t = await task(h, goal.id, key);
+      const r = result(t);
+      const session = sessions.find((s) => s.taskId === t.id)!;
+      expect(r.branch).toBe(session.branch);
+      expect(r.branch).toMatch(new RegExp(`^${goalBranch}--${key}-[0-9a-f]{8}$`));
+      expect(r.head).toBe(git(h.repo.path, 'rev-parse', r.branch));
+      expect(r.base).toBe(h.repo.initial);
+      expect(r.commits).toEqual([{ sha: r.head, subject: `add ${key}` }]);
+      expect(r.diffstat).toEqual({ files: 1, insertions: 1, deletions: 0 });
+      // A merge commit (two parents) whose second parent is the task's head.
+      expect(merges).toContain(`${r.merge} arbor: merge task ${key}`);
+      expect(git(h.repo.path, 'rev-list', '--parents', '-n', '1', r.merge).split(' ').slice(2)).toEqual([r.head]);
+      expect(showFile(h.repo.path, goalBranch, `${key}.txt`)).toBe(`from ${key}`);
+      // The branch stays, the worktree is gone.
+      expect(branchExists(h.repo.path, r.branch)).toBe(true);
+      expect(existsSync(session.worktreePath!)).toBe(false);
+      expect(worktreePaths(h.repo.path)).not.toContain(session.worktreePath);
+    }
+  });
+
+  it('blocks the task whose merge conflicts, keeps its branch, and a retry runs it from the new goal head', async () => {
+    const h = await startHarness();
+    const { goal } = await h.createGoal(
+      ['a', 'b'].map((key) => ({
+        key,
+        title: `Task ${key}`,
+        session_policy: 'spawn' as const,
+        // Retrying changes nothing in the instructions: the retry writes the same content again,
+        // this time on top of the other task's merged version, which is no conflict.
+        instructions: `FAKE: sleep 2000\nFAKE: write shared.txt written by ${key}\nFAKE: commit ${key} writes shared.txt`,
+      })),
+      { childrenMode: 'parallel', title: 'Conflicts' },
+    );
+    const settled = await waitFor(
+      'one task to succeed and the other to be blocked',
+      async () => {
+        const tasks = await listGoalTasks(h.db.db, goal.id);
+        const done = tasks.filter((t) => t.status === 'succeeded');
+        const blocked = tasks.filter((t) => t.status === 'blocked');
+        if (tasks.some((t) => t.status === 'failed')) throw new Error(JSON.stringify(tasks.map((t) => [t.key, t.status, t.error])));
+        return done.length === 1 && blocked.length === 1 ? { winner: done[0]!, loser: blocked[0]! } : undefined;
+      },
+      WAIT_MS,
+    );
+    const { winner, loser } = settled;
+    const goalBranch = (await getGoal(h.db.db, goal.id))!.branch!;
+    // Both branched from the same goal head, so the conflict was real.
+    const firstSessions = await sessionsOf(h, goal.id);
+    expect(firstSessions.map((s) => s.baseSha)).toEqual([h.repo.initial, h.repo.initial]);
+
+    expect(loser.error).toContain('conflicts in: shared.txt');
+    const loserBranch = result(loser).branch as string;
+    expect(loserBranch).toMatch(new RegExp(`^${goalBranch}--${loser.key}-`));
+    expect(branchExists(h.repo.path, loserBranch)).toBe(true);
+    expect(showFile(h.repo.path, loserBranch, 'shared.txt')).toBe(`written by ${loser.key}`);
+    expect(showFile(h.repo.path, goalBranch, 'shared.txt')).toBe(`written by ${winner.key}`);
+    expect(await getGoal(h.db.db, goal.id)).toMatchObject({ status: 'running' });
+    const headAfterWinner = git(h.repo.path, 'rev-parse', goalBranch);
+    expect(result(winner).merge).toBe(headAfterWinner);
+
+    expect((await retryTask(h.db.db, loser.id)).outcome).toBe('applied');
+    await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+
+    const retried = (await getTask(h.db.db, loser.id))!;
+    expect(retried.status).toBe('succeeded');
+    // The new attempt started from the goal head that already held the winner's merge.
+    expect(result(retried).base).toBe(headAfterWinner);
+    const loserSessions = await sessionsOfTask(h, loser.id);
+    expect(loserSessions).toHaveLength(2);
+    expect(loserSessions[1]!.baseSha).toBe(headAfterWinner);
+    expect(result(retried).branch).not.toBe(loserBranch);
+    expect(showFile(h.repo.path, goalBranch, 'shared.txt')).toBe(`written by ${loser.key}`);
+    expect(git(h.repo.path, 'log', '--merges', '--format=%s', goalBranch).split('\n').sort()).toEqual(
+      ['a', 'b'].map((k) => `arbor: merge task ${k}`),
+    );
+  });
+
+  it('ends a task that runs past its timeout, grandchildren included', async () => {
+    const h = await startHarness();
+    const { goal } = await h.createGoal([
+      { key: 'slow', title: 'Slow', timeout_s: 1, max_attempts: 1, instructions: 'FAKE: spawn-grandchild\nFAKE: sleep 30000' },
+    ]);
+    const failed = await waitForTask(h, goal.id, 'slow', 'failed');
+    expect(failed.error).toMatch(/timed out/);
+
+    const [session] = await sessionsOfTask(h, failed.id);
+    expect(session!.endReason).toBe('timed out');
+    const match = /FAKE grandchild (\d+)/.exec(await logText(h, session!.id));
+    expect(match, 'the grandchild pid is in the log').not.toBeNull();
+    const grandchild = Number(match![1]);
+    expect(processGone(grandchild)).toBe(true);
+  });
+
+  it('ends a task whose agent stays silent longer than the stall timeout', async () => {
+    const h = await startHarness({ settings: { stallTimeoutMs: 1000 } });
+    const { goal } = await h.createGoal([{ key: 'quiet', title: 'Quiet', max_attempts: 1, instructions: 'FAKE: sleep 20000' }]);
+    const failed = await waitForTask(h, goal.id, 'quiet', 'failed');
+    expect(failed.error).toMatch(/stalled/);
+    const [session] = await sessionsOfTask(h, failed.id);
+    expect(session!.endReason).toBe('stalled');
+  });
+
+  it('stops a running session on request: the task is blocked, a second stop is refused', async () => {
+    const h = await startHarness();
+    const { goal } = await h.createGoal([
+      { key: 'long', title: 'Long', session_policy: 'spawn', instructions: 'FAKE: sleep 30000' },
+    ]);
+    const session = await waitFor(
+      'the session to run',
+      async () => (await sessionsOf(h, goal.id)).find((s) => s.status === 'running' && s.pid !== null),
+      WAIT_MS,
+    );
+
+    const stop = await fetch(`${h.url}/api/sessions/${session.id}/stop`, { method: 'POST', headers: AUTH });
+    expect(stop.status).toBe(202);
+    const blocked = await waitForTask(h, goal.id, 'long', 'blocked');
+    expect(blocked.error).toMatch(/stopped on request/);
+    const [ended] = await sessionsOfTask(h, blocked.id);
+    expect(ended!.status).toBe('ended');
+    expect(ended!.endReason).toBe('stopped');
+    expect(processGone(session.pid!)).toBe(true);
+
+    const again = await fetch(`${h.url}/api/sessions/${session.id}/stop`, { method: 'POST', headers: AUTH });
+    expect(again.status).toBe(409);
+  });
+
+  it('fails the task when the agent CLI does not exist', async () => {
+    const h = await startHarness({ claudeBin: '/nonexistent/claude' });
+    const { goal } = await h.createGoal([{ key: 'x', title: 'X', max_attempts: 1, instructions: 'FAKE: say hi' }]);
+    const failed = await waitForTask(h, goal.id, 'x', 'failed');
+    expect(failed.error).toBe('agent CLI not found: /nonexistent/claude');
+    await waitForGoal(h.db.db, goal.id, 'failed', WAIT_MS);
+  });
+
+  it('fails the task when the repository is not a git repository, creating no worktree', async () => {
+    const h = await startHarness({ notARepo: true });
+    const { goal } = await h.createGoal([{ key: 'x', title: 'X', max_attempts: 1, instructions: 'FAKE: say hi' }]);
+    const failed = await waitForTask(h, goal.id, 'x', 'failed');
+    expect(failed.error).toMatch(/not a git repository/);
+    expect(failed.error).toContain(h.repo.path);
+    expect(existsSync(h.root) ? readdirSync(h.root) : []).toEqual([]);
+    expect(readdirSync(h.repo.path)).toEqual([]);
+    expect(await sessionsOf(h, goal.id)).toEqual([]);
+    expect(h.transcript()).toEqual([]);
+  });
+
+  it('keeps a bounded log, served as JSON and as an event stream', async () => {
+    const h = await startHarness({ settings: { logMaxLines: 100 } });
+    const { goal } = await h.createGoal([
+      { key: 'chatty', title: 'Chatty', session_policy: 'spawn', instructions: 'FAKE: print-lines 500' },
+    ]);
+    await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+    const [session] = await sessionsOf(h, goal.id);
+    const rows = await logRows(h, session!.id);
+    expect(rows.length).toBeLessThanOrEqual(101);
+    const dropped = Number(session!.logDropped);
+    expect(dropped).toBeGreaterThan(0);
+    expect(rows[0]!.seq).toBe(0);
+    expect(rows[0]!.text).toBe(`[${dropped} earlier lines dropped]`);
+    // What is kept is the newest: it ends with the last line printed (the result).
+    expect(rows.at(-1)!.seq).toBe(Number(session!.logLines));
+    expect(rows.some((r) => r.text.includes('line 500 of 500'))).toBe(true);
+    expect(dropped + rows.length - 1).toBe(Number(session!.logLines));
+
+    const page = await fetch(`${h.url}/api/sessions/${session!.id}/logs`, { headers: AUTH });
+    expect(page.status).toBe(200);
+    const body = (await page.json()) as { lines: { seq: number; text: string; stream: string }[]; next_after: number };
+    expect(body.lines.map((l) => l.seq)).toEqual(rows.map((r) => r.seq));
+    expect(body.lines.map((l) => l.text)).toEqual(rows.map((r) => r.text));
+    expect(body.next_after).toBe(rows.at(-1)!.seq);
+
+    const stream = await fetch(`${h.url}/api/sessions/${session!.id}/logs`, {
+      headers: { ...AUTH, accept: 'text/event-stream' },
+      signal: AbortSignal.timeout(WAIT_MS),
+    });
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get('content-type')).toContain('text/event-stream');
+    // The session has ended: the stream sends what there is, an `end`, and closes.
+    const events = parseSse(await stream.text());
+    const lineEvents = events.filter((e) => e.event === 'line');
+    expect(lineEvents.map((e) => JSON.parse(e.data).seq)).toEqual(rows.map((r) => r.seq));
+    expect(events.at(-1)!.event).toBe('end');
+    expect(JSON.parse(events.at(-1)!.data)).toEqual({ status: 'ended' });
+  });
+
+  describe('callbacks', () => {
+    it('lets an agent complete its own task with its token, and nothing else', async () => {
+      const h = await startHarness({ command: [process.execPath, CALLBACK_AGENT] });
+      // Another task, in another goal, that the agent's token must not open.
+      const other = await h.createGoal([{ key: 'other', title: 'Other', kind: 'human_review' }]);
+      const otherId = other.tasks[0]!.id;
+      const { goal } = await h.createGoal(
+        [
+          {
+            key: 'cb',
+            title: 'Callback',
+            session_policy: 'spawn',
+            max_attempts: 1,
+            instructions: [`CALLBACK: other ${otherId}`, 'CALLBACK: wrong-token', 'CALLBACK: complete done by callback', 'CALLBACK: exit 1'].join('\n'),
+          },
+        ],
+        { agent: 'command' },
+      );
+      const done = await waitForTask(h, goal.id, 'cb', 'succeeded');
+      expect(result(done).summary).toBe('done by callback');
+
+      const [session] = await sessionsOfTask(h, done.id);
+      const log = await logText(h, session!.id);
+      expect(log).toContain('callback other 403');
+      expect(log).toContain('callback wrong-token 401');
+      expect(log).toContain('callback complete 200');
+      // The callback beat the exit code.
+      expect(session!.exitCode).toBe(1);
+      // The other task was not touched.
+      expect((await getTask(h.db.db, otherId))!.status).toBe('review');
+    });
+
+    it('lets an agent block its own task with a reason', async () => {
+      const h = await startHarness({ command: [process.execPath, CALLBACK_AGENT] });
+      const { goal } = await h.createGoal(
+        [
+          {
+            key: 'cb',
+            title: 'Callback',
+            session_policy: 'spawn',
+            instructions: 'CALLBACK: block need a person to pick the colour\nCALLBACK: exit 0',
+          },
+        ],
+        { agent: 'command' },
+      );
+      const blocked = await waitForTask(h, goal.id, 'cb', 'blocked');
+      expect(blocked.error).toBe('need a person to pick the colour');
+      const [session] = await sessionsOfTask(h, blocked.id);
+      expect(await logText(h, session!.id)).toContain('callback block 200');
+      expect(session!.exitCode).toBe(0);
+    });
+  });
+
+  describe('environment', () => {
+    it('gives the agent its ARBOR_* variables and no CLAUDECODE', async () => {
+      const h = await startHarness({ extraEnv: { CLAUDECODE: '1', CLAUDE_CODE_ENTRYPOINT: 'cli' } });
+      const { goal, tasks } = await h.createGoal([{ key: 'env', title: 'Env', max_attempts: 1, instructions: 'FAKE: env' }]);
+      await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+      const [session] = await sessionsOf(h, goal.id);
+      const log = await logText(h, session!.id);
+      const vars = Object.fromEntries(
+        [...log.matchAll(/^(ARBOR_[A-Z_]+|CLAUDECODE)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
+      );
+      expect(vars.ARBOR_API_URL).toBe(h.url);
+      expect(vars.ARBOR_GOAL_ID).toBe(goal.id);
+      expect(vars.ARBOR_TASK_ID).toBe(tasks[0]!.id);
+      expect(vars.ARBOR_TASK_TOKEN).toMatch(/^arbt_\S+$/);
+      expect(vars.CLAUDECODE).toBe('unset');
+      expect(h.transcript().map((c) => c.claudecode)).toEqual([false]);
+    });
+
+    it('does not hand the database URL or Arbor tokens to agents (config baseEnv)', async () => {
+      const env: NodeJS.ProcessEnv = {};
+      for (const [name, value] of Object.entries(defaultBaseEnv())) {
+        if (!name.startsWith('ARBOR_') && !['DATABASE_URL', 'HOST', 'PORT', 'LOG_LEVEL'].includes(name)) env[name] = value;
+      }
+      const config: Config = loadConfig({
+        ...env,
+        DATABASE_URL: 'postgres://arbor:secret@127.0.0.1:5432/arbor',
+        ARBOR_API_TOKEN: 'api-token-that-agents-must-not-see',
+        ARBOR_SIGNAL_TOKEN: 'signal-token-that-agents-must-not-see',
+        ARBOR_GITHUB_WEBHOOK_SECRET: 'webhook-secret-agents-must-not-see',
+        CLAUDECODE: '1',
+        AGENT_VISIBLE: 'yes',
+      });
+      const h = await startHarness({ baseEnv: config.sessions.baseEnv, command: [process.execPath, ENV_AGENT] });
+      const { goal } = await h.createGoal([{ key: 'env', title: 'Env', session_policy: 'spawn', instructions: 'print env' }], {
+        agent: 'command',
+      });
+      await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+      const [session] = await sessionsOf(h, goal.id);
+      const match = /^env-names (.*)$/m.exec(await logText(h, session!.id));
+      expect(match).not.toBeNull();
+      const names = JSON.parse(match![1]!) as string[];
+      for (const hidden of ['DATABASE_URL', 'ARBOR_API_TOKEN', 'ARBOR_SIGNAL_TOKEN', 'ARBOR_GITHUB_WEBHOOK_SECRET', 'CLAUDECODE']) {
+        expect(names).not.toContain(hidden);
+      }
+      for (const given of ['AGENT_VISIBLE', 'PATH', 'ARBOR_API_URL', 'ARBOR_GOAL_ID', 'ARBOR_TASK_ID', 'ARBOR_TASK_TOKEN']) {
+        expect(names).toContain(given);
+      }
+    });
+  });
+
+  it('records cost and tokens on the session, the task result and the goal', async () => {
+    const h = await startHarness();
+    const { goal } = await h.createGoal([
+      { key: 'paid', title: 'Paid', session_policy: 'spawn', instructions: 'FAKE: cost 0.25\nFAKE: tokens 100 20' },
+    ]);
+    await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+    const [session] = await sessionsOf(h, goal.id);
+    expect(Number(session!.costUsd)).toBe(0.25);
+    expect(Number(session!.inputTokens)).toBe(100);
+    expect(Number(session!.outputTokens)).toBe(20);
+    const r = result(await task(h, goal.id, 'paid'));
+    expect(r.cost_usd).toBe(0.25);
+    expect(r.input_tokens).toBe(100);
+    expect(r.output_tokens).toBe(20);
+    expect(Number((await getGoal(h.db.db, goal.id))!.costUsd)).toBe(0.25);
+  });
+
+  it('runs a codex task and keeps its thread id', async () => {
+    const h = await startHarness();
+    const { goal } = await h.createGoal([
+      {
+        key: 'cx',
+        title: 'Codex',
+        session_policy: 'spawn',
+        agent: 'codex',
+        instructions: 'FAKE: write codex.txt by codex\nFAKE: commit codex work',
+      },
+    ]);
+    await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+    const [session] = await sessionsOf(h, goal.id);
+    expect(session!.agent).toBe('codex');
+    expect(session!.agentSessionId).toMatch(UUID);
+    expect(await logText(h, session!.id)).toContain(`thread started ${session!.agentSessionId}`);
+    expect(h.transcript().map((c) => c.agent)).toEqual(['codex']);
+    const goalBranch = (await getGoal(h.db.db, goal.id))!.branch!;
+    expect(showFile(h.repo.path, goalBranch, 'codex.txt')).toBe('by codex');
+  });
+
+  // -------------------------------------------------------------------------
+  // Edges found while writing the tests above.
+
+  it('ends the session (and its token) when merging a spawned branch back fails', async () => {
+    const h = await startHarness();
+    const { goal } = await h.createGoal([
+      {
+        key: 'm',
+        title: 'Merge fails',
+        session_policy: 'spawn',
+        max_attempts: 1,
+        instructions: 'FAKE: sleep 2000\nFAKE: write m.txt m\nFAKE: commit m',
+      },
+    ]);
+    const running = await waitFor(
+      'the session to run',
+      async () => (await sessionsOf(h, goal.id)).find((s) => s.status === 'running' && s.pid !== null),
+      WAIT_MS,
+    );
+    // Someone checks the goal branch out in the main clone while the agent works:
+    // the merge back cannot use the branch in a worktree of its own.
+    const goalBranch = (await getGoal(h.db.db, goal.id))!.branch!;
+    git(h.repo.path, 'checkout', '-q', goalBranch);
+
+    // Held for a person (the branch is intact), not failed: the work itself was fine.
+    const blocked = await waitForTask(h, goal.id, 'm', 'blocked');
+    expect(blocked.error).toMatch(/already checked out/);
+    const session = (await sessionsOfTask(h, blocked.id))[0]!;
+    expect(session.id).toBe(running.id);
+    expect({ status: session.status, tokenHash: session.tokenHash }).toEqual({ status: 'ended', tokenHash: null });
+    expect(existsSync(session.worktreePath!)).toBe(false);
+  });
+
+  it('does not resume one agent’s conversation with another agent in the pinned lane', async () => {
+    const state = await mkdtemp(path.join(tmp, 'agent-state-'));
+    const h = await startHarness({ extraEnv: { FAKE_AGENT_STATE: state } });
+    const { goal } = await h.createGoal([
+      { key: 'p1', title: 'Claude part', session_policy: 'pinned', max_attempts: 1, instructions: 'FAKE: write p1.txt one' },
+      {
+        key: 'p2',
+        title: 'Codex part',
+        session_policy: 'pinned',
+        agent: 'codex',
+        max_attempts: 1,
+        instructions: 'FAKE: write p2.txt two',
+      },
+    ]);
+    await waitFor(
+      'the goal to finish',
+      async () => {
+        const g = await getGoal(h.db.db, goal.id);
+        return g && ['succeeded', 'failed'].includes(g.status) ? g : undefined;
+      },
+      WAIT_MS,
+    );
+    const calls = h.transcript();
+    expect(calls.map((c) => c.agent)).toEqual(['claude', 'codex']);
+    // Codex starts a conversation of its own: it is never asked to resume claude's.
+    const claudeConversation = calls[0]!.sessionId;
+    expect(calls[1]!.argv, 'codex argv').not.toContain(claudeConversation);
+    expect({ resume: Boolean(calls[1]!.resume), threadId: calls[1]!.threadId ?? null }).toEqual({ resume: false, threadId: null });
+    const p2 = await task(h, goal.id, 'p2');
+    expect({ status: p2.status, error: p2.error }).toEqual({ status: 'succeeded', error: null });
+  });
+});
+
+/** Splits an SSE body into its events. */
+function parseSse(text: string): { event: string; data: string; id?: string }[] {
+  const events: { event: string; data: string; id?: string }[] = [];
+  for (const block of text.split(/\r?\n\r?\n/)) {
+    if (block.trim() === '') continue;
+    let event = 'message';
+    let id: string | undefined;
+    const data: string[] = [];
+    for (const line of block.split(/\r?\n/)) {
+      if (line.startsWith('event:')) event = line.slice(6).trim();
+      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+      else if (line.startsWith('id:')) id = line.slice(3).trim();
+    }
+    events.push({ event, data: data.join('\n'), ...(id !== undefined ? { id } : {}) });
+  }
+  return events;
+}
+
