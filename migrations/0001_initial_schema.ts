@@ -93,15 +93,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       CHECK ((kind = 'wait_for_signal') = (gate IS NOT NULL))
     )`.execute(db);
   await sql`CREATE INDEX tasks_goal_idx ON tasks (goal_id, ordinal)`.execute(db);
-  // Ready candidates: a partial index that only ever holds tasks whose
+  // Ready candidates: partial indexes that only ever hold tasks whose
   // dependencies are met and that have not started, so finding work costs what
   // is ready, not what is stored.
-  // Ready agent tasks, in dispatch order (priority, then older goals first,
-  // then tree order within a goal); and ready tasks that need no session
-  // (groups, gates, reviews), kept apart so that neither query wades through
-  // the other's rows.
+  // Ready agent tasks of a goal, in dispatch order (priority, then tree
+  // order); and ready tasks that need no session (groups, gates, reviews),
+  // kept apart so that neither query wades through the other's rows.
   await sql`
-    CREATE INDEX tasks_ready_idx ON tasks (priority DESC, created_at, goal_id, ordinal)
+    CREATE INDEX tasks_ready_idx ON tasks (goal_id, priority DESC, ordinal)
     WHERE status = 'pending' AND unmet_deps = 0 AND kind = 'agent'`.execute(db);
   await sql`
     CREATE INDEX tasks_ready_holds_idx ON tasks (priority DESC, created_at, goal_id, ordinal)

@@ -165,15 +165,15 @@ export class TaskOrchestrator {
     while (!this.stopping) {
       const capacity = this.options.maxSessions - this.running.size;
       if (capacity <= 0) break;
-      const claimed = await claimReadyTasks(db, {
+      const { claimed, more } = await claimReadyTasks(db, {
         owner: this.options.instanceId,
         capacity,
         spawnBudget: this.spawnLimiter.available(),
         leaseMs: this.options.leaseMs,
       });
-      if (claimed.length === 0) break;
       this.spawnLimiter.take(claimed.filter((c) => c.task.route === 'spawned').length);
       for (const assignment of claimed) this.dispatch(assignment);
+      if (!more || claimed.length === 0) break;
     }
   }
 

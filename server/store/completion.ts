@@ -46,7 +46,7 @@ export async function completeTasks(
 
     const successes = completions.filter((c) => c.outcome.kind === 'succeeded');
     if (successes.length > 0) {
-      const { rows } = await sql<{ id: string; goalId: string; status: 'succeeded' | 'review'; attempt: number }>`
+      const { rows } = await sql<{ id: string; goalId: string; parentId: string | null; status: 'succeeded' | 'review'; attempt: number }>`
         UPDATE tasks t SET
           status = CASE WHEN t.requires_approval THEN 'review' ELSE 'succeeded' END,
           result = v.result, error = NULL, lease_owner = NULL, lease_expires_at = NULL,
@@ -54,13 +54,13 @@ export async function completeTasks(
         FROM unnest(${successes.map((c) => c.taskId)}::uuid[], ${successes.map((c) => c.attempt)}::int[],
                     ${successes.map((c) => JSON.stringify(c.outcome.result ?? null))}::jsonb[]) AS v(id, attempt, result)
         WHERE t.id = v.id AND t.status = 'running' AND t.lease_owner = ${owner} AND t.attempt = v.attempt
-        RETURNING t.id, t.goal_id, t.status, t.attempt`.execute(trx);
+        RETURNING t.id, t.goal_id, t.parent_id, t.status, t.attempt`.execute(trx);
       for (const row of rows) {
         applied.push(row.id);
         events.push(taskEvent(row.goalId, row.id, 'running', row.status, { attempt: row.attempt }));
       }
       const succeeded = rows.filter((r) => r.status === 'succeeded');
-      await releaseDependents(trx, succeeded.map((r) => r.id), events);
+      await releaseDependents(trx, succeeded, events);
     }
 
     for (const completion of completions) {
@@ -216,23 +216,30 @@ export async function propagateFailure(trx: Db, task: { id: string; goalId: stri
  * releases its own dependents and may finish its parent. A loop over levels of
  * the tree, never recursion.
  */
-export async function releaseDependents(trx: Db, succeededIds: string[], events: NewEvent[]): Promise<void> {
-  let done = succeededIds;
+export async function releaseDependents(
+  trx: Db,
+  succeeded: readonly { id: string; parentId: string | null }[],
+  events: NewEvent[],
+): Promise<void> {
+  let done = succeeded;
   while (done.length > 0) {
-    await lockParents(trx, done);
+    const ids = done.map((t) => t.id);
     await sql`
       UPDATE tasks t SET unmet_deps = t.unmet_deps - x.n, updated_at = now()
       FROM (SELECT task_id, count(*)::int AS n FROM task_dependencies
-            WHERE depends_on_id = ANY(${done}::uuid[]) GROUP BY task_id) x
+            WHERE depends_on_id = ANY(${ids}::uuid[]) GROUP BY task_id) x
       WHERE t.id = x.task_id`.execute(trx);
-    const { rows: groups } = await sql<{ id: string; goalId: string; status: string }>`
+    const parents = [...new Set(done.map((t) => t.parentId).filter((p): p is string => p !== null))].sort();
+    if (parents.length === 0) return;
+    await lockParents(trx, parents);
+    const { rows: groups } = await sql<{ id: string; goalId: string; parentId: string | null }>`
       UPDATE tasks p SET status = 'succeeded', finished_at = now(), updated_at = now()
-      WHERE p.id IN (SELECT parent_id FROM tasks WHERE id = ANY(${done}::uuid[]) AND parent_id IS NOT NULL)
+      WHERE p.id = ANY(${parents}::uuid[])
         AND p.kind = 'group' AND p.status IN ('pending', 'running')
         AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = p.id AND c.status NOT IN ${UNFINISHED})
-      RETURNING p.id, p.goal_id`.execute(trx);
+      RETURNING p.id, p.goal_id, p.parent_id`.execute(trx);
     for (const group of groups) events.push(taskEvent(group.goalId, group.id, 'running', 'succeeded', {}));
-    done = groups.map((g) => g.id);
+    done = groups;
   }
 }
 
@@ -244,11 +251,8 @@ export async function releaseDependents(trx: Db, succeededIds: string[], events:
  * check on a fresh snapshot that includes the first one's commit. Locks are
  * taken in id order so that completions cannot deadlock one another.
  */
-async function lockParents(trx: Db, childIds: string[]): Promise<void> {
-  await sql`
-    SELECT id FROM tasks
-    WHERE id IN (SELECT parent_id FROM tasks WHERE id = ANY(${childIds}::uuid[]) AND parent_id IS NOT NULL)
-    ORDER BY id FOR NO KEY UPDATE`.execute(trx);
+async function lockParents(trx: Db, parentIds: string[]): Promise<void> {
+  await sql`SELECT id FROM tasks WHERE id = ANY(${parentIds}::uuid[]) ORDER BY id FOR NO KEY UPDATE`.execute(trx);
 }
 
 /** A goal succeeds when every one of its tasks succeeded or was skipped. */

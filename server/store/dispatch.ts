@@ -12,10 +12,10 @@ import { inTransaction } from './transactions.js';
  *
  * A task is ready when it is pending, every dependency has succeeded or been
  * skipped (`unmet_deps = 0`, kept current by completions), its backoff has
- * passed and its goal is open and not paused. The partial index
- * `tasks_ready_idx` holds exactly the pending tasks with no unmet
- * dependencies, in dispatch order, so finding work costs what is ready — not
- * what is stored.
+ * passed and its goal is open and not paused. Partial indexes hold exactly the
+ * pending tasks with no unmet dependencies (agent tasks by goal in dispatch
+ * order, held kinds apart), so finding work costs what is ready — not what is
+ * stored.
  */
 
 export interface ClaimedTask {
@@ -32,45 +32,65 @@ export interface ClaimOptions {
   leaseMs: number;
 }
 
+export interface ClaimResult {
+  claimed: ClaimedTask[];
+  /** Ready work may remain that this claim did not look at: claim again. */
+  more: boolean;
+}
+
 const READY = sql`t.status = 'pending' AND t.unmet_deps = 0 AND (t.not_before IS NULL OR t.not_before <= now())`;
 const OPEN_GOAL = sql`g.status IN ('pending', 'running')`;
+
+type Candidate = { id: string; goalId: string; route: Task['route'] };
+
+/**
+ * The best ready agent tasks, goal by goal: each open goal with free slots
+ * offers at most as many as it has free (and no pinned task while its pinned
+ * lane is busy). Walking goals first keeps a goal with thousands of ready
+ * tasks from crowding the window, and each goal's own count of running tasks
+ * is an index probe.
+ */
+async function findCandidates(db: Db, limit: number): Promise<Candidate[]> {
+  const { rows } = await sql<Candidate>`
+    SELECT c.id, c.goal_id, c.route
+    FROM goals g
+    CROSS JOIN LATERAL (
+      SELECT count(*)::int AS running, (count(*) FILTER (WHERE route = 'pinned'))::int AS pinned
+      FROM tasks WHERE goal_id = g.id AND status = 'running' AND kind = 'agent'
+    ) b
+    CROSS JOIN LATERAL (
+      SELECT t.id, t.goal_id, t.route, t.priority, t.ordinal FROM tasks t
+      WHERE t.goal_id = g.id AND ${READY} AND t.kind = 'agent' AND NOT (t.route = 'pinned' AND b.pinned > 0)
+      ORDER BY t.priority DESC, t.ordinal
+      LIMIT greatest(g.max_parallel - b.running, 0)
+    ) c
+    WHERE ${OPEN_GOAL} AND b.running < g.max_parallel
+    ORDER BY c.priority DESC, g.created_at, g.id, c.ordinal
+    LIMIT ${limit}`.execute(db);
+  return rows;
+}
 
 /**
  * Claims up to `capacity` ready agent tasks for `owner`, respecting each
  * goal's `max_parallel` and its pinned lane (one pinned task at a time).
  *
- * Several instances may claim at once. Candidate tasks are locked with SKIP
- * LOCKED, so two claimers never wait on or take the same task; their goals
- * are locked first (in id order, so claimers cannot deadlock each other),
- * which makes "how many of this goal's tasks run now" a stable count while
- * we decide.
+ * Several instances may claim at once. Candidates are found without locks;
+ * then their goals are locked (in id order, so claimers cannot deadlock each
+ * other), which makes "how many of this goal's tasks run now" a stable count
+ * while we decide, and the candidate tasks are locked with SKIP LOCKED and
+ * re-checked, so two claimers never take the same task.
  */
-export async function claimReadyTasks(db: Db, options: ClaimOptions): Promise<ClaimedTask[]> {
-  if (options.capacity <= 0) return [];
-  return inTransaction(db, async (trx) => {
-    // Goals already at their limit are filtered out here, so the candidate
-    // window is not wasted on work that could not start anyway.
-    const { rows: candidates } = await sql<{ id: string; goalId: string; route: Task['route'] }>`
-      WITH busy AS (
-        SELECT goal_id, count(*) AS running, count(*) FILTER (WHERE route = 'pinned') AS pinned
-        FROM tasks WHERE status = 'running' AND kind = 'agent'
-        GROUP BY goal_id
-      )
-      SELECT t.id, t.goal_id, t.route
-      FROM tasks t
-      JOIN goals g ON g.id = t.goal_id
-      LEFT JOIN busy b ON b.goal_id = t.goal_id
-      WHERE ${READY} AND t.kind = 'agent' AND ${OPEN_GOAL}
-        AND coalesce(b.running, 0) < g.max_parallel
-        AND NOT (t.route = 'pinned' AND coalesce(b.pinned, 0) > 0)
-      ORDER BY t.priority DESC, t.created_at, t.goal_id, t.ordinal
-      LIMIT ${options.capacity * 4}`.execute(trx);
-    if (candidates.length === 0) return [];
+export async function claimReadyTasks(db: Db, options: ClaimOptions): Promise<ClaimResult> {
+  if (options.capacity <= 0) return { claimed: [], more: false };
+  const window = options.capacity * 4;
+  // Outside a transaction: most ticks find nothing, and then cost one query.
+  const candidates = await findCandidates(db, window);
+  if (candidates.length === 0) return { claimed: [], more: false };
+  const more = candidates.length === window;
 
+  const claimed = await inTransaction(db, async (trx) => {
     const goalIds = [...new Set(candidates.map((c) => c.goalId))].sort();
-    const { rows: goals } = await sql<{ id: string; status: Goal['status']; maxParallel: number }>`
-      SELECT id, status, max_parallel FROM goals WHERE id = ANY(${goalIds}::uuid[])
-      ORDER BY id FOR NO KEY UPDATE`.execute(trx);
+    const goals = await trx.selectFrom('goals').selectAll().where('id', 'in', goalIds).orderBy('id').forNoKeyUpdate().execute();
     const { rows: busy } = await sql<{ goalId: string; running: number; pinned: number }>`
       SELECT goal_id, count(*)::int AS running, (count(*) FILTER (WHERE route = 'pinned'))::int AS pinned
       FROM tasks WHERE goal_id = ANY(${goalIds}::uuid[]) AND status = 'running' AND kind = 'agent'
@@ -127,13 +147,13 @@ export async function claimReadyTasks(db: Db, options: ClaimOptions): Promise<Cl
       taskId: t.id,
       data: { from: 'pending', to: 'running', attempt: t.attempt, owner: options.owner, route: t.route },
     }));
-    events.push(...(await startGoals(trx, [...new Set(tasks.map((t) => t.goalId))])));
+    const starting = goals.filter((g) => g.status === 'pending' && tasks.some((t) => t.goalId === g.id)).map((g) => g.id);
+    events.push(...(await startGoals(trx, starting)));
     await appendEvents(trx, events);
-
-    const goalRows = await trx.selectFrom('goals').selectAll().where('id', 'in', [...new Set(tasks.map((t) => t.goalId))]).execute();
-    const goalById = new Map(goalRows.map((g) => [g.id, g]));
+    const goalById = new Map(goals.map((g) => [g.id, g]));
     return tasks.map((task) => ({ task, goal: goalById.get(task.goalId)! }));
   });
+  return { claimed, more };
 }
 
 /**
@@ -142,6 +162,11 @@ export async function claimReadyTasks(db: Db, options: ClaimOptions): Promise<Cl
  * for a signal, reviews wait for a person. Returns how many moved.
  */
 export async function activateReadyTasks(db: Db, limit = 1000): Promise<number> {
+  // A lock-free probe first: nearly every tick has nothing to activate.
+  const { rows: probe } = await sql`
+    SELECT 1 FROM tasks t JOIN goals g ON g.id = t.goal_id
+    WHERE ${READY} AND t.kind <> 'agent' AND ${OPEN_GOAL} LIMIT 1`.execute(db);
+  if (probe.length === 0) return 0;
   return inTransaction(db, async (trx) => {
     const { rows } = await sql<{ id: string; goalId: string; kind: Exclude<Task['kind'], 'agent'> }>`
       SELECT t.id, t.goal_id, t.kind FROM tasks t JOIN goals g ON g.id = t.goal_id

@@ -34,24 +34,20 @@ export interface NewEvent {
 }
 
 export async function appendEvents(trx: Db, events: NewEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  let newest = 0n;
   for (const chunk of chunks(events, 5000)) {
-    const rows = await trx
-      .insertInto('events')
-      .values(
-        chunk.map((e) => ({
-          type: e.type,
-          goalId: e.goalId,
-          taskId: e.taskId ?? null,
-          sessionId: e.sessionId ?? null,
-          signalId: e.signalId ?? null,
-          data: e.data ?? {},
-        })),
-      )
-      .returning('id')
+    const rows = chunk.map((e) => ({
+      type: e.type,
+      goalId: e.goalId,
+      taskId: e.taskId ?? null,
+      sessionId: e.sessionId ?? null,
+      signalId: e.signalId ?? null,
+      data: e.data ?? {},
+    }));
+    // Insert and notify in one statement: one round trip per batch of events.
+    await trx
+      .with('inserted', (db) => db.insertInto('events').values(rows).returning('id'))
+      .selectFrom('inserted')
+      .select(sql`pg_notify(${EVENTS_CHANNEL}, max(id)::text)`.as('notified'))
       .execute();
-    for (const row of rows) if (BigInt(row.id) > newest) newest = BigInt(row.id);
   }
-  await sql`SELECT pg_notify(${EVENTS_CHANNEL}, ${newest.toString()})`.execute(trx);
 }

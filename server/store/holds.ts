@@ -45,11 +45,11 @@ export async function succeedHeldTask(
     .set({ status: 'succeeded', result, error: null, gateDeadline: null, finishedAt: sql`now()`, updatedAt: sql`now()` })
     .where('id', '=', taskId)
     .where('status', '=', holding)
-    .returning(['id', 'goalId'])
+    .returning(['id', 'goalId', 'parentId'])
     .executeTakeFirst();
   if (!task) return false;
   events.push(taskEvent(task.goalId, task.id, holding, 'succeeded', {}));
-  await releaseDependents(trx, [task.id], events);
+  await releaseDependents(trx, [task], events);
   await rollUpGoals(trx, [task.goalId], events);
   return true;
 }

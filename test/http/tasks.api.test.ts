@@ -20,7 +20,7 @@ afterAll(() => database.destroy());
 
 /** Claims the ready agent tasks the way the orchestrator does; returns them by key. */
 async function claim(capacity = 1) {
-  const claimed = await claimReadyTasks(database.db, { owner: OWNER, capacity, spawnBudget: capacity, leaseMs: 60_000 });
+  const { claimed } = await claimReadyTasks(database.db, { owner: OWNER, capacity, spawnBudget: capacity, leaseMs: 60_000 });
   return Object.fromEntries(claimed.map(({ task }) => [task.key, task]));
 }
 

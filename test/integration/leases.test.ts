@@ -17,7 +17,7 @@ afterAll(() => database.destroy());
 
 const policy = { baseDelayMs: 0, maxDelayMs: 0 };
 const claim = (owner: string, leaseMs = 60_000) =>
-  claimReadyTasks(database.db, { owner, capacity: 10, spawnBudget: 10, leaseMs });
+  claimReadyTasks(database.db, { owner, capacity: 10, spawnBudget: 10, leaseMs }).then((r) => r.claimed);
 
 describe('leases and fencing', () => {
   it('an expired lease sends the task back, and the stale owner cannot overwrite the re-issued run', async () => {
