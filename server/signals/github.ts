@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { SignalInput } from './resolver.js';
 
 /**
  * GitHub webhooks as signals. Pure: no I/O, no database. The HTTP handler
@@ -12,19 +13,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  *   ping -> ping; everything else -> ignored, with the reason.
  */
 
-/**
- * A signal as the resolver takes it, less its `source` (the caller adds
- * `'github'`). Kept structurally equal to `Omit<SignalInput, 'source'>` so
- * that this module depends on nothing of ours.
- */
-export interface GithubSignal {
-  type: string;
-  attributes: Record<string, string | number>;
-  status: 'pass' | 'fail';
-  summary?: string;
-  artifacts?: unknown;
-  idempotencyKey?: string;
-}
+/** A signal as the resolver takes it, less its `source` (the caller adds `'github'`). */
+export type GithubSignal = Omit<SignalInput, 'source'>;
 
 export type GithubEventOutcome =
   | { kind: 'signals'; signals: GithubSignal[] }

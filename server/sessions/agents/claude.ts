@@ -21,18 +21,16 @@
 import type { AgentAdapter, AgentLaunch, AgentOutputParser, AgentReport, AgentRunInput, AgentSettings, LogStream } from './types.js';
 import {
   MAX_DETAIL_CHARS,
-  MAX_LOG_LINE_CHARS,
   MAX_SUMMARY_CHARS,
   arr,
   compactJson,
   formatUsd,
   num,
   obj,
-  parseJsonObject,
   str,
-  stripCr,
   sumPresent,
   truncate,
+  renderJsonLine,
   type JsonObject,
 } from './util.js';
 
@@ -78,17 +76,7 @@ export class ClaudeStreamParser implements AgentOutputParser {
   private finished = false;
 
   line(stream: 'stdout' | 'stderr', raw: string): { text: string; stream: LogStream } {
-    const text = stripCr(raw);
-    if (stream === 'stderr') return { text: truncate(text, MAX_LOG_LINE_CHARS), stream };
-    const event = parseJsonObject(text);
-    if (event === null) return { text: truncate(text, MAX_LOG_LINE_CHARS), stream };
-    let rendered: string;
-    try {
-      rendered = this.handle(event) ?? text;
-    } catch {
-      rendered = text;
-    }
-    return { text: truncate(rendered, MAX_LOG_LINE_CHARS), stream: 'event' };
+    return renderJsonLine(stream, raw, (event) => this.handle(event));
   }
 
   report(): AgentReport {

@@ -18,16 +18,14 @@
 import type { AgentAdapter, AgentLaunch, AgentOutputParser, AgentReport, AgentRunInput, AgentSettings, LogStream } from './types.js';
 import {
   MAX_DETAIL_CHARS,
-  MAX_LOG_LINE_CHARS,
   MAX_SUMMARY_CHARS,
   arr,
   compactJson,
   num,
   obj,
-  parseJsonObject,
   str,
-  stripCr,
   truncate,
+  renderJsonLine,
   type JsonObject,
 } from './util.js';
 
@@ -61,17 +59,7 @@ export class CodexJsonParser implements AgentOutputParser {
   private finished = false;
 
   line(stream: 'stdout' | 'stderr', raw: string): { text: string; stream: LogStream } {
-    const text = stripCr(raw);
-    if (stream === 'stderr') return { text: truncate(text, MAX_LOG_LINE_CHARS), stream };
-    const event = parseJsonObject(text);
-    if (event === null || typeof event.type !== 'string') return { text: truncate(text, MAX_LOG_LINE_CHARS), stream };
-    let rendered: string;
-    try {
-      rendered = this.handle(event) ?? text;
-    } catch {
-      rendered = text;
-    }
-    return { text: truncate(rendered, MAX_LOG_LINE_CHARS), stream: 'event' };
+    return renderJsonLine(stream, raw, (event) => this.handle(event));
   }
 
   report(): AgentReport {

@@ -78,3 +78,25 @@ export function stripCr(text: string): string {
 export function formatUsd(value: number): string {
   return `$${value < 1 ? value.toFixed(4) : value.toFixed(2)}`;
 }
+
+/**
+ * One line of a JSON-lines agent: stderr and anything that is not a JSON event
+ * are logged as they are; an event updates the parser (through `handle`) and
+ * is logged as the readable text it returns. Never throws.
+ */
+export function renderJsonLine(
+  stream: 'stdout' | 'stderr',
+  raw: string,
+  handle: (event: JsonObject) => string | null,
+): { text: string; stream: 'stdout' | 'stderr' | 'event' } {
+  const text = stripCr(raw);
+  const event = stream === 'stdout' ? parseJsonObject(text) : null;
+  if (event === null || typeof event.type !== 'string') return { text: truncate(text, MAX_LOG_LINE_CHARS), stream };
+  let rendered: string;
+  try {
+    rendered = handle(event) ?? text;
+  } catch {
+    rendered = text;
+  }
+  return { text: truncate(rendered, MAX_LOG_LINE_CHARS), stream: 'event' };
+}
