@@ -28,15 +28,22 @@ export interface BenchDatabase {
 /** Pool for the orchestrator, its heartbeat and the bench's own goal watcher; the orchestrator's ticks never overlap. */
 const POOL_SIZE = 10;
 
+/**
+ * The Postgres server the bench's databases live on: DATABASE_URL's, or an
+ * embedded one started once for the whole run. Returns an admin URL (never
+ * used for data: each measurement gets a database of its own on it).
+ */
+export async function openBenchServer(cleanup: Cleanup, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return env.DATABASE_URL ? fromUrl(env.DATABASE_URL) : await startEmbedded(cleanup);
+}
+
 export async function openBenchDatabase(
   cleanup: Cleanup,
+  adminUrl: string,
   logger: Logger,
   counter: StatementCounter,
-  options: { explainSlowMs?: number } = {},
-  env: NodeJS.ProcessEnv = process.env,
+  options: { explainSlowMs?: number; label?: string; poolSize?: number } = {},
 ): Promise<BenchDatabase> {
-  const adminUrl = env.DATABASE_URL ? fromUrl(env.DATABASE_URL) : await startEmbedded(cleanup);
-
   const name = `arbor_bench_${randomBytes(4).toString('hex')}`;
   await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
   cleanup.add(`drop database ${name}`, () => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
@@ -51,15 +58,21 @@ export async function openBenchDatabase(
     note(`profile: plans of statements over ${options.explainSlowMs} ms go to the Postgres server log`);
   }
   const url = withDatabase(adminUrl, name);
-  const handle = connectDatabase(url, { poolSize: POOL_SIZE, logger });
+  const handle = connectDatabase(url, { poolSize: options.poolSize ?? POOL_SIZE, logger });
   cleanup.add('close the pool', () => handle.close());
   // Before the first query: the pool keeps its connections, and only those opened from now on are counted.
   counter.attach(handle.pool);
   await migrateToLatest(handle.db);
-  note(`database: ${name}, migrated`);
-  await describeServer(handle.db);
+  note(`database${options.label ? ` (${options.label})` : ''}: ${name}, migrated`);
+  if (!described) {
+    described = true;
+    await describeServer(handle.db);
+  }
   return { db: handle.db, url };
 }
+
+/** The server's settings are the same for every database on it: said once. */
+let described = false;
 
 function fromUrl(url: string): string {
   const parsed = new URL(url);

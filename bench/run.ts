@@ -2,23 +2,33 @@ import os from 'node:os';
 import { NotificationListener } from '../server/db/notification-listener.js';
 import { EVENTS_CHANNEL } from '../server/store/events.js';
 import { Cleanup } from './cleanup.js';
+import { withPartCleanup, type BenchContext } from './context.js';
 import { StatementCounter } from './counters.js';
-import { openBenchDatabase } from './database.js';
+import { openBenchDatabase, openBenchServer } from './database.js';
 import { measureChain, measureParallel } from './dispatch.js';
 import { seedHistory } from './history.js';
 import { figure, note, seconds, stderrLogger } from './output.js';
 import type { Rig } from './rig.js';
+import { measureSessions } from './sessions.js';
 import { readSettings } from './settings.js';
+import { measureSignals } from './signals.js';
 
 /**
- * `npm run bench`: Arbor's dispatch figures on a real Postgres, printed to
- * stdout as `<name> <value> <unit>`; context and progress go to stderr.
+ * `npm run bench`: Arbor's figures on a real Postgres, printed to stdout as
+ * `<name> <value> <unit>`; context and progress go to stderr. Three parts,
+ * each on fresh databases of its own (BENCH_ONLY=dispatch,signals,sessions
+ * picks some):
  *
- * Order matters: the empty-database chain runs first, on a database that has
- * seen nothing but its warm-up; the wide goal next; then a million finished tasks are
- * added and the chain is timed again, so the ratio of the two chains shows
- * whether dispatch cost grows with history (it must not: it should grow with
- * ready work only).
+ * - dispatch: the empty-database chain runs first, on a database that has
+ *   seen nothing but its warm-up; the wide goal next; then a million finished
+ *   tasks are added and the chain is timed again, so the ratio of the two
+ *   chains shows whether dispatch cost grows with history (it must not: it
+ *   should grow with ready work only).
+ * - signals: resolves over HTTP with 100,000 other gates waiting, against the
+ *   same with 100 (signals.ts).
+ * - sessions: the start of a real agent process in a worktree of a 10,000-file
+ *   repository against a bare `git worktree add`, and session log throughput
+ *   (sessions.ts).
  */
 async function main(): Promise<number> {
   const began = performance.now();
@@ -27,8 +37,11 @@ async function main(): Promise<number> {
   // Other work on the machine moves every figure here: say how busy it was.
   note(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   note(
-    `sizes: parallel ${settings.parallelTasks} (max_parallel ${settings.parallelMaxParallel}), chain ${settings.chainTasks}, ` +
-      `history ${settings.historyTasks}` +
+    `parts: ${settings.parts.join(', ')}; sizes: parallel ${settings.parallelTasks} (max_parallel ${settings.parallelMaxParallel}), ` +
+      `chain ${settings.chainTasks}, history ${settings.historyTasks}; ` +
+      `signals ${settings.signals.resolves} resolves (+${settings.signals.warmup} warm-up), ${settings.signals.waitingGates} vs ` +
+      `${settings.signals.baselineGates} waiting; sessions: repo of ${settings.sessions.repoFiles} files, ` +
+      `${settings.sessions.startSamples} starts, ${settings.sessions.logSessions} x ${settings.sessions.logLinesPerSession} log lines` +
       (settings.overridden.length > 0 ? ` — overridden by ${settings.overridden.join(' ')}` : ''),
   );
 
@@ -44,8 +57,34 @@ async function main(): Promise<number> {
   try {
     const logger = stderrLogger();
     const counter = new StatementCounter(settings.profile);
-    const { db, url } = await openBenchDatabase(cleanup, logger, counter, {
+    const adminUrl = await openBenchServer(cleanup);
+    const ctx: BenchContext = { cleanup, adminUrl, logger, counter, settings };
+    for (const part of settings.parts) {
+      const partBegan = performance.now();
+      if (part === 'dispatch') await measureDispatch(ctx);
+      else if (part === 'signals') await measureSignals(ctx);
+      else await measureSessions(ctx);
+      note(`${part} part took ${seconds(performance.now() - partBegan)}`);
+    }
+    return 0;
+  } catch (err) {
+    note(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return 1;
+  } finally {
+    await cleanup.run();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    note(`load average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    note(`bench took ${seconds(performance.now() - began)}`);
+  }
+}
+
+async function measureDispatch(ctx: BenchContext): Promise<void> {
+  const { settings, counter, logger } = ctx;
+  await withPartCleanup(ctx, 'dispatch', async (cleanup) => {
+    const { db, url } = await openBenchDatabase(cleanup, ctx.adminUrl, logger, counter, {
       explainSlowMs: settings.profile ? 100 : undefined,
+      label: 'dispatch',
     });
     const listener = new NotificationListener(url, EVENTS_CHANNEL, logger);
     await listener.start();
@@ -67,17 +106,7 @@ async function main(): Promise<number> {
     const history = await measureChain(rig, counter, 'history', { tasks: settings.chainTasks, warmup: settings.warmupTasks, timeoutMs });
     figure('dispatch.history_1m', history.meanMs, 'ms', 3);
     figure('dispatch.history_ratio', history.meanMs / empty.meanMs, 'x', 2);
-    return 0;
-  } catch (err) {
-    note(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return 1;
-  } finally {
-    await cleanup.run();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    note(`load average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-    note(`bench took ${seconds(performance.now() - began)}`);
-  }
+  });
 }
 
 const code = await main();

@@ -3,9 +3,16 @@
  * figures; the BENCH_* variables shrink them for a quick run while changing
  * code (figure names stay the same so that tools reading the output do not
  * care, and the sizes actually used are logged to stderr).
+ *
+ * BENCH_ONLY=dispatch,signals,sessions picks the parts to run (default: all).
  */
 
+export const BENCH_PARTS = ['dispatch', 'signals', 'sessions'] as const;
+export type BenchPart = (typeof BENCH_PARTS)[number];
+
 export interface BenchSettings {
+  /** The parts to run, in the order they run. */
+  parts: BenchPart[];
   /** Independent tasks in the parallel goal. */
   parallelTasks: number;
   /** The parallel goal's max_parallel. */
@@ -20,6 +27,28 @@ export interface BenchSettings {
   historyTasksPerGoal: number;
   /** Give up on one measured goal after this long: the bench must always end by itself. */
   goalTimeoutMs: number;
+  signals: {
+    /** Measured resolves (each matches one gate of its own). */
+    resolves: number;
+    /** Unmeasured resolves first, each on a gate of its own, so JIT and plan caches are warm. */
+    warmup: number;
+    /** Gates waiting on other keys while the resolves are timed. */
+    waitingGates: number;
+    /** ... and in the baseline database. */
+    baselineGates: number;
+    /** Waiting gates per goal when seeding them. */
+    gatesPerGoal: number;
+  };
+  sessions: {
+    /** Files in the generated repository the start overhead is measured on. */
+    repoFiles: number;
+    /** Samples of each of: a bare `git worktree add`, a task's start. */
+    startSamples: number;
+    /** Concurrent sessions in the log throughput measurement. */
+    logSessions: number;
+    /** Lines each of them prints. */
+    logLinesPerSession: number;
+  };
   /** BENCH_PROFILE=1: time every statement and print where each measurement spent its time. */
   profile: boolean;
   /** Set when a BENCH_* variable changed a size, so the reader knows the figures are not the standard ones. */
@@ -37,6 +66,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     return value;
   };
   return {
+    parts: readParts(env.BENCH_ONLY, overridden),
     parallelTasks: int('BENCH_PARALLEL', 10_000, 1),
     parallelMaxParallel: int('BENCH_MAX_PARALLEL', 1_000, 1),
     chainTasks: int('BENCH_CHAIN', 1_000, 2),
@@ -44,7 +74,32 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     historyTasks: int('BENCH_HISTORY', 1_000_000, 0),
     historyTasksPerGoal: int('BENCH_HISTORY_PER_GOAL', 10_000, 1),
     goalTimeoutMs: int('BENCH_GOAL_TIMEOUT_MS', 600_000, 1_000),
+    signals: {
+      resolves: int('BENCH_SIGNAL_RESOLVES', 1_000, 1),
+      warmup: int('BENCH_SIGNAL_WARMUP', 100, 0),
+      waitingGates: int('BENCH_SIGNAL_GATES', 100_000, 0),
+      baselineGates: int('BENCH_SIGNAL_BASELINE_GATES', 100, 0),
+      gatesPerGoal: int('BENCH_SIGNAL_GATES_PER_GOAL', 1_000, 1),
+    },
+    sessions: {
+      repoFiles: int('BENCH_SESSION_REPO_FILES', 10_000, 1),
+      startSamples: int('BENCH_SESSION_STARTS', 15, 1),
+      logSessions: int('BENCH_SESSION_LOG_SESSIONS', 20, 1),
+      logLinesPerSession: int('BENCH_SESSION_LOG_LINES', 50_000, 1),
+    },
     profile: env.BENCH_PROFILE === '1',
     overridden,
   };
+}
+
+function readParts(raw: string | undefined, overridden: string[]): BenchPart[] {
+  if (raw === undefined || raw.trim() === '') return [...BENCH_PARTS];
+  const named = raw.split(',').map((p) => p.trim()).filter(Boolean);
+  const unknown = named.filter((p) => !(BENCH_PARTS as readonly string[]).includes(p));
+  if (unknown.length > 0 || named.length === 0) {
+    throw new Error(`BENCH_ONLY must list parts out of ${BENCH_PARTS.join(', ')}; got "${raw}"`);
+  }
+  overridden.push(`BENCH_ONLY=${named.join(',')}`);
+  // Always in the standard order, whatever order they were named in.
+  return BENCH_PARTS.filter((p) => named.includes(p));
 }

@@ -45,10 +45,19 @@ export function normalizeSignal(type: string, raw: GateAttributes): SignalCheck 
   return { ok: true, signal: { type, attributes } };
 }
 
-/** Types equal, and every attribute the gate names equal to the signal's. */
+/**
+ * Types equal, and every attribute the gate names equal to the signal's. A
+ * sha on a gate may be abbreviated (as people write them); the signal's full
+ * sha then starts with it.
+ */
 export function leafMatches(leaf: { type: string; attributes: GateAttributes }, signal: NormalizedSignal): boolean {
   if (leaf.type !== signal.type) return false;
-  return Object.entries(leaf.attributes).every(([name, value]) => signal.attributes[name] !== undefined && String(signal.attributes[name]) === String(value));
+  return Object.entries(leaf.attributes).every(([name, value]) => {
+    const given = signal.attributes[name];
+    if (given === undefined) return false;
+    if (name === 'sha') return String(given).startsWith(String(value));
+    return String(given) === String(value);
+  });
 }
 
 export interface GateDecision {
