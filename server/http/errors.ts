@@ -43,9 +43,10 @@ export function handleError(err: Error, c: Context<AppEnv>) {
     return errorResponse(c, err.status, err.message, err.details);
   }
   if (err instanceof HTTPException) {
-    // Hono's own exceptions: malformed JSON (400) and the like.
+    // Hono's own exceptions: malformed JSON (400), a body of another type (415).
     const status = err.status as ContentfulStatusCode;
-    return errorResponse(c, status, err.message || 'request rejected');
+    const message = status === 415 ? 'request body must be application/json' : err.message || 'request rejected';
+    return errorResponse(c, status, message);
   }
   c.get('logger')?.error({ err }, 'unhandled error');
   return errorResponse(c, 500, 'internal error');

@@ -93,14 +93,22 @@ export async function sendBack(
     events.push(taskEvent(held.goalId, held.id, from, 'pending', { rework: held.reworkCount + 1 }));
     return 'reworked';
   }
-  const { rows: targets } = await sql<{ id: string }>`
+  // The work behind the held task: its dependencies, the insides of groups
+  // among them, and — through gates and reviews that already passed, which
+  // must then be passed again — the work behind those.
+  const { rows: behind } = await sql<{ id: string; kind: HeldTask['kind'] }>`
     WITH RECURSIVE work AS (
       SELECT t.id, t.kind, t.status FROM tasks t
       WHERE t.id IN (SELECT depends_on_id FROM task_dependencies WHERE task_id = ${held.id})
-      UNION ALL
-      SELECT c.id, c.kind, c.status FROM tasks c JOIN work w ON c.parent_id = w.id
+      UNION
+      SELECT c.id, c.kind, c.status FROM work w
+      JOIN tasks c ON (w.kind = 'group' AND c.parent_id = w.id)
+                   OR (w.kind IN ('wait_for_signal', 'human_review') AND w.status = 'succeeded'
+                       AND c.id IN (SELECT depends_on_id FROM task_dependencies WHERE task_id = w.id))
     )
-    SELECT id FROM work WHERE kind = 'agent' AND status = 'succeeded'`.execute(trx);
+    SELECT id, kind FROM work WHERE status = 'succeeded' AND kind <> 'group'`.execute(trx);
+  const targets = behind.filter((t) => t.kind === 'agent');
+  const passedHolds = behind.filter((t) => t.kind !== 'agent').map((t) => t.id);
   if (targets.length === 0) {
     await failHeldTask(trx, held, from, `${feedback}\n\n(no agent work before it to send back)`, events);
     return 'failed';
@@ -111,6 +119,15 @@ export async function sendBack(
     .where('id', 'in', targets.map((t) => t.id))
     .returning(['id', 'goalId'])
     .execute();
+  if (passedHolds.length > 0) {
+    const rearmed = await trx
+      .updateTable('tasks')
+      .set({ status: 'pending', gateArmedAt: sql`clock_timestamp()`, gateDeadline: null, finishedAt: null, updatedAt: sql`now()` })
+      .where('id', 'in', passedHolds)
+      .returning(['id', 'goalId'])
+      .execute();
+    reopened.push(...rearmed);
+  }
   for (const task of reopened) events.push(taskEvent(task.goalId, task.id, 'succeeded', 'pending', { rework_of: held.id }));
   await unsucceed(trx, reopened.map((t) => t.id), events);
   await trx
@@ -118,7 +135,8 @@ export async function sendBack(
     .set({
       status: 'pending',
       reworkCount: sql`rework_count + 1`,
-      gateArmedAt: sql`now()`,
+      // Signals count from after this moment: not the one that sent the work back.
+      gateArmedAt: sql`clock_timestamp()`,
       gateDeadline: null,
       error: feedback,
       updatedAt: sql`now()`,

@@ -78,14 +78,14 @@ export async function lockWaitingGates(trx: Db, keys: readonly string[]): Promis
   return rows;
 }
 
-/** Signals filed under any of these keys since `since`, newest first: what a gate is decided from. */
+/** Signals filed under any of these keys after `since`, newest first: what a gate is decided from. */
 export async function signalsSince(trx: Db, keys: readonly string[], since: Date | null): Promise<StoredSignal[]> {
   if (keys.length === 0) return [];
   const rows = await trx
     .selectFrom('signals')
     .select(['id', 'type', 'attributes', 'status', 'summary', 'artifacts', 'receivedAt'])
     .where(sql<boolean>`match_keys && ${keys as string[]}::text[]`)
-    .$if(since !== null, (q) => q.where('receivedAt', '>=', since!))
+    .$if(since !== null, (q) => q.where('receivedAt', '>', since!))
     .orderBy('receivedAt', 'desc')
     .orderBy('id', 'desc')
     .limit(500)
@@ -110,8 +110,8 @@ export interface SignalFilter {
   repo?: string;
   pr?: number;
   limit: number;
-  /** Page before this received_at/id cursor. */
-  before?: { receivedAt: Date; id: string };
+  /** Page after this signal (older ones). */
+  afterSignalId?: string;
 }
 
 /** Newest first, keyset-paginated. */
@@ -120,9 +120,9 @@ export async function listSignals(db: Db, filter: SignalFilter): Promise<Signal[
   if (filter.type) query = query.where('type', '=', filter.type);
   if (filter.repo) query = query.where(sql<boolean>`attributes->>'repo' = ${filter.repo.toLowerCase()}`);
   if (filter.pr !== undefined) query = query.where(sql<boolean>`attributes->>'pr' = ${String(filter.pr)}`);
-  if (filter.before) {
-    const { receivedAt, id } = filter.before;
-    query = query.where(sql<boolean>`(received_at, id) < (${receivedAt}, ${id}::uuid)`);
+  if (filter.afterSignalId) {
+    // Compared in the database: received_at has microseconds a JavaScript Date would round away.
+    query = query.where(sql<boolean>`(received_at, id) < (SELECT received_at, id FROM signals WHERE id = ${filter.afterSignalId}::uuid)`);
   }
   return query.execute();
 }

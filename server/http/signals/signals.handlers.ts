@@ -37,7 +37,7 @@ export function signalHandlers({ db }: AppDeps) {
       repo,
       pr,
       limit: limit + 1,
-      before: anchor ? { receivedAt: anchor.receivedAt, id: anchor.id } : undefined,
+      afterSignalId: anchor?.id,
     });
     const page = signals.slice(0, limit);
     return c.json({ signals: page.map(toSignalJson), next_cursor: signals.length > limit ? page.at(-1)!.id : null }, 200);
