@@ -159,7 +159,10 @@ function leafKey(type: string, attributes: GateAttributes): string {
   }
   const names = Object.keys(attributes);
   const subject = SUBJECT_ORDER.find((n) => n in attributes) ?? names.sort()[0];
-  return subject === undefined ? `${type}|` : `${type}|${subject}=${attributes[subject]}`;
+  if (subject === undefined) return `${type}|`;
+  // A gate may name an abbreviated sha: file it under the prefix every spelling shares.
+  if (subject === 'sha') return `${type}|sha7=${String(attributes.sha).slice(0, 7)}`;
+  return `${type}|${subject}=${attributes[subject]}`;
 }
 
 /** Every key a signal with these attributes could be filed under. */
@@ -170,6 +173,7 @@ export function signalMatchKeys(type: string, attributes: GateAttributes): strin
     keys.push(`${type}|pr=${attributes.repo}#${attributes.pr}`);
   }
   for (const [name, value] of Object.entries(attributes)) keys.push(`${type}|${name}=${value}`);
+  if (attributes.sha !== undefined) keys.push(`${type}|sha7=${String(attributes.sha).slice(0, 7)}`);
   return unique(keys);
 }
 

@@ -4,7 +4,7 @@ import { gateMatchKeys, normalizeGate, type Gate } from '../domain/gate.js';
 import { decideGate, reworkFeedback } from '../domain/signal-rules.js';
 import { propagateFailure, releaseDependents, rollUpGoals, taskEvent } from './completion.js';
 import type { NewEvent } from './events.js';
-import { addSignalMatches, lockMatchKeys, signalsSince } from './signals.js';
+import { addSignalMatches, lockMatchKeys, signalsForGate } from './signals.js';
 
 /**
  * Tasks the tree holds without a session — gates waiting for a signal,
@@ -175,9 +175,9 @@ async function unsucceed(trx: Db, taskIds: string[], events: NewEvent[]): Promis
  * applies the decision. The caller holds the gate's match-key locks and its
  * row. Returns the ids of the signals that decided it (none while open).
  */
-export async function decideWaitingGate(trx: Db, held: HeldTask & { gateArmedAt: Date | null }, events: NewEvent[]): Promise<'pass' | 'fail' | 'open'> {
+export async function decideWaitingGate(trx: Db, held: HeldTask, events: NewEvent[]): Promise<'pass' | 'fail' | 'open'> {
   const gate = storedGate(held.gate);
-  const signals = await signalsSince(trx, gateMatchKeys(gate.condition), held.gateArmedAt);
+  const signals = await signalsForGate(trx, gateMatchKeys(gate.condition), held.id);
   const decision = decideGate(gate.condition, signals);
   if (decision.state === 'open') return 'open';
   const signalIds = decision.deciding.map((s) => s.id);
@@ -199,7 +199,7 @@ export async function openGates(trx: Db, gateIds: string[], events: NewEvent[]):
   if (gateIds.length === 0) return;
   const gates = await trx.selectFrom('tasks').select(['id', 'gate']).where('id', 'in', gateIds).execute();
   await lockMatchKeys(trx, gates.flatMap((g) => gateMatchKeys(storedGate(g.gate).condition)));
-  const { rows } = await sql<HeldTask & { gateArmedAt: Date | null }>`
+  const { rows } = await sql<HeldTask>`
     UPDATE tasks t SET
       gate_armed_at = coalesce(t.gate_armed_at,
         (SELECT min(d.started_at) FROM tasks d JOIN task_dependencies e ON e.depends_on_id = d.id WHERE e.task_id = t.id),
@@ -207,7 +207,7 @@ export async function openGates(trx: Db, gateIds: string[], events: NewEvent[]):
       gate_deadline = CASE WHEN (t.gate->>'timeout_s') IS NULL THEN NULL
                            ELSE now() + make_interval(secs => (t.gate->>'timeout_s')::int) END
     WHERE t.id = ANY(${gateIds}::uuid[]) AND t.status = 'waiting'
-    RETURNING t.id, t.goal_id, t.parent_id, t.kind, t.gate, t.rework_count, t.gate_armed_at`.execute(trx);
+    RETURNING t.id, t.goal_id, t.parent_id, t.kind, t.gate, t.rework_count`.execute(trx);
   for (const gate of rows) await decideWaitingGate(trx, gate, events);
 }
 

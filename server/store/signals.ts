@@ -63,14 +63,13 @@ export interface WaitingGate {
   kind: 'wait_for_signal';
   gate: unknown;
   reworkCount: number;
-  gateArmedAt: Date | null;
 }
 
 /** Gate tasks waiting on any of these keys, locked: an index probe per key, whatever else waits. */
 export async function lockWaitingGates(trx: Db, keys: readonly string[]): Promise<WaitingGate[]> {
   if (keys.length === 0) return [];
   const { rows } = await sql<WaitingGate>`
-    SELECT t.id, t.goal_id, t.parent_id, t.kind, t.gate, t.rework_count, t.gate_armed_at FROM tasks t
+    SELECT t.id, t.goal_id, t.parent_id, t.kind, t.gate, t.rework_count FROM tasks t
     WHERE t.id IN (SELECT task_id FROM task_gate_keys WHERE match_key = ANY(${keys as string[]}::text[]))
       AND t.status = 'waiting'
     ORDER BY t.id
@@ -78,18 +77,19 @@ export async function lockWaitingGates(trx: Db, keys: readonly string[]): Promis
   return rows;
 }
 
-/** Signals filed under any of these keys after `since`, newest first: what a gate is decided from. */
-export async function signalsSince(trx: Db, keys: readonly string[], since: Date | null): Promise<StoredSignal[]> {
+/**
+ * Signals filed under any of these keys that arrived after the gate was
+ * armed, newest first: what the gate is decided from. The arming time is
+ * compared in the database, at its full (microsecond) precision.
+ */
+export async function signalsForGate(trx: Db, keys: readonly string[], gateId: string): Promise<StoredSignal[]> {
   if (keys.length === 0) return [];
-  const rows = await trx
-    .selectFrom('signals')
-    .select(['id', 'type', 'attributes', 'status', 'summary', 'artifacts', 'receivedAt'])
-    .where(sql<boolean>`match_keys && ${keys as string[]}::text[]`)
-    .$if(since !== null, (q) => q.where('receivedAt', '>', since!))
-    .orderBy('receivedAt', 'desc')
-    .orderBy('id', 'desc')
-    .limit(500)
-    .execute();
+  const { rows } = await sql<StoredSignal>`
+    SELECT id, type, attributes, status, summary, artifacts, received_at FROM signals
+    WHERE match_keys && ${keys as string[]}::text[]
+      AND received_at > coalesce((SELECT gate_armed_at FROM tasks WHERE id = ${gateId}::uuid), '-infinity')
+    ORDER BY received_at DESC, id DESC
+    LIMIT 500`.execute(trx);
   return rows;
 }
 
