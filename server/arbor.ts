@@ -45,8 +45,9 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
   await notifications.start();
 
   let server: Server | null = null;
+  const shuttingDown = new AbortController();
   if (config.role !== 'worker') {
-    const app = createApp({ db: database.db, logger, config, notifications });
+    const app = createApp({ db: database.db, logger, config, notifications, shutdown: shuttingDown.signal });
     server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }) as Server;
     await new Promise<void>((resolve, reject) => {
       server!.once('listening', resolve);
@@ -74,7 +75,8 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
     stop: async () => {
       if (server) {
         const force = setTimeout(() => server!.closeAllConnections(), SHUTDOWN_GRACE_MS);
-        // Event streams never end by themselves; close idle keep-alives now and the rest at the deadline.
+        // Streams end themselves on this; idle keep-alives close now, anything else at the deadline.
+        shuttingDown.abort();
         server.closeIdleConnections();
         await new Promise<void>((resolve) => server!.close(() => resolve()));
         clearTimeout(force);

@@ -11,6 +11,8 @@ export interface AppDeps {
   config: Pick<Config, 'http' | 'auth' | 'goals'>;
   /** Change notifications, for streaming events live; without it streams fall back to polling. */
   notifications?: NotificationListener;
+  /** Aborted when the server shuts down: long-lived streams end instead of holding the shutdown. */
+  shutdown?: AbortSignal;
 }
 
 export type Caller = { kind: 'api' } | { kind: 'signal' } | { kind: 'task'; taskId: string } | { kind: 'anonymous' };

@@ -14,7 +14,7 @@ const KEEP_ALIVE_MS = 15_000;
 /** A JSON page waits this long at most for event writers in flight; then 503, never a page with a hole. */
 const PAGE_WAIT_MS = 5_000;
 
-export function eventHandlers({ db, logger, notifications }: AppDeps) {
+export function eventHandlers({ db, logger, notifications, shutdown }: AppDeps) {
   // One feed per app: every stream of this app shares its horizon queries.
   const feed = new EventFeed(db, logger.child({ component: 'events' }), notifications);
 
@@ -61,11 +61,14 @@ export function eventHandlers({ db, logger, notifications }: AppDeps) {
         let unsubscribe = () => {};
         const done = new Promise<void>((resolve) => stopped.signal.addEventListener('abort', () => resolve()));
         const stop = () => {
+          shutdown?.removeEventListener('abort', stop);
           unsubscribe();
           if (keepAlive) clearInterval(keepAlive);
           stopped.abort();
         };
         sse.onAbort(stop);
+        if (shutdown?.aborted) stop();
+        shutdown?.addEventListener('abort', stop, { once: true });
 
         const pump = async () => {
           if (pumping || !ready) return;

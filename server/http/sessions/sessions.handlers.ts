@@ -9,7 +9,7 @@ import { toSessionJson } from './sessions.schemas.js';
 /** Log lines are not NOTIFYed (far too many); a follower polls at this pace. */
 const LOG_POLL_MS = 250;
 
-export function sessionHandlers({ db }: AppDeps) {
+export function sessionHandlers({ db, shutdown }: AppDeps) {
   const list: AppRouteHandler<typeof routes.listSessions> = async (c) => {
     const { goal_id, limit } = c.req.valid('query');
     const sessions = await querySessions(db, { goalId: goal_id, limit });
@@ -39,7 +39,7 @@ export function sessionHandlers({ db }: AppDeps) {
       stream.onAbort(() => {
         open = false;
       });
-      while (open) {
+      while (open && !shutdown?.aborted) {
         const lines = await readSessionLogs(db, id, { after: last, limit: 1000 });
         for (const line of lines) {
           await stream.writeSSE({ id: String(line.seq), event: 'line', data: JSON.stringify({ ...line, at: line.at.toISOString() }) });
