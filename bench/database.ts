@@ -46,7 +46,7 @@ export async function openBenchDatabase(
 ): Promise<BenchDatabase> {
   const name = `arbor_bench_${randomBytes(4).toString('hex')}`;
   await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
-  cleanup.add(`drop database ${name}`, () => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  cleanup.add(`drop database ${name}`, () => dropDatabase(adminUrl, name));
 
   if (options.explainSlowMs !== undefined) {
     // Profiling: every connection to this database (set before any is opened) logs
@@ -106,6 +106,27 @@ function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);
   parsed.pathname = `/${database}`;
   return parsed.toString();
+}
+
+/**
+ * pg's Pool.end() resolves once it has asked its clients to end, not once
+ * they have: FORCE would then kill backends that are on their way out, and
+ * their clients report it as an error. So first wait (briefly) for them to go.
+ */
+async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl, application_name: 'arbor-bench' });
+  await client.connect();
+  try {
+    const deadline = performance.now() + 3000;
+    while (performance.now() < deadline) {
+      const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+      if (Number(rows[0]!.n) === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
 }
 
 /** CREATE/DROP DATABASE cannot run inside a transaction or on the database itself: a short admin connection. */

@@ -58,13 +58,17 @@ async function main(): Promise<number> {
     const logger = stderrLogger();
     const counter = new StatementCounter(settings.profile);
     const adminUrl = await openBenchServer(cleanup);
-    const ctx: BenchContext = { cleanup, adminUrl, logger, counter, settings };
+    const ctx: BenchContext = { cleanup, adminUrl, logger, counter, settings, failures: [] };
     for (const part of settings.parts) {
       const partBegan = performance.now();
       if (part === 'dispatch') await measureDispatch(ctx);
       else if (part === 'signals') await measureSignals(ctx);
       else await measureSessions(ctx);
       note(`${part} part took ${seconds(performance.now() - partBegan)}`);
+    }
+    if (ctx.failures.length > 0) {
+      for (const failure of ctx.failures) note(`FAILED: ${failure}`);
+      return 1;
     }
     return 0;
   } catch (err) {

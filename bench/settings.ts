@@ -48,6 +48,8 @@ export interface BenchSettings {
     logSessions: number;
     /** Lines each of them prints. */
     logLinesPerSession: number;
+    /** Where the repositories and worktrees go (BENCH_SESSION_DIR); null: /dev/shm if there is one, else the OS temp dir. */
+    dir: string | null;
   };
   /** BENCH_PROFILE=1: time every statement and print where each measurement spent its time. */
   profile: boolean;
@@ -86,6 +88,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
       startSamples: int('BENCH_SESSION_STARTS', 15, 1),
       logSessions: int('BENCH_SESSION_LOG_SESSIONS', 20, 1),
       logLinesPerSession: int('BENCH_SESSION_LOG_LINES', 50_000, 1),
+      dir: env.BENCH_SESSION_DIR ? env.BENCH_SESSION_DIR : null,
     },
     profile: env.BENCH_PROFILE === '1',
     overridden,
