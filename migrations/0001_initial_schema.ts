@@ -207,8 +207,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       matched_task_ids uuid[] NOT NULL DEFAULT '{}',
       received_at      timestamptz NOT NULL DEFAULT now()
     )`.execute(db);
-  // A gate that opens looks for the newest signal with one of its keys.
-  await sql`CREATE INDEX signals_match_keys_idx ON signals USING gin (match_keys)`.execute(db);
+  // A gate that opens looks for the newest signal with one of its keys. No
+  // pending list (fastupdate): with it, every lookup scans all signals since
+  // the last vacuum, so a resolve slowed down with the signals received.
+  await sql`CREATE INDEX signals_match_keys_idx ON signals USING gin (match_keys) WITH (fastupdate = off)`.execute(db);
   await sql`CREATE INDEX signals_received_idx ON signals (received_at DESC, id DESC)`.execute(db);
   await sql`CREATE INDEX signals_type_received_idx ON signals (type, received_at DESC)`.execute(db);
 

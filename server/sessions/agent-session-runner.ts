@@ -319,7 +319,8 @@ export class AgentSessionRunner implements SessionRunner {
         onLine: (stream, text) => {
           const line = parser.line(stream, text);
           log.push(line.stream, line.text);
-          if (parser.report().finished) proc.finishSoon(this.settings.resultGraceMs);
+          // Only a structured event can say the agent is done; skip building a report for every plain line.
+          if (line.stream === 'event' && parser.report().finished) proc.finishSoon(this.settings.resultGraceMs);
         },
       });
       const onAbort = () => proc.stop('stopped');

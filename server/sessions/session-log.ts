@@ -10,6 +10,8 @@ import { appendSessionLogs, type LogLine } from '../store/sessions.js';
 export class SessionLog {
   private buffer: LogLine[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** The armed timer fires at once: a full batch waits for nothing. */
+  private immediate = false;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -45,8 +47,9 @@ export class SessionLog {
   }
 
   private flushSoon(delayMs: number): void {
-    if (this.timer && delayMs > 0) return;
+    if (this.timer && (delayMs > 0 || this.immediate)) return;
     if (this.timer) clearTimeout(this.timer);
+    this.immediate = delayMs === 0;
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.flush();

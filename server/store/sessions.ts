@@ -256,10 +256,15 @@ export interface LogLine {
   at: Date;
 }
 
+/** Lines per INSERT: five bound arrays whatever the count, but one statement must stay short. */
+const LOG_INSERT_CHUNK = 1000;
+
 /**
- * Appends lines in one statement and keeps at most `maxLines` per session:
- * the oldest are dropped and a marker at seq 0 says how many. Sequence
- * numbers come from the session row, so concurrent writers never collide.
+ * Appends lines and keeps at most `maxLines` per session: the oldest are
+ * dropped and a marker at seq 0 says how many. Sequence numbers come from the
+ * session row, so concurrent writers never collide. Lines travel as arrays
+ * (unnest), so a large batch is a few statements, not thousands of bind
+ * parameters (Postgres allows 65,535 per statement).
  */
 export async function appendSessionLogs(db: Db, sessionId: string, lines: LogLine[], maxLines: number): Promise<void> {
   if (lines.length === 0) return;
@@ -271,10 +276,14 @@ export async function appendSessionLogs(db: Db, sessionId: string, lines: LogLin
       .returning(sql<string>`log_lines`.as('lastSeq'))
       .executeTakeFirstOrThrow();
     const first = Number(lastSeq) - lines.length + 1;
-    await trx
-      .insertInto('sessionLogs')
-      .values(lines.map((line, i) => ({ sessionId, seq: first + i, stream: line.stream, text: line.text, at: line.at })))
-      .execute();
+    for (let offset = 0; offset < lines.length; offset += LOG_INSERT_CHUNK) {
+      const chunk = lines.slice(offset, offset + LOG_INSERT_CHUNK);
+      await sql`
+        INSERT INTO session_logs (session_id, seq, stream, text, at)
+        SELECT ${sessionId}::uuid, ${first + offset - 1} + n, stream, text, at
+        FROM unnest(${chunk.map((l) => l.stream)}::text[], ${chunk.map((l) => l.text)}::text[],
+                    ${chunk.map((l) => l.at.toISOString())}::timestamptz[]) WITH ORDINALITY AS l(stream, text, at, n)`.execute(trx);
+    }
     const keepFrom = Number(lastSeq) - maxLines + 1;
     if (keepFrom > 1) {
       const dropped = await trx

@@ -22,9 +22,12 @@ const MATCH_KEY_LOCK_CLASS = 7_264_102;
  * deadlock; a hash collision only serializes a little more than needed.
  */
 export async function lockMatchKeys(trx: Db, keys: readonly string[]): Promise<void> {
-  for (const key of [...new Set(keys)].sort()) {
-    await sql`SELECT pg_advisory_xact_lock(${MATCH_KEY_LOCK_CLASS}, hashtext(${key}))`.execute(trx);
-  }
+  const sorted = [...new Set(keys)].sort();
+  if (sorted.length === 0) return;
+  // One statement; the ordered subquery keeps the locks taken in sorted order.
+  await sql`
+    SELECT pg_advisory_xact_lock(${MATCH_KEY_LOCK_CLASS}, hashtext(k.key))
+    FROM (SELECT key FROM unnest(${sorted}::text[]) WITH ORDINALITY AS u(key, n) ORDER BY n) k`.execute(trx);
 }
 
 export interface NewSignal {
