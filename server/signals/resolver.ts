@@ -72,8 +72,9 @@ export async function resolveSignal(db: Db, input: SignalInput): Promise<Resolve
       // Other parts of a compound gate may live under other keys: hold those
       // too. (Out of sorted order: a rare deadlock with another compound
       // resolve is possible, and inTransaction retries it.)
-      await lockMatchKeys(trx, gateMatchKeys(condition));
-      await decideWaitingGate(trx, gate, events);
+      const held = new Set(keys);
+      await lockMatchKeys(trx, gateMatchKeys(condition).filter((k) => !held.has(k)));
+      await decideWaitingGate(trx, gate, events, stored.signal.id);
     }
     await trx.updateTable('signals').set({ matchedTaskIds: matched }).where('id', '=', stored.signal.id).execute();
     events.push({

@@ -173,15 +173,16 @@ async function unsucceed(trx: Db, taskIds: string[], events: NewEvent[]): Promis
 /**
  * Decides a waiting gate from the signals stored since it was armed, and
  * applies the decision. The caller holds the gate's match-key locks and its
- * row. Returns the ids of the signals that decided it (none while open).
+ * row; `recordedSignalId` is a signal whose matches the caller records.
  */
-export async function decideWaitingGate(trx: Db, held: HeldTask, events: NewEvent[]): Promise<'pass' | 'fail' | 'open'> {
+export async function decideWaitingGate(trx: Db, held: HeldTask, events: NewEvent[], recordedSignalId?: string): Promise<'pass' | 'fail' | 'open'> {
   const gate = storedGate(held.gate);
   const signals = await signalsForGate(trx, gateMatchKeys(gate.condition), held.id);
   const decision = decideGate(gate.condition, signals);
   if (decision.state === 'open') return 'open';
   const signalIds = decision.deciding.map((s) => s.id);
-  await addSignalMatches(trx, signalIds, [held.id]);
+  // The signal being resolved records its matches itself.
+  await addSignalMatches(trx, signalIds.filter((id) => id !== recordedSignalId), [held.id]);
   if (decision.state === 'pass') {
     const last = decision.deciding[0]!;
     await succeedHeldTask(trx, held.id, 'waiting', { signal_ids: signalIds, summary: last.summary, artifacts: last.artifacts }, events);
