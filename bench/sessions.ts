@@ -108,7 +108,7 @@ async function measureStartOverhead(ctx: BenchContext, rig: Rig, tmp: string): P
   const bareRoot = path.join(tmp, 'bare-worktrees');
   await mkdir(bareRoot, { recursive: true });
   const worktreeRoot = path.join(tmp, 'worktrees-start');
-  const worktrees = new WorktreeManager({ root: worktreeRoot });
+  const worktrees = new WorktreeManager({ root: worktreeRoot, env: process.env });
   const bare: number[] = [];
   const starts: StartSample[] = [];
 
@@ -232,7 +232,7 @@ async function measureLogThroughput(ctx: BenchContext, rig: Rig, tmp: string): P
   const total = logSessions * logLinesPerSession;
   const repo = await generateRepo(path.join(tmp, 'small-repo'), 20);
   const goFile = path.join(tmp, `go-${randomBytes(3).toString('hex')}`);
-  const worktrees = new WorktreeManager({ root: path.join(tmp, 'worktrees-logs') });
+  const worktrees = new WorktreeManager({ root: path.join(tmp, 'worktrees-logs'), env: process.env });
   // Keep every line: the figure is lines stored, not lines stored and then dropped.
   const logMaxLines = Math.max(20_000, logLinesPerSession + 1_000);
   const argv = [process.execPath, LOG_AGENT, goFile, String(logLinesPerSession)];

@@ -1,15 +1,21 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
 import path from 'node:path';
-import { GitError, simpleGit } from 'simple-git';
 
 /**
- * One place that runs git for the worktree manager. simple-git's own `raw()`
- * only rejects when git exits non-zero *and* wrote to stderr, so a quiet
- * failure (`rev-parse --verify --quiet`, `diff --quiet`) would look like
- * success. Here every call reports its exit code, and callers decide.
+ * One place that runs git for the worktree manager: git itself, spawned
+ * directly. Every call reports its exit code, and callers decide; a quiet
+ * failure (`rev-parse --verify --quiet`, `diff --quiet`) is a result, not an
+ * exception.
+ *
+ * (simple-git was used here before; its completion plugin sleeps 50 ms after
+ * every command that prints nothing, which made a session start several
+ * hundred milliseconds slower than the `git worktree add` it needs.)
  */
 
 export interface GitResult {
+  /** Exit code; 128 + the signal's number if git was killed by a signal. */
   code: number;
   stdout: string;
   stderr: string;
@@ -24,17 +30,6 @@ export class GitCommandError extends Error {
   ) {
     super(`git ${args[0] ?? ''} failed in ${cwd}: ${gitMessage(result)}`);
     this.name = 'GitCommandError';
-  }
-}
-
-/**
- * Carries a non-zero exit out of simple-git's error plugin, so it can be turned
- * back into a result. It must be a GitError: simple-git replaces any other
- * error with a GitError holding only its string form.
- */
-class ExitCarrier extends GitError {
-  constructor(readonly result: GitResult) {
-    super(undefined, `git exited with ${result.code}`);
   }
 }
 
@@ -60,44 +55,6 @@ export interface RunGitOptions {
   config?: readonly string[];
 }
 
-/** No output for this long means git is stuck (e.g. waiting on a lock held by a dead process). */
-const BLOCK_TIMEOUT_MS = 10 * 60_000;
-
-/** Runs git in `cwd`; resolves with the exit code instead of rejecting on a non-zero one. */
-export async function runGit(cwd: string, args: readonly string[], options: RunGitOptions = {}): Promise<GitResult> {
-  // simple-git strips inherited GIT_* variables (GIT_DIR, GIT_INDEX_FILE...) from
-  // the child's environment, which keeps a hook-like ambient env from redirecting us.
-  const git = simpleGit({
-    baseDir: cwd,
-    config: [...(options.config ?? [])],
-    timeout: { block: BLOCK_TIMEOUT_MS },
-    errors(error, result) {
-      if (result.exitCode !== 0) {
-        return new ExitCarrier({
-          code: result.exitCode,
-          stdout: Buffer.concat(result.stdOut).toString('utf8'),
-          stderr: Buffer.concat(result.stdErr).toString('utf8'),
-        });
-      }
-      return error;
-    },
-  });
-  try {
-    const stdout = await git.raw([...args]);
-    return { code: 0, stdout, stderr: '' };
-  } catch (error) {
-    if (error instanceof ExitCarrier) return error.result;
-    throw error;
-  }
-}
-
-/** Runs git and returns its stdout; throws GitCommandError on a non-zero exit. */
-export async function gitOutput(cwd: string, args: readonly string[], options: RunGitOptions = {}): Promise<string> {
-  const result = await runGit(cwd, args, options);
-  if (result.code !== 0) throw new GitCommandError(args, cwd, result);
-  return result.stdout;
-}
-
 /** `git worktree list --porcelain`, one entry per worktree; the first is the main one. */
 export interface WorktreeEntry {
   path: string;
@@ -109,8 +66,155 @@ export interface WorktreeEntry {
   prunable: boolean;
 }
 
-export async function listWorktrees(cwd: string): Promise<WorktreeEntry[]> {
-  const out = await gitOutput(cwd, ['worktree', 'list', '--porcelain']);
+/** git, bound to an environment. */
+export interface Git {
+  /** Runs git in `cwd`; resolves with the exit code instead of rejecting on a non-zero one. */
+  run(cwd: string, args: readonly string[], options?: RunGitOptions): Promise<GitResult>;
+  /** Runs git and returns its stdout; throws GitCommandError on a non-zero exit. */
+  output(cwd: string, args: readonly string[], options?: RunGitOptions): Promise<string>;
+  listWorktrees(cwd: string): Promise<WorktreeEntry[]>;
+  /** The commit a revision names, or null if it names none. */
+  resolveCommit(cwd: string, revision: string): Promise<string | null>;
+  /** Paths with unresolved conflicts; -z so unusual file names are not quoted. */
+  unmergedPaths(cwd: string): Promise<string[]>;
+  /** Nothing to commit: `git status --porcelain` is empty (ignored files never count; untracked ones only if asked). */
+  isClean(cwd: string, options: { untracked: boolean }): Promise<boolean>;
+  /** Whether a file in the worktree's git dir exists (MERGE_HEAD, rebase-merge...); --git-path finds a linked worktree's own dir. */
+  pathExists(cwd: string, name: string): Promise<boolean>;
+}
+
+/** No output for this long means git is stuck (e.g. waiting on a lock held by a dead process). */
+const BLOCK_TIMEOUT_MS = 10 * 60_000;
+/** After SIGTERM (which lets git remove its .lock files), how long before SIGKILL. */
+const KILL_GRACE_MS = 5_000;
+/** How long after git exits its output may still be read, if something else keeps its pipes open. */
+const CLOSE_GRACE_MS = 200;
+
+/**
+ * git run with `env` as its environment, minus every GIT_* variable: a
+ * GIT_DIR or GIT_INDEX_FILE (as set for a git hook Arbor runs under, say)
+ * must never redirect Arbor's commands. `env` is read at each call.
+ */
+export function createGit(env: Readonly<Record<string, string | undefined>>): Git {
+  const run = (cwd: string, args: readonly string[], options: RunGitOptions = {}): Promise<GitResult> =>
+    spawnGit(cwd, args, options, childEnvironment(env));
+
+  const output = async (cwd: string, args: readonly string[], options: RunGitOptions = {}): Promise<string> => {
+    const result = await run(cwd, args, options);
+    if (result.code !== 0) throw new GitCommandError(args, cwd, result);
+    return result.stdout;
+  };
+
+  return {
+    run,
+    output,
+    async listWorktrees(cwd) {
+      return parseWorktreeList(await output(cwd, ['worktree', 'list', '--porcelain']));
+    },
+    async resolveCommit(cwd, revision) {
+      const result = await run(cwd, ['rev-parse', '--verify', '--quiet', `${revision}^{commit}`]);
+      const sha = result.stdout.trim();
+      return result.code === 0 && sha !== '' ? sha : null;
+    },
+    async unmergedPaths(cwd) {
+      const out = await output(cwd, ['diff', '--name-only', '-z', '--diff-filter=U']);
+      return [...new Set(out.split('\0').filter((p) => p !== ''))].sort();
+    },
+    async isClean(cwd, options) {
+      const args = ['status', '--porcelain', options.untracked ? '--untracked-files=normal' : '--untracked-files=no'];
+      return (await output(cwd, args)).trim() === '';
+    },
+    async pathExists(cwd, name) {
+      const relative = (await output(cwd, ['rev-parse', '--git-path', name])).trim();
+      return existsSync(path.resolve(cwd, relative));
+    },
+  };
+}
+
+function childEnvironment(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const child: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && !key.startsWith('GIT_')) child[key] = value;
+  }
+  return child;
+}
+
+function spawnGit(cwd: string, args: readonly string[], options: RunGitOptions, env: Record<string, string>): Promise<GitResult> {
+  const argv = [...(options.config ?? []).flatMap((setting) => ['-c', setting]), ...args];
+  const what = `git ${args[0] ?? ''} in ${cwd}`;
+  return new Promise<GitResult>((resolve, reject) => {
+    const child = spawn('git', argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let settled = false;
+    let stuck = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    let closeTimer: NodeJS.Timeout | undefined;
+
+    const onStuck = () => {
+      stuck = true;
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+      killTimer.unref();
+    };
+    let blockTimer = setTimeout(onStuck, BLOCK_TIMEOUT_MS);
+    const progress = () => {
+      if (stuck) return;
+      clearTimeout(blockTimer);
+      blockTimer = setTimeout(onStuck, BLOCK_TIMEOUT_MS);
+    };
+    const finish = (settle: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(blockTimer);
+      clearTimeout(killTimer);
+      clearTimeout(closeTimer);
+      settle();
+    };
+    const done = (code: number | null, signal: NodeJS.Signals | null) =>
+      finish(() => {
+        if (stuck) {
+          reject(new Error(`${what} produced no output for ${BLOCK_TIMEOUT_MS / 60_000} minutes and was killed (waiting on a lock?)`));
+          return;
+        }
+        resolve({
+          code: code ?? (signal !== null ? 128 + (constants.signals[signal] ?? 0) : 128),
+          stdout: Buffer.concat(stdout).toString('utf8'),
+          stderr: Buffer.concat(stderr).toString('utf8'),
+        });
+      });
+
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout.push(chunk);
+      progress();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr.push(chunk);
+      progress();
+    });
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      finish(() => {
+        // The child may have started (e.g. a failed kill): make sure it does not linger.
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        if (error.code === 'ENOENT') {
+          // A missing cwd also gives ENOENT; say which.
+          const missing = existsSync(cwd) ? 'git was not found (is it installed and on the PATH?)' : `directory does not exist: ${cwd}`;
+          reject(new Error(`cannot run ${what}: ${missing}`, { cause: error }));
+        } else {
+          reject(new Error(`cannot run ${what}: ${error.message}`, { cause: error }));
+        }
+      });
+    });
+    // 'close' (all output read) normally follows 'exit' at once; a process git started
+    // (a hook's background job, say) may hold the pipes open much longer, so do not wait for it.
+    child.once('exit', (code, signal) => {
+      closeTimer = setTimeout(() => done(code, signal), CLOSE_GRACE_MS);
+    });
+    child.once('close', done);
+  });
+}
+
+function parseWorktreeList(out: string): WorktreeEntry[] {
   const entries: WorktreeEntry[] = [];
   let current: WorktreeEntry | null = null;
   for (const line of out.split('\n')) {
@@ -130,31 +234,6 @@ export async function listWorktrees(cwd: string): Promise<WorktreeEntry[]> {
     }
   }
   return entries;
-}
-
-/** The commit a revision names, or null if it names none. */
-export async function resolveCommit(cwd: string, revision: string): Promise<string | null> {
-  const result = await runGit(cwd, ['rev-parse', '--verify', '--quiet', `${revision}^{commit}`]);
-  const sha = result.stdout.trim();
-  return result.code === 0 && sha !== '' ? sha : null;
-}
-
-/** Paths with unresolved conflicts; -z so unusual file names are not quoted. */
-export async function unmergedPaths(cwd: string): Promise<string[]> {
-  const out = await gitOutput(cwd, ['diff', '--name-only', '-z', '--diff-filter=U']);
-  return [...new Set(out.split('\0').filter((p) => p !== ''))].sort();
-}
-
-/** Nothing to commit: `git status --porcelain` is empty (ignored files never count; untracked ones only if asked). */
-export async function isClean(cwd: string, options: { untracked: boolean }): Promise<boolean> {
-  const args = ['status', '--porcelain', options.untracked ? '--untracked-files=normal' : '--untracked-files=no'];
-  return (await gitOutput(cwd, args)).trim() === '';
-}
-
-/** Whether a file in the worktree's git dir exists (MERGE_HEAD, rebase-merge...); --git-path finds a linked worktree's own dir. */
-export async function gitPathExists(cwd: string, name: string): Promise<boolean> {
-  const relative = (await gitOutput(cwd, ['rev-parse', '--git-path', name])).trim();
-  return existsSync(path.resolve(cwd, relative));
 }
 
 /** The first lines of what git said, without its "fatal: " prefixes, for an error message. */

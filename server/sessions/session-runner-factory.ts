@@ -18,7 +18,7 @@ export const createSessionRunner: RunnerFactory = ({ db, config, logger, apiUrl 
     return adapters.get(name)!;
   };
   return new AgentSessionRunner(
-    { db, logger, worktrees: new WorktreeManager({ root: s.worktreeRoot }), agentFor },
+    { db, logger, worktrees: new WorktreeManager({ root: s.worktreeRoot, env: s.baseEnv }), agentFor },
     {
       instanceId: config.instanceId,
       apiUrl,

@@ -1,20 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readlink, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { GitError } from 'simple-git';
-import {
-  ARBOR_IDENTITY,
-  GitCommandError,
-  gitMessage,
-  gitOutput,
-  gitPathExists,
-  isClean,
-  listWorktrees,
-  resolveCommit,
-  runGit,
-  unmergedPaths,
-  type WorktreeEntry,
-} from './git-command.js';
+import { ARBOR_IDENTITY, createGit, GitCommandError, gitMessage, type Git, type WorktreeEntry } from './git-command.js';
 import { KeyedQueue } from './git-repo-queue.js';
 
 /**
@@ -37,6 +24,11 @@ export class WorktreeError extends Error {
 export interface WorktreeManagerOptions {
   /** Absolute path of a directory Arbor owns; created on first use. */
   root: string;
+  /**
+   * The environment git runs with (e.g. config.sessions.baseEnv); git must be on its PATH.
+   * Its GIT_* variables are dropped: they must never redirect Arbor's commands.
+   */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /** A repository as the manager uses it. */
@@ -47,6 +39,7 @@ interface Repo {
   path: string;
   /** Real path of the common git dir, shared by all its worktrees: the serialization key. */
   key: string;
+  git: Git;
 }
 
 type Diffstat = { files: number; insertions: number; deletions: number };
@@ -58,11 +51,18 @@ const MERGE_CONFIG: readonly string[] = [...ARBOR_IDENTITY, 'rerere.enabled=fals
 export class WorktreeManager {
   private readonly queue = new KeyedQueue();
   private readonly root: string;
+  private readonly git: Git;
   private rootReal: Promise<string> | null = null;
+  /**
+   * Common git dir per repository top level (real paths) that openRepo has vetted. A repository's
+   * top level does not change while Arbor runs; one that disappears fails its next git command.
+   */
+  private readonly repoKeys = new Map<string, string>();
 
   constructor(options: WorktreeManagerOptions) {
     if (!path.isAbsolute(options.root)) throw new Error(`worktree root must be an absolute path: ${options.root}`);
     this.root = path.resolve(options.root);
+    this.git = createGit(options.env);
   }
 
   /** arbor/<slug of title: lowercase a-z0-9 and '-', at most 40 chars, no leading/trailing '-'>-<first 8 chars of id> */
@@ -88,11 +88,11 @@ export class WorktreeManager {
       const branch = goal.branch ?? WorktreeManager.goalBranchName(goal);
       await checkBranchName(r, branch);
       return this.queue.run(r.key, async () => {
-        const existing = await resolveCommit(r.path, `refs/heads/${branch}`);
+        const existing = await r.git.resolveCommit(r.path, `refs/heads/${branch}`);
         if (existing !== null) return { branch, head: existing };
         const base = await resolveBaseRef(r, goal.baseRef);
         // From the resolved sha, not the ref: no upstream tracking of e.g. origin/main.
-        await gitOutput(r.path, ['branch', '--no-track', branch, base]);
+        await r.git.output(r.path, ['branch', '--no-track', branch, base]);
         return { branch, head: base };
       });
     });
@@ -120,21 +120,23 @@ export class WorktreeManager {
       const goal8 = pathSegment(goal.id.slice(0, 8), 'goal id');
       const key = pathSegment(taskKey, 'task key');
       const session8 = pathSegment(sessionId.slice(0, 8), 'session id');
+      await checkBranchName(r, goal.branch);
       // A task key may hold "..", which a ref name may not; one dot keeps the name readable.
       const branch = `${goal.branch}--${key.replace(/\.{2,}/g, '.')}-${session8}`;
-      await checkBranchName(r, goal.branch);
-      await checkBranchName(r, branch);
+      // A valid branch name followed by "--" and path segments is a valid one unless the
+      // segments hold ".." or it ends in "." or ".lock"; so git need not be asked again.
+      if (branch.includes('..') || branch.endsWith('.') || branch.endsWith('.lock')) {
+        throw new WorktreeError(`"${branch}" is not a valid branch name`);
+      }
       const root = await this.realRoot();
       const target = path.join(root, goal8, `${key}-${session8}`);
 
       return this.queue.run(r.key, async () => {
-        const baseSha = await resolveCommit(r.path, `refs/heads/${goal.branch}`);
-        if (baseSha === null) throw new WorktreeError(`goal branch "${goal.branch}" does not exist in ${r.display}`);
-        if ((await resolveCommit(r.path, `refs/heads/${branch}`)) !== null) {
-          throw new WorktreeError(`branch "${branch}" already exists in ${r.display}`);
-        }
-        const registered = (await this.worktreesOf(r)).find((w) => w.path === target);
-        if (registered) throw new WorktreeError(`${target} is already a worktree of ${r.display}`);
+        const heads = await branchHeads(r, [goal.branch, branch]);
+        const baseSha = heads.get(goal.branch);
+        if (!baseSha) throw new WorktreeError(`goal branch "${goal.branch}" does not exist in ${r.display}`);
+        if (heads.has(branch)) throw new WorktreeError(`branch "${branch}" already exists in ${r.display}`);
+        // A worktree already registered at target makes `worktree add` fail; addWorktree says so.
         await this.addWorktree(r, root, target, ['-b', branch, target, baseSha], branch);
         return { path: target, branch, baseSha };
       });
@@ -148,18 +150,19 @@ export class WorktreeManager {
    */
   commitLeftovers(worktree: string, message: string): Promise<string | null> {
     return userFacing(async () => {
-      const dir = await openWorktree(worktree);
-      const key = await commonDir(dir);
+      const git = this.git;
+      const dir = await openWorktree(git, worktree);
+      const key = await commonDir(git, dir);
       return this.queue.run(key, async () => {
-        if (await isClean(dir, { untracked: true })) return null;
-        await assertCommittable(dir, worktree);
-        await gitOutput(dir, ['add', '--all']);
-        const staged = await runGit(dir, ['diff', '--cached', '--quiet']);
+        if (await git.isClean(dir, { untracked: true })) return null;
+        await assertCommittable(git, dir, worktree);
+        await git.output(dir, ['add', '--all']);
+        const staged = await git.run(dir, ['diff', '--cached', '--quiet']);
         // Changes git does not stage (e.g. only untracked content inside a submodule) leave nothing to commit;
         // a resolved merge with no changes still needs its commit.
-        if (staged.code === 0 && !(await gitPathExists(dir, 'MERGE_HEAD'))) return null;
-        await gitOutput(dir, ['commit', '--no-verify', '--quiet', '-m', message], { config: ARBOR_IDENTITY });
-        return (await gitOutput(dir, ['rev-parse', 'HEAD'])).trim();
+        if (staged.code === 0 && !(await git.pathExists(dir, 'MERGE_HEAD'))) return null;
+        await git.output(dir, ['commit', '--no-verify', '--quiet', '-m', message], { config: ARBOR_IDENTITY });
+        return (await git.output(dir, ['rev-parse', 'HEAD'])).trim();
       });
     });
   }
@@ -178,20 +181,20 @@ export class WorktreeManager {
       const root = await this.realRoot();
       return this.queue.run(r.key, async () => {
         const ref = `refs/heads/${branch}`;
-        if ((await resolveCommit(r.path, ref)) === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
+        if ((await r.git.resolveCommit(r.path, ref)) === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
         const dir = await this.goalWorktreeLocked(r, root, goal.id, goal.branch);
         // Aborting a merge on top of uncommitted edits could lose them, so there must be none.
-        if (!(await isClean(dir, { untracked: false }))) {
+        if (!(await r.git.isClean(dir, { untracked: false }))) {
           throw new WorktreeError(`goal worktree ${dir} has uncommitted changes; cannot merge "${branch}" into it`);
         }
-        const busy = await operationInProgress(dir);
+        const busy = await operationInProgress(r.git, dir);
         if (busy !== null) throw new WorktreeError(`goal worktree ${dir} has ${busy}; cannot merge "${branch}" into it`);
 
-        const result = await runGit(dir, ['merge', '--no-ff', '--no-verify', '-m', message, ref], { config: MERGE_CONFIG });
-        if (result.code === 0) return { merged: true as const, sha: (await gitOutput(dir, ['rev-parse', 'HEAD'])).trim() };
+        const result = await r.git.run(dir, ['merge', '--no-ff', '--no-verify', '-m', message, ref], { config: MERGE_CONFIG });
+        if (result.code === 0) return { merged: true as const, sha: (await r.git.output(dir, ['rev-parse', 'HEAD'])).trim() };
 
-        const conflicts = await unmergedPaths(dir);
-        if (await gitPathExists(dir, 'MERGE_HEAD')) await gitOutput(dir, ['merge', '--abort']);
+        const conflicts = await r.git.unmergedPaths(dir);
+        if (await r.git.pathExists(dir, 'MERGE_HEAD')) await r.git.output(dir, ['merge', '--abort']);
         // No conflicts means git refused before merging (e.g. an untracked file would be overwritten).
         if (conflicts.length === 0) {
           throw new WorktreeError(`could not merge "${branch}" into "${goal.branch}": ${gitMessage(result)}`);
@@ -209,13 +212,13 @@ export class WorktreeManager {
   ): Promise<{ head: string; commits: { sha: string; subject: string }[]; diffstat: Diffstat }> {
     return userFacing(async () => {
       const r = await this.openRepo(repo);
-      const head = await resolveCommit(r.path, `refs/heads/${branch}`);
+      const head = await r.git.resolveCommit(r.path, `refs/heads/${branch}`);
       if (head === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
-      const base = baseSha.startsWith('-') ? null : await resolveCommit(r.path, baseSha);
+      const base = baseSha.startsWith('-') ? null : await r.git.resolveCommit(r.path, baseSha);
       if (base === null) throw new WorktreeError(`base commit "${baseSha}" not found in ${r.display}`);
 
       // Read-only, so not queued. showSignature off: it would mix gpg output into the log.
-      const log = await gitOutput(r.path, ['log', '--reverse', '--no-color', '--format=%H%x00%s', `${base}..${head}`], {
+      const log = await r.git.output(r.path, ['log', '--reverse', '--no-color', '--format=%H%x00%s', `${base}..${head}`], {
         config: ['log.showSignature=false'],
       });
       const commits = log
@@ -226,7 +229,7 @@ export class WorktreeManager {
           return { sha, subject };
         });
       // --numstat rather than --shortstat: its summary line is translated in non-English locales.
-      const numstat = await gitOutput(r.path, ['diff', '--numstat', '--no-ext-diff', '--no-color', base, head]);
+      const numstat = await r.git.output(r.path, ['diff', '--numstat', '--no-ext-diff', '--no-color', base, head]);
       const diffstat: Diffstat = { files: 0, insertions: 0, deletions: 0 };
       for (const line of numstat.split('\n')) {
         if (line === '') continue;
@@ -257,7 +260,7 @@ export class WorktreeManager {
         const pid = users.get(target);
         if (pid !== undefined) throw new WorktreeError(`worktree ${worktreePath} is in use by process ${pid}; not removing it`);
         await removeWorktree(r, target);
-        await gitOutput(r.path, ['worktree', 'prune']);
+        await r.git.output(r.path, ['worktree', 'prune']);
         await removeEmptyParent(root, target);
       });
     });
@@ -271,7 +274,7 @@ export class WorktreeManager {
       const kept = new Set(await Promise.all([...keep].map((p) => canonical(p))));
       return this.queue.run(r.key, async () => {
         // Not worktreesOf(): that would prune registrations before we look. Entry 0 is the main worktree.
-        const entries = (await listWorktrees(r.path)).slice(1);
+        const entries = (await r.git.listWorktrees(r.path)).slice(1);
         const candidates: string[] = [];
         for (const entry of entries) {
           const p = await canonical(entry.path);
@@ -288,7 +291,7 @@ export class WorktreeManager {
           await removeEmptyParent(root, p);
           removed.push(p);
         }
-        await gitOutput(r.path, ['worktree', 'prune']);
+        await r.git.output(r.path, ['worktree', 'prune']);
         return removed;
       });
     });
@@ -299,9 +302,11 @@ export class WorktreeManager {
   private async goalWorktreeLocked(r: Repo, root: string, goalId: string, branch: string): Promise<string> {
     const target = path.join(root, pathSegment(goalId.slice(0, 8), 'goal id'), GOAL_WORKTREE_DIR);
     const ref = `refs/heads/${branch}`;
-    if ((await resolveCommit(r.path, ref)) === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
     const worktrees = await this.worktreesOf(r);
     const existing = worktrees.find((w) => w.path === target);
+    // On the branch at a commit: the branch exists, no need to ask git.
+    if (existing?.branch === ref && existing.head !== null && !/^0+$/.test(existing.head)) return target;
+    if ((await r.git.resolveCommit(r.path, ref)) === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
     if (existing) {
       if (existing.branch !== ref) {
         const on = existing.branch ? `branch "${existing.branch.replace(/^refs\/heads\//, '')}"` : 'a detached HEAD';
@@ -317,42 +322,61 @@ export class WorktreeManager {
 
   /** Worktrees of the repository with canonical paths; stale registrations (directory gone) are pruned first. */
   private async worktreesOf(r: Repo): Promise<WorktreeEntry[]> {
-    let entries = await listWorktrees(r.path);
+    let entries = await r.git.listWorktrees(r.path);
     if (entries.some((w) => w.prunable)) {
       // A registration whose directory is gone blocks `worktree add` at that path and keeps its branch "checked out".
-      await gitOutput(r.path, ['worktree', 'prune']);
-      entries = await listWorktrees(r.path);
+      await r.git.output(r.path, ['worktree', 'prune']);
+      entries = await r.git.listWorktrees(r.path);
     }
     return Promise.all(entries.map(async (w) => ({ ...w, path: await canonical(w.path) })));
   }
 
   /**
    * `git worktree add <args>` for `target`, all or nothing: if git fails, the
-   * directory (when we made it), its registration and `newBranch` are removed again.
+   * directory (when we made it), its registration and `newBranch` (which must
+   * not have existed before) are removed again. A stale registration at target
+   * (its directory gone) is pruned and the add tried once more.
    */
-  private async addWorktree(r: Repo, root: string, target: string, args: string[], newBranch: string | null): Promise<void> {
+  private async addWorktree(
+    r: Repo,
+    root: string,
+    target: string,
+    args: string[],
+    newBranch: string | null,
+    retry = true,
+  ): Promise<void> {
     const existedBefore = existsSync(target);
     if (existedBefore) {
       // git accepts an existing empty directory; anything else may be someone's files.
       const entries = await readdir(target).catch(() => null);
-      if (entries === null || entries.length > 0) throw new WorktreeError(`${target} exists but is not a worktree of ${r.display}`);
+      if (entries === null || entries.length > 0) {
+        if (await isRegistered(r, target)) throw new WorktreeError(`${target} is already a worktree of ${r.display}`);
+        throw new WorktreeError(`${target} exists but is not a worktree of ${r.display}`);
+      }
     }
     await mkdir(path.dirname(target), { recursive: true }).catch((error: unknown) => {
       throw new WorktreeError(`cannot create ${path.dirname(target)}: ${error instanceof Error ? error.message : String(error)}`);
     });
-    const result = await runGit(r.path, ['worktree', 'add', ...args]);
+    const result = await r.git.run(r.path, ['worktree', 'add', ...args]);
     if (result.code === 0) return;
 
-    const registered = await Promise.all((await listWorktrees(r.path)).map((w) => canonical(w.path)));
-    if (registered.includes(target)) {
-      await runGit(r.path, ['worktree', 'remove', '--force', '--force', target]);
+    // git refuses a path registered before (its directory gone): that registration is not this add's to undo.
+    const registeredBefore = /already registered worktree|missing but locked worktree/.test(result.stderr);
+    if (!registeredBefore && existsSync(target) && (await isRegistered(r, target))) {
+      await r.git.run(r.path, ['worktree', 'remove', '--force', '--force', target]);
     }
     if (!existedBefore) await rm(target, { recursive: true, force: true });
-    await runGit(r.path, ['worktree', 'prune']);
-    if (newBranch !== null && (await resolveCommit(r.path, `refs/heads/${newBranch}`)) !== null) {
-      await runGit(r.path, ['branch', '-D', newBranch]);
+    // Also drops a stale registration at target, as worktreesOf would have.
+    await r.git.run(r.path, ['worktree', 'prune']);
+    // `worktree add -b` creates the branch before it checks the path.
+    if (newBranch !== null && (await r.git.resolveCommit(r.path, `refs/heads/${newBranch}`)) !== null) {
+      await r.git.run(r.path, ['branch', '-D', newBranch]);
     }
     await removeEmptyParent(root, target);
+    if (registeredBefore) {
+      if (retry && !(await isRegistered(r, target))) return this.addWorktree(r, root, target, args, newBranch, false);
+      throw new WorktreeError(`${target} is already a worktree of ${r.display}`);
+    }
     throw new WorktreeError(`could not create worktree ${target}: ${gitMessage(result)}`);
   }
 
@@ -363,8 +387,11 @@ export class WorktreeManager {
     } catch {
       throw new WorktreeError(`repository path does not exist: ${repo}`);
     }
+    const known = this.repoKeys.get(real);
+    if (known !== undefined) return { display: repo, path: real, key: known, git: this.git };
+    // Only successes are remembered: a path may become a repository later.
     if (!(await stat(real)).isDirectory()) throw new WorktreeError(`repository path is not a directory: ${repo}`);
-    const top = await runGit(real, ['rev-parse', '--show-toplevel']);
+    const top = await this.git.run(real, ['rev-parse', '--show-toplevel']);
     if (top.code !== 0) {
       if (/not a git repository/i.test(top.stderr)) throw new WorktreeError(`not a git repository: ${repo}`);
       throw new WorktreeError(`cannot use ${repo} as a git repository: ${gitMessage(top)}`);
@@ -372,7 +399,9 @@ export class WorktreeManager {
     const topReal = await realpath(top.stdout.trim());
     // A sub-directory would silently act on the enclosing repository; say so instead.
     if (topReal !== real) throw new WorktreeError(`${repo} is inside the git repository ${topReal}, not its top level`);
-    return { display: repo, path: real, key: await commonDir(real) };
+    const key = await commonDir(this.git, real);
+    this.repoKeys.set(real, key);
+    return { display: repo, path: real, key, git: this.git };
   }
 
   /** The root, created and resolved once (on macOS /tmp is /private/tmp; git reports real paths). */
@@ -395,26 +424,26 @@ async function userFacing<T>(operation: () => Promise<T>): Promise<T> {
     return await operation();
   } catch (error) {
     if (error instanceof WorktreeError) throw error;
-    if (error instanceof GitCommandError || error instanceof GitError) {
+    if (error instanceof GitCommandError) {
       throw new WorktreeError(error.message, { cause: error });
     }
     throw error;
   }
 }
 
-async function commonDir(dir: string): Promise<string> {
-  const common = (await gitOutput(dir, ['rev-parse', '--git-common-dir'])).trim();
+async function commonDir(git: Git, dir: string): Promise<string> {
+  const common = (await git.output(dir, ['rev-parse', '--git-common-dir'])).trim();
   return realpath(path.resolve(dir, common));
 }
 
-async function openWorktree(worktree: string): Promise<string> {
+async function openWorktree(git: Git, worktree: string): Promise<string> {
   let real: string;
   try {
     real = await realpath(worktree);
   } catch {
     throw new WorktreeError(`worktree does not exist: ${worktree}`);
   }
-  const top = await runGit(real, ['rev-parse', '--show-toplevel']);
+  const top = await git.run(real, ['rev-parse', '--show-toplevel']);
   if (top.code !== 0 || (await realpath(top.stdout.trim())) !== real) throw new WorktreeError(`not a git worktree: ${worktree}`);
   return real;
 }
@@ -426,42 +455,77 @@ function pathSegment(value: string, what: string): string {
 }
 
 async function checkBranchName(r: Repo, branch: string): Promise<void> {
+  if (plainlyValidBranchName(branch)) return;
   // A leading '-' would be read as an option by the commands it is passed to.
-  const ok = !branch.startsWith('-') && (await runGit(r.path, ['check-ref-format', `refs/heads/${branch}`])).code === 0;
+  const ok = !branch.startsWith('-') && (await r.git.run(r.path, ['check-ref-format', `refs/heads/${branch}`])).code === 0;
   if (!ok) throw new WorktreeError(`"${branch}" is not a valid branch name`);
 }
 
+/**
+ * Names git's rules (git-check-ref-format) plainly allow, decided without running git:
+ * letters, digits, '.', '_', '-' and '/' only, starting with a letter or digit, no empty
+ * component, no component starting with '.' or ending with '.lock', no '..', no final '.'.
+ * Goal branch names Arbor makes are all of this kind; anything else is left to git.
+ */
+function plainlyValidBranchName(branch: string): boolean {
+  return (
+    /^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(branch) &&
+    !branch.includes('..') &&
+    !branch.endsWith('.') &&
+    branch.split('/').every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.lock'))
+  );
+}
+
+/** Commits of those of `branches` that exist (a ref that is not a commit maps to ''); one git command. */
+async function branchHeads(r: Repo, branches: readonly string[]): Promise<Map<string, string>> {
+  // Patterns match their ref exactly or as a prefix up to a '/'; only exact matches are kept.
+  const wanted = new Map(branches.map((b) => [`refs/heads/${b}`, b]));
+  const out = await r.git.output(r.path, ['for-each-ref', '--format=%(refname)%00%(objecttype)%00%(objectname)', ...wanted.keys()]);
+  const heads = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const [ref = '', type = '', sha = ''] = line.split('\0');
+    const branch = wanted.get(ref);
+    if (branch !== undefined) heads.set(branch, type === 'commit' ? sha : '');
+  }
+  return heads;
+}
+
+async function isRegistered(r: Repo, target: string): Promise<boolean> {
+  const paths = await Promise.all((await r.git.listWorktrees(r.path)).map((w) => canonical(w.path)));
+  return paths.includes(target);
+}
+
 async function resolveBaseRef(r: Repo, baseRef: string): Promise<string> {
-  const sha = baseRef === '' || baseRef.startsWith('-') ? null : await resolveCommit(r.path, baseRef);
+  const sha = baseRef === '' || baseRef.startsWith('-') ? null : await r.git.resolveCommit(r.path, baseRef);
   if (sha === null) throw new WorktreeError(`base_ref "${baseRef}" not found in ${r.display}`);
   return sha;
 }
 
 /** States in which committing everything would record something other than the agent's finished work. */
-async function assertCommittable(dir: string, shown: string): Promise<void> {
-  const busy = await operationInProgress(dir);
+async function assertCommittable(git: Git, dir: string, shown: string): Promise<void> {
+  const busy = await operationInProgress(git, dir);
   if (busy !== null) throw new WorktreeError(`worktree ${shown} has ${busy}; Arbor cannot commit its leftover work`);
-  const conflicts = await unmergedPaths(dir);
+  const conflicts = await git.unmergedPaths(dir);
   if (conflicts.length > 0) {
     throw new WorktreeError(`worktree ${shown} has unresolved conflicts in ${conflicts.join(', ')}; Arbor cannot commit its leftover work`);
   }
   // On a detached HEAD the commit would not land on the task's branch.
-  if ((await runGit(dir, ['symbolic-ref', '--quiet', 'HEAD'])).code !== 0) {
+  if ((await git.run(dir, ['symbolic-ref', '--quiet', 'HEAD'])).code !== 0) {
     throw new WorktreeError(`worktree ${shown} has a detached HEAD; Arbor cannot commit its leftover work`);
   }
 }
 
 /** A rebase, cherry-pick or revert left half-done, described for a message; null if none. (A merge is allowed: committing concludes it.) */
-async function operationInProgress(dir: string): Promise<string | null> {
-  if ((await gitPathExists(dir, 'rebase-merge')) || (await gitPathExists(dir, 'rebase-apply'))) return 'a rebase in progress';
-  if (await gitPathExists(dir, 'CHERRY_PICK_HEAD')) return 'a cherry-pick in progress';
-  if (await gitPathExists(dir, 'REVERT_HEAD')) return 'a revert in progress';
+async function operationInProgress(git: Git, dir: string): Promise<string | null> {
+  if ((await git.pathExists(dir, 'rebase-merge')) || (await git.pathExists(dir, 'rebase-apply'))) return 'a rebase in progress';
+  if (await git.pathExists(dir, 'CHERRY_PICK_HEAD')) return 'a cherry-pick in progress';
+  if (await git.pathExists(dir, 'REVERT_HEAD')) return 'a revert in progress';
   return null;
 }
 
 async function removeWorktree(r: Repo, target: string): Promise<void> {
   // Twice --force: also removes a dirty or locked worktree.
-  const result = await runGit(r.path, ['worktree', 'remove', '--force', '--force', target]);
+  const result = await r.git.run(r.path, ['worktree', 'remove', '--force', '--force', target]);
   if (result.code !== 0) {
     // git refuses some (e.g. with submodules). The directory is Arbor's; delete it and let prune drop the registration.
     await rm(target, { recursive: true, force: true });

@@ -164,7 +164,7 @@ async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
     ports: null,
     ...options.settings,
   };
-  const runner = new AgentSessionRunner({ db: db.db, logger, worktrees: new WorktreeManager({ root }), agentFor }, settings);
+  const runner = new AgentSessionRunner({ db: db.db, logger, worktrees: new WorktreeManager({ root, env: process.env }), agentFor }, settings);
   const orchestrator = new TaskOrchestrator({ db: db.db, runner, logger }, orchestratorOptions);
   await orchestrator.start();
 

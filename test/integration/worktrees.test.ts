@@ -64,7 +64,7 @@ async function makeRepo(): Promise<string> {
 
 async function makeManager(): Promise<{ manager: WorktreeManager; root: string }> {
   const root = await mkdtemp(join(tmp, 'root-'));
-  return { manager: new WorktreeManager({ root }), root };
+  return { manager: new WorktreeManager({ root, env: process.env }), root };
 }
 
 function newGoal(title = 'Add login page') {
