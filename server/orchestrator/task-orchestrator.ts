@@ -62,7 +62,12 @@ export class TaskOrchestrator {
   private pollTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private lastExpiry = 0;
-  private readonly wake = () => this.kick();
+  /** Whether an activation pass could find something: after a change we did not make ourselves, or one that released a hold. */
+  private holdsMayBeReady = true;
+  private readonly wake = () => {
+    this.holdsMayBeReady = true;
+    this.kick();
+  };
 
   constructor(
     private readonly deps: { db: Db; runner: SessionRunner; logger: Logger; notifications?: NotificationListener },
@@ -161,7 +166,10 @@ export class TaskOrchestrator {
       while ((await expireLeases(db, this.options.retry)) === 100) {}
       while ((await sweepGateDeadlines(db)) === 100) {}
     }
-    while ((await activateReadyTasks(db)) === 1000) {}
+    if (this.holdsMayBeReady) {
+      this.holdsMayBeReady = false;
+      while ((await activateReadyTasks(db)) === 1000) {}
+    }
     while (!this.stopping) {
       const capacity = this.options.maxSessions - this.running.size;
       if (capacity <= 0) break;
@@ -204,6 +212,7 @@ export class TaskOrchestrator {
       const batch = this.completions.splice(0, COMPLETION_BATCH);
       try {
         const report = await completeTasks(this.deps.db, this.options.instanceId, batch, this.options.retry);
+        if (report.holdsReady) this.holdsMayBeReady = true;
         if (report.stale.length > 0) {
           this.deps.logger.warn({ tasks: report.stale }, 'late results refused: the tasks were no longer ours');
         }

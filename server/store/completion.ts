@@ -24,6 +24,8 @@ export interface CompletionReport {
   applied: string[];
   /** Refused by the fence: the task was no longer this owner's at this attempt. */
   stale: string[];
+  /** A group, gate or review became ready: worth an activation pass. */
+  holdsReady: boolean;
 }
 
 const UNFINISHED = sql.raw(`('succeeded', 'skipped')`);
@@ -39,10 +41,11 @@ export async function completeTasks(
   completions: Completion[],
   policy: RetryPolicy,
 ): Promise<CompletionReport> {
-  if (completions.length === 0) return { applied: [], stale: [] };
+  if (completions.length === 0) return { applied: [], stale: [], holdsReady: false };
   return inTransaction(db, async (trx) => {
     const events: NewEvent[] = [];
     const applied: string[] = [];
+    let holdsReady = false;
 
     const successes = completions.filter((c) => c.outcome.kind === 'succeeded');
     if (successes.length > 0) {
@@ -60,7 +63,7 @@ export async function completeTasks(
         events.push(taskEvent(row.goalId, row.id, 'running', row.status, { attempt: row.attempt }));
       }
       const succeeded = rows.filter((r) => r.status === 'succeeded');
-      await releaseDependents(trx, succeeded, events);
+      holdsReady = (await releaseDependents(trx, succeeded, events)).holdsReady;
     }
 
     for (const completion of completions) {
@@ -90,7 +93,7 @@ export async function completeTasks(
     await rollUpGoals(trx, [...new Set(events.map((e) => e.goalId!))], events);
     await appendEvents(trx, events);
     const appliedSet = new Set(applied);
-    return { applied, stale: completions.map((c) => c.taskId).filter((id) => !appliedSet.has(id)) };
+    return { applied, stale: completions.map((c) => c.taskId).filter((id) => !appliedSet.has(id)), holdsReady };
   });
 }
 
@@ -220,17 +223,20 @@ export async function releaseDependents(
   trx: Db,
   succeeded: readonly { id: string; parentId: string | null }[],
   events: NewEvent[],
-): Promise<void> {
+): Promise<{ holdsReady: boolean }> {
   let done = succeeded;
+  let holdsReady = false;
   while (done.length > 0) {
     const ids = done.map((t) => t.id);
-    await sql`
+    const { rows: released } = await sql<{ ready: boolean }>`
       UPDATE tasks t SET unmet_deps = t.unmet_deps - x.n, updated_at = now()
       FROM (SELECT task_id, count(*)::int AS n FROM task_dependencies
             WHERE depends_on_id = ANY(${ids}::uuid[]) GROUP BY task_id) x
-      WHERE t.id = x.task_id`.execute(trx);
+      WHERE t.id = x.task_id
+      RETURNING (t.kind <> 'agent' AND t.unmet_deps = 0) AS ready`.execute(trx);
+    holdsReady ||= released.some((r) => r.ready);
     const parents = [...new Set(done.map((t) => t.parentId).filter((p): p is string => p !== null))].sort();
-    if (parents.length === 0) return;
+    if (parents.length === 0) break;
     await lockParents(trx, parents);
     const { rows: groups } = await sql<{ id: string; goalId: string; parentId: string | null }>`
       UPDATE tasks p SET status = 'succeeded', finished_at = now(), updated_at = now()
@@ -241,6 +247,7 @@ export async function releaseDependents(
     for (const group of groups) events.push(taskEvent(group.goalId, group.id, 'running', 'succeeded', {}));
     done = groups;
   }
+  return { holdsReady };
 }
 
 /**

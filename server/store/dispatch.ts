@@ -77,7 +77,7 @@ async function findCandidates(db: Db, limit: number): Promise<Candidate[]> {
  * Several instances may claim at once. Candidates are found without locks;
  * then their goals are locked (in id order, so claimers cannot deadlock each
  * other), which makes "how many of this goal's tasks run now" a stable count
- * while we decide, and the candidate tasks are locked with SKIP LOCKED and
+ * while we decide, and the picked tasks are taken with SKIP LOCKED and
  * re-checked, so two claimers never take the same task.
  */
 export async function claimReadyTasks(db: Db, options: ClaimOptions): Promise<ClaimResult> {
@@ -95,12 +95,6 @@ export async function claimReadyTasks(db: Db, options: ClaimOptions): Promise<Cl
       SELECT goal_id, count(*)::int AS running, (count(*) FILTER (WHERE route = 'pinned'))::int AS pinned
       FROM tasks WHERE goal_id = ANY(${goalIds}::uuid[]) AND status = 'running' AND kind = 'agent'
       GROUP BY goal_id`.execute(trx);
-    const { rows: lockable } = await sql<{ id: string }>`
-      SELECT t.id FROM tasks t
-      WHERE t.id = ANY(${candidates.map((c) => c.id)}::uuid[]) AND ${READY}
-      FOR UPDATE SKIP LOCKED`.execute(trx);
-
-    const lockedIds = new Set(lockable.map((r) => r.id));
     const slots = new Map(
       goals
         .filter((g) => g.status === 'pending' || g.status === 'running')
@@ -114,7 +108,7 @@ export async function claimReadyTasks(db: Db, options: ClaimOptions): Promise<Cl
     for (const candidate of candidates) {
       if (picked.length >= options.capacity) break;
       const slot = slots.get(candidate.goalId);
-      if (!slot || slot.free <= 0 || !lockedIds.has(candidate.id)) continue;
+      if (!slot || slot.free <= 0) continue;
       if (candidate.route === 'pinned') {
         if (slot.pinnedBusy) continue;
         slot.pinnedBusy = true;
@@ -127,20 +121,15 @@ export async function claimReadyTasks(db: Db, options: ClaimOptions): Promise<Cl
     }
     if (picked.length === 0) return [];
 
-    const tasks = await trx
-      .updateTable('tasks')
-      .set({
-        status: 'running',
-        attempt: sql`attempt + 1`,
-        leaseOwner: options.owner,
-        leaseExpiresAt: sql`now() + make_interval(secs => ${options.leaseMs / 1000})`,
-        startedAt: sql`coalesce(started_at, now())`,
-        notBefore: null,
-        updatedAt: sql`now()`,
-      })
-      .where('id', 'in', picked)
-      .returningAll()
-      .execute();
+    // Taken only if still ready and nobody else holds it: a task another
+    // claimer got first is skipped (this claim takes fewer), never waited on.
+    const { rows: tasks } = await sql<Task>`
+      UPDATE tasks SET status = 'running', attempt = attempt + 1, lease_owner = ${options.owner},
+        lease_expires_at = now() + make_interval(secs => ${options.leaseMs / 1000}),
+        started_at = coalesce(started_at, now()), not_before = NULL, updated_at = now()
+      WHERE id IN (SELECT t.id FROM tasks t WHERE t.id = ANY(${picked}::uuid[]) AND ${READY} FOR UPDATE SKIP LOCKED)
+      RETURNING *`.execute(trx);
+    if (tasks.length === 0) return [];
     const events: NewEvent[] = tasks.map((t) => ({
       type: 'task.status_changed',
       goalId: t.goalId,

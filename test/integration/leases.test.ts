@@ -33,7 +33,7 @@ describe('leases and fencing', () => {
 
     // A comes back from the dead and reports: refused.
     const late = await completeTasks(database.db, 'instance-a', [{ taskId: first!.task.id, attempt: 1, outcome: { kind: 'succeeded' } }], policy);
-    expect(late).toEqual({ applied: [], stale: [first!.task.id] });
+    expect(late).toEqual({ applied: [], stale: [first!.task.id], holdsReady: false });
     // Even with the right owner, an old attempt is refused.
     const oldAttempt = await completeTasks(database.db, 'instance-b', [{ taskId: first!.task.id, attempt: 1, outcome: { kind: 'failed', error: 'x' } }], policy);
     expect(oldAttempt.stale).toEqual([first!.task.id]);
