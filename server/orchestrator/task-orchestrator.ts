@@ -9,8 +9,9 @@ import {
   releaseTasks,
   renewLeases,
   type Completion,
+  type CompletionReport,
 } from '../store/completion.js';
-import { activateReadyTasks, claimReadyTasks, sweepGateDeadlines, type ClaimedTask } from '../store/dispatch.js';
+import { activateReadyTasks, claimReadyTasks, completeAndClaim, sweepGateDeadlines, type ClaimedTask } from '../store/dispatch.js';
 import type { SessionRunner } from './session-runner.js';
 import { SpawnLimiter } from './spawn-limiter.js';
 
@@ -158,6 +159,7 @@ export class TaskOrchestrator {
 
   private async tick(): Promise<void> {
     const { db } = this.deps;
+    await this.completeAndClaim();
     await this.flushCompletions();
     if (this.stopping) return;
     const now = Date.now();
@@ -171,17 +173,51 @@ export class TaskOrchestrator {
       while ((await activateReadyTasks(db)) === 1000) {}
     }
     while (!this.stopping) {
-      const capacity = this.options.maxSessions - this.running.size;
-      if (capacity <= 0) break;
-      const { claimed, more } = await claimReadyTasks(db, {
-        owner: this.options.instanceId,
-        capacity,
-        spawnBudget: this.spawnLimiter.available(),
-        leaseMs: this.options.leaseMs,
-      });
-      this.spawnLimiter.take(claimed.filter((c) => c.task.route === 'spawned').length);
-      for (const assignment of claimed) this.dispatch(assignment);
+      const options = this.claimOptions();
+      if (options.capacity <= 0) break;
+      const { claimed, more } = await claimReadyTasks(db, options);
+      this.dispatchAll(claimed);
       if (!more || claimed.length === 0) break;
+    }
+  }
+
+  private claimOptions() {
+    return {
+      owner: this.options.instanceId,
+      capacity: this.options.maxSessions - this.running.size,
+      spawnBudget: this.spawnLimiter.available(),
+      leaseMs: this.options.leaseMs,
+    };
+  }
+
+  private dispatchAll(claimed: ClaimedTask[]): void {
+    this.spawnLimiter.take(claimed.filter((c) => c.task.route === 'spawned').length);
+    for (const assignment of claimed) this.dispatch(assignment);
+  }
+
+  /**
+   * The hot path: record the runs that just ended and claim what they
+   * released in the same transaction, so a chain of tasks pays one commit
+   * per step. (What it does not claim — work behind a hold, more than one
+   * window — the rest of the tick picks up.)
+   */
+  private async completeAndClaim(): Promise<void> {
+    if (this.completions.length === 0 || this.stopping) return;
+    const batch = this.completions.splice(0, COMPLETION_BATCH);
+    try {
+      const { report, claimed } = await completeAndClaim(this.deps.db, batch, this.options.retry, this.claimOptions());
+      this.noteReport(report);
+      this.dispatchAll(claimed);
+    } catch (err) {
+      this.completions.unshift(...batch);
+      throw err;
+    }
+  }
+
+  private noteReport(report: CompletionReport): void {
+    if (report.holdsReady) this.holdsMayBeReady = true;
+    if (report.stale.length > 0) {
+      this.deps.logger.warn({ tasks: report.stale }, 'late results refused: the tasks were no longer ours');
     }
   }
 
@@ -211,11 +247,7 @@ export class TaskOrchestrator {
     while (this.completions.length > 0) {
       const batch = this.completions.splice(0, COMPLETION_BATCH);
       try {
-        const report = await completeTasks(this.deps.db, this.options.instanceId, batch, this.options.retry);
-        if (report.holdsReady) this.holdsMayBeReady = true;
-        if (report.stale.length > 0) {
-          this.deps.logger.warn({ tasks: report.stale }, 'late results refused: the tasks were no longer ours');
-        }
+        this.noteReport(await completeTasks(this.deps.db, this.options.instanceId, batch, this.options.retry));
       } catch (err) {
         // Keep them for the next tick: an outcome is never dropped because the database hiccuped.
         this.completions.unshift(...batch);

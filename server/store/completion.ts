@@ -44,57 +44,69 @@ export async function completeTasks(
   if (completions.length === 0) return { applied: [], stale: [], holdsReady: false };
   return inTransaction(db, async (trx) => {
     const events: NewEvent[] = [];
-    const applied: string[] = [];
-    let holdsReady = false;
-
-    const successes = completions.filter((c) => c.outcome.kind === 'succeeded');
-    if (successes.length > 0) {
-      const { rows } = await sql<{ id: string; goalId: string; parentId: string | null; status: 'succeeded' | 'review'; attempt: number }>`
-        UPDATE tasks t SET
-          status = CASE WHEN t.requires_approval THEN 'review' ELSE 'succeeded' END,
-          result = v.result, error = NULL, lease_owner = NULL, lease_expires_at = NULL,
-          finished_at = CASE WHEN t.requires_approval THEN NULL ELSE now() END, updated_at = now()
-        FROM unnest(${successes.map((c) => c.taskId)}::uuid[], ${successes.map((c) => c.attempt)}::int[],
-                    ${successes.map((c) => JSON.stringify(c.outcome.result ?? null))}::jsonb[]) AS v(id, attempt, result)
-        WHERE t.id = v.id AND t.status = 'running' AND t.lease_owner = ${owner} AND t.attempt = v.attempt
-        RETURNING t.id, t.goal_id, t.parent_id, t.status, t.attempt`.execute(trx);
-      for (const row of rows) {
-        applied.push(row.id);
-        events.push(taskEvent(row.goalId, row.id, 'running', row.status, { attempt: row.attempt }));
-      }
-      const succeeded = rows.filter((r) => r.status === 'succeeded');
-      holdsReady = (await releaseDependents(trx, succeeded, events)).holdsReady;
-    }
-
-    for (const completion of completions) {
-      if (completion.outcome.kind === 'succeeded') continue;
-      const task = await lockRunningTask(trx, completion.taskId, owner, completion.attempt);
-      if (!task) continue;
-      applied.push(task.id);
-      if (completion.outcome.kind === 'blocked') {
-        await trx
-          .updateTable('tasks')
-          .set({
-            status: 'blocked',
-            error: completion.outcome.reason,
-            result: completion.outcome.result ?? null,
-            leaseOwner: null,
-            leaseExpiresAt: null,
-            updatedAt: sql`now()`,
-          })
-          .where('id', '=', task.id)
-          .execute();
-        events.push(taskEvent(task.goalId, task.id, 'running', 'blocked', { reason: completion.outcome.reason }));
-      } else {
-        await retryOrFail(trx, task, completion.outcome.error, policy, events, completion.outcome.result);
-      }
-    }
-
-    await rollUpGoals(trx, [...new Set(events.map((e) => e.goalId!))], events);
+    const report = await applyCompletions(trx, owner, completions, policy, events);
     await appendEvents(trx, events);
-    const appliedSet = new Set(applied);
-    return { applied, stale: completions.map((c) => c.taskId).filter((id) => !appliedSet.has(id)), holdsReady };
+    return report;
   });
+}
+
+/** completeTasks inside the caller's transaction; the caller writes `events`. */
+export async function applyCompletions(
+  trx: Db,
+  owner: string,
+  completions: Completion[],
+  policy: RetryPolicy,
+  events: NewEvent[],
+): Promise<CompletionReport> {
+  const applied: string[] = [];
+  let holdsReady = false;
+
+  const successes = completions.filter((c) => c.outcome.kind === 'succeeded');
+  if (successes.length > 0) {
+    const { rows } = await sql<{ id: string; goalId: string; parentId: string | null; status: 'succeeded' | 'review'; attempt: number }>`
+      UPDATE tasks t SET
+        status = CASE WHEN t.requires_approval THEN 'review' ELSE 'succeeded' END,
+        result = v.result, error = NULL, lease_owner = NULL, lease_expires_at = NULL,
+        finished_at = CASE WHEN t.requires_approval THEN NULL ELSE now() END, updated_at = now()
+      FROM unnest(${successes.map((c) => c.taskId)}::uuid[], ${successes.map((c) => c.attempt)}::int[],
+                  ${successes.map((c) => JSON.stringify(c.outcome.result ?? null))}::jsonb[]) AS v(id, attempt, result)
+      WHERE t.id = v.id AND t.status = 'running' AND t.lease_owner = ${owner} AND t.attempt = v.attempt
+      RETURNING t.id, t.goal_id, t.parent_id, t.status, t.attempt`.execute(trx);
+    for (const row of rows) {
+      applied.push(row.id);
+      events.push(taskEvent(row.goalId, row.id, 'running', row.status, { attempt: row.attempt }));
+    }
+    const succeeded = rows.filter((r) => r.status === 'succeeded');
+    holdsReady = (await releaseDependents(trx, succeeded, events)).holdsReady;
+  }
+
+  for (const completion of completions) {
+    if (completion.outcome.kind === 'succeeded') continue;
+    const task = await lockRunningTask(trx, completion.taskId, owner, completion.attempt);
+    if (!task) continue;
+    applied.push(task.id);
+    if (completion.outcome.kind === 'blocked') {
+      await trx
+        .updateTable('tasks')
+        .set({
+          status: 'blocked',
+          error: completion.outcome.reason,
+          result: completion.outcome.result ?? null,
+          leaseOwner: null,
+          leaseExpiresAt: null,
+          updatedAt: sql`now()`,
+        })
+        .where('id', '=', task.id)
+        .execute();
+      events.push(taskEvent(task.goalId, task.id, 'running', 'blocked', { reason: completion.outcome.reason }));
+    } else {
+      await retryOrFail(trx, task, completion.outcome.error, policy, events, completion.outcome.result);
+    }
+  }
+
+  await rollUpGoals(trx, [...new Set(events.map((e) => e.goalId!))], events);
+  const appliedSet = new Set(applied);
+  return { applied, stale: completions.map((c) => c.taskId).filter((id) => !appliedSet.has(id)), holdsReady };
 }
 
 interface RunningTask {

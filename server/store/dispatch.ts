@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { activationStatus } from '../domain/task-rules.js';
+import type { RetryPolicy } from '../domain/task-rules.js';
+import { applyCompletions, type Completion, type CompletionReport } from './completion.js';
 import { appendEvents, type NewEvent } from './events.js';
 import { expireGateDeadlines, openGates } from './holds.js';
 import type { Goal } from './goals.js';
@@ -86,63 +88,92 @@ export async function claimReadyTasks(db: Db, options: ClaimOptions): Promise<Cl
   // Outside a transaction: most ticks find nothing, and then cost one query.
   const candidates = await findCandidates(db, window);
   if (candidates.length === 0) return { claimed: [], more: false };
-  const more = candidates.length === window;
-
   const claimed = await inTransaction(db, async (trx) => {
-    const goalIds = [...new Set(candidates.map((c) => c.goalId))].sort();
-    const goals = await trx.selectFrom('goals').selectAll().where('id', 'in', goalIds).orderBy('id').forNoKeyUpdate().execute();
-    const { rows: busy } = await sql<{ goalId: string; running: number; pinned: number }>`
-      SELECT goal_id, count(*)::int AS running, (count(*) FILTER (WHERE route = 'pinned'))::int AS pinned
-      FROM tasks WHERE goal_id = ANY(${goalIds}::uuid[]) AND status = 'running' AND kind = 'agent'
-      GROUP BY goal_id`.execute(trx);
-    const slots = new Map(
-      goals
-        .filter((g) => g.status === 'pending' || g.status === 'running')
-        .map((g) => {
-          const b = busy.find((x) => x.goalId === g.id);
-          return [g.id, { free: g.maxParallel - (b?.running ?? 0), pinnedBusy: (b?.pinned ?? 0) > 0 }];
-        }),
-    );
-    const picked: string[] = [];
-    let spawnBudget = options.spawnBudget;
-    for (const candidate of candidates) {
-      if (picked.length >= options.capacity) break;
-      const slot = slots.get(candidate.goalId);
-      if (!slot || slot.free <= 0) continue;
-      if (candidate.route === 'pinned') {
-        if (slot.pinnedBusy) continue;
-        slot.pinnedBusy = true;
-      } else {
-        if (spawnBudget <= 0) continue;
-        spawnBudget -= 1;
-      }
-      slot.free -= 1;
-      picked.push(candidate.id);
-    }
-    if (picked.length === 0) return [];
+    const events: NewEvent[] = [];
+    const taken = await claimCandidates(trx, candidates, options, events);
+    await appendEvents(trx, events);
+    return taken;
+  });
+  return { claimed, more: candidates.length === window };
+}
 
-    // Taken only if still ready and nobody else holds it: a task another
-    // claimer got first is skipped (this claim takes fewer), never waited on.
-    const { rows: tasks } = await sql<Task>`
-      UPDATE tasks SET status = 'running', attempt = attempt + 1, lease_owner = ${options.owner},
-        lease_expires_at = now() + make_interval(secs => ${options.leaseMs / 1000}),
-        started_at = coalesce(started_at, now()), not_before = NULL, updated_at = now()
-      WHERE id IN (SELECT t.id FROM tasks t WHERE t.id = ANY(${picked}::uuid[]) AND ${READY} FOR UPDATE SKIP LOCKED)
-      RETURNING *`.execute(trx);
-    if (tasks.length === 0) return [];
-    const events: NewEvent[] = tasks.map((t) => ({
+/**
+ * Records finished runs and claims what they released, in one transaction:
+ * one commit (and one wait for the disk) between a task's success and the
+ * next task's dispatch, instead of two.
+ */
+export async function completeAndClaim(
+  db: Db,
+  completions: Completion[],
+  policy: RetryPolicy,
+  options: ClaimOptions,
+): Promise<{ report: CompletionReport } & ClaimResult> {
+  return inTransaction(db, async (trx) => {
+    const events: NewEvent[] = [];
+    const report = await applyCompletions(trx, options.owner, completions, policy, events);
+    const window = options.capacity * 4;
+    const candidates = options.capacity > 0 ? await findCandidates(trx, window) : [];
+    const claimed = candidates.length === 0 ? [] : await claimCandidates(trx, candidates, options, events);
+    // One insert (and one NOTIFY) for everything this transaction changed.
+    await appendEvents(trx, events);
+    return { report, claimed, more: candidates.length === window };
+  });
+}
+
+async function claimCandidates(trx: Db, candidates: Candidate[], options: ClaimOptions, events: NewEvent[]): Promise<ClaimedTask[]> {
+  const goalIds = [...new Set(candidates.map((c) => c.goalId))].sort();
+  const goals = await trx.selectFrom('goals').selectAll().where('id', 'in', goalIds).orderBy('id').forNoKeyUpdate().execute();
+  const { rows: busy } = await sql<{ goalId: string; running: number; pinned: number }>`
+    SELECT goal_id, count(*)::int AS running, (count(*) FILTER (WHERE route = 'pinned'))::int AS pinned
+    FROM tasks WHERE goal_id = ANY(${goalIds}::uuid[]) AND status = 'running' AND kind = 'agent'
+    GROUP BY goal_id`.execute(trx);
+  const slots = new Map(
+    goals
+      .filter((g) => g.status === 'pending' || g.status === 'running')
+      .map((g) => {
+        const b = busy.find((x) => x.goalId === g.id);
+        return [g.id, { free: g.maxParallel - (b?.running ?? 0), pinnedBusy: (b?.pinned ?? 0) > 0 }];
+      }),
+  );
+  const picked: string[] = [];
+  let spawnBudget = options.spawnBudget;
+  for (const candidate of candidates) {
+    if (picked.length >= options.capacity) break;
+    const slot = slots.get(candidate.goalId);
+    if (!slot || slot.free <= 0) continue;
+    if (candidate.route === 'pinned') {
+      if (slot.pinnedBusy) continue;
+      slot.pinnedBusy = true;
+    } else {
+      if (spawnBudget <= 0) continue;
+      spawnBudget -= 1;
+    }
+    slot.free -= 1;
+    picked.push(candidate.id);
+  }
+  if (picked.length === 0) return [];
+
+  // Taken only if still ready and nobody else holds it: a task another
+  // claimer got first is skipped (this claim takes fewer), never waited on.
+  const { rows: tasks } = await sql<Task>`
+    UPDATE tasks SET status = 'running', attempt = attempt + 1, lease_owner = ${options.owner},
+      lease_expires_at = now() + make_interval(secs => ${options.leaseMs / 1000}),
+      started_at = coalesce(started_at, now()), not_before = NULL, updated_at = now()
+    WHERE id IN (SELECT t.id FROM tasks t WHERE t.id = ANY(${picked}::uuid[]) AND ${READY} FOR UPDATE SKIP LOCKED)
+    RETURNING *`.execute(trx);
+  if (tasks.length === 0) return [];
+  for (const t of tasks) {
+    events.push({
       type: 'task.status_changed',
       goalId: t.goalId,
       taskId: t.id,
       data: { from: 'pending', to: 'running', attempt: t.attempt, owner: options.owner, route: t.route },
-    }));
-    const starting = goals.filter((g) => g.status === 'pending' && tasks.some((t) => t.goalId === g.id)).map((g) => g.id);
-    events.push(...(await startGoals(trx, starting)));
-    await appendEvents(trx, events);
-    const goalById = new Map(goals.map((g) => [g.id, g]));
-    return tasks.map((task) => ({ task, goal: goalById.get(task.goalId)! }));
-  });
-  return { claimed, more };
+    });
+  }
+  const starting = goals.filter((g) => g.status === 'pending' && tasks.some((t) => t.goalId === g.id)).map((g) => g.id);
+  events.push(...(await startGoals(trx, starting)));
+  const goalById = new Map(goals.map((g) => [g.id, g]));
+  return tasks.map((task) => ({ task, goal: goalById.get(task.goalId)! }));
 }
 
 /**
