@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { sql } from 'kysely';
+import { databaseAnswers } from '../store/health.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { errorResponse } from './errors.js';
 import type { HttpMetrics } from './metrics.js';
@@ -8,14 +8,9 @@ import type { HttpMetrics } from './metrics.js';
 export function healthRouter({ db }: AppDeps, metrics: HttpMetrics) {
   return new Hono<AppEnv>()
     .get('/healthz', (c) => c.json({ status: 'ok' }))
-    .get('/readyz', async (c) => {
-      try {
-        await sql`SELECT 1`.execute(db);
-        return c.json({ status: 'ready' });
-      } catch {
-        return errorResponse(c, 503, 'database unreachable');
-      }
-    })
+    .get('/readyz', async (c) =>
+      (await databaseAnswers(db)) ? c.json({ status: 'ready' }) : errorResponse(c, 503, 'database unreachable'),
+    )
     .get('/metrics', async (c) => {
       c.header('Content-Type', metrics.registry.contentType);
       return c.body(await metrics.registry.metrics());

@@ -4,7 +4,7 @@ import { gateMatchKeys, signalMatchKeys, type GateCondition } from '../domain/ga
 import { leafMatches, normalizeSignal, type NormalizedSignal } from '../domain/signal-rules.js';
 import { appendEvents, type NewEvent } from '../store/events.js';
 import { decideWaitingGate, storedGate } from '../store/holds.js';
-import { insertSignal, lockMatchKeys, lockWaitingGates } from '../store/signals.js';
+import { insertSignal, lockMatchKeys, lockWaitingGates, setSignalMatches } from '../store/signals.js';
 import { inTransaction } from '../store/transactions.js';
 
 /**
@@ -76,7 +76,7 @@ export async function resolveSignal(db: Db, input: SignalInput): Promise<Resolve
       await lockMatchKeys(trx, gateMatchKeys(condition).filter((k) => !held.has(k)));
       await decideWaitingGate(trx, gate, events, stored.signal.id);
     }
-    await trx.updateTable('signals').set({ matchedTaskIds: matched }).where('id', '=', stored.signal.id).execute();
+    await setSignalMatches(trx, stored.signal.id, matched);
     events.push({
       type: 'signal.received',
       goalId: null,

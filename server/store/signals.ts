@@ -96,6 +96,11 @@ export async function signalsForGate(trx: Db, keys: readonly string[], gateId: s
   return rows;
 }
 
+/** The gates a signal matched when it was resolved. */
+export async function setSignalMatches(trx: Db, signalId: string, taskIds: string[]): Promise<void> {
+  await trx.updateTable('signals').set({ matchedTaskIds: taskIds }).where('id', '=', signalId).execute();
+}
+
 /** Adds the gates a signal resolved to its record, for GET /api/signals. */
 export async function addSignalMatches(trx: Db, signalIds: readonly string[], taskIds: readonly string[]): Promise<void> {
   if (signalIds.length === 0 || taskIds.length === 0) return;
