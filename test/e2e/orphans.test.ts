@@ -1,5 +1,4 @@
 import { chmod, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { createGitRepo, showFile, type TestRepo } from '../support/git-repo.js';
 import { waitFor, waitForGoal } from '../support/orchestration.js';
 import { killAllServers, startServer, type ServerProcess } from '../support/server-process.js';
+import { processGone } from '../support/processes.js';
 
 /**
  * The real server runs a real agent process (fake-claude behind a switch that
@@ -49,23 +49,6 @@ afterAll(async () => {
   await database?.destroy();
   if (tmp) await rm(tmp, { recursive: true, force: true });
 }, 120_000);
-
-/** Gone: no such process, or only a zombie nobody reaped. */
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
-    throw err;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state === 'Z' || state === 'X';
-  } catch {
-    return true;
-  }
-}
 
 it('ends agents orphaned by a crash on restart and retries their tasks', { timeout: 240_000 }, async () => {
   const db = database.db;

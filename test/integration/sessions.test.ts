@@ -23,6 +23,7 @@ import { testConfig } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { branchExists, createGitRepo, git, logSubjects, showFile, worktreePaths, type TestRepo } from '../support/git-repo.js';
 import { fastOptions, waitFor, waitForGoal } from '../support/orchestration.js';
+import { processGone } from '../support/processes.js';
 
 /**
  * The AgentSessionRunner under a real TaskOrchestrator, against real agent
@@ -262,23 +263,6 @@ async function logText(h: Harness, sessionId: string): Promise<string> {
 
 function result(t: TaskWithDeps): Record<string, any> {
   return (t.result ?? {}) as Record<string, any>;
-}
-
-/** Gone: no such process, or only a zombie nobody reaped yet. */
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
-    throw err;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state === 'Z' || state === 'X';
-  } catch {
-    return true;
-  }
 }
 
 // ---------------------------------------------------------------------------
