@@ -124,7 +124,7 @@ async function buildWorld(ctx: BenchContext, cleanup: Cleanup, label: string, ot
   const all = await createTargetGates(db, s.warmup + s.resolves + direct);
   // As the orchestrator does on its tick: the gates start waiting (armed, checked for early signals).
   let activated = 0;
-  for (let n = await activateReadyTasks(db); n > 0; n = await activateReadyTasks(db)) activated += n;
+  for (let pass = await activateReadyTasks(db); pass.count > 0; pass = await activateReadyTasks(db)) activated += pass.count;
   const { rows } = await sql<{ waiting: string }>`
     SELECT count(*) AS waiting FROM tasks WHERE id = ANY(${all.map((g) => g.taskId)}::uuid[]) AND status = 'waiting'`.execute(db);
   if (Number(rows[0]!.waiting) !== all.length) {

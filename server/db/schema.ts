@@ -153,6 +153,15 @@ export interface EventsTable {
   at: Timestamp;
 }
 
+export interface InstancesTable {
+  id: string;
+  host: string;
+  pid: number;
+  pidStartedAt: string | null;
+  startedAt: Timestamp;
+  heartbeatAt: Timestamp;
+}
+
 export interface Database {
   goals: GoalsTable;
   tasks: TasksTable;
@@ -162,4 +171,5 @@ export interface Database {
   sessionLogs: SessionLogsTable;
   signals: SignalsTable;
   events: EventsTable;
+  instances: InstancesTable;
 }

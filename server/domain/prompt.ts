@@ -14,6 +14,8 @@ export interface PromptInput {
   previousFailure: string | null;
   /** Whether the agent works in its own branch (spawned) or the goal's shared worktree (pinned). */
   route: 'pinned' | 'spawned';
+  /** A spawned task's branch already holds an earlier attempt's work, and these paths conflict with the goal's newer work. */
+  continuing?: { conflicts: string[] };
 }
 
 const MAX_SUMMARY_CHARS = 4000;
@@ -45,6 +47,15 @@ export function buildPrompt(input: PromptInput): string {
     sections.push(
       `## This is another attempt\nThe previous attempt at this task did not succeed:\n\n${clip(input.previousFailure.trim(), MAX_SUMMARY_CHARS)}\n\nAddress this before anything else.`,
     );
+  }
+  if (input.continuing) {
+    const lines = ['## Where you start', 'Your branch already holds what an earlier attempt at this task committed: carry on from it rather than starting over.'];
+    if (input.continuing.conflicts.length > 0) {
+      lines.push(
+        `The goal branch moved on meanwhile and merging it into your branch conflicts in: ${input.continuing.conflicts.join(', ')}. Resolve those conflicts first and commit the merge.`,
+      );
+    }
+    sections.push(lines.join('\n'));
   }
   sections.push(
     [

@@ -21,6 +21,15 @@ export interface TaskResult {
 }
 
 /**
+ * The outcome recorded instead of one the database refused (a value it cannot
+ * store, a constraint): the task fails with the reason, so one bad result
+ * costs its own task an attempt and never holds back anyone else's.
+ */
+export function unrecordableOutcome(outcome: TaskOutcome, reason: string): TaskOutcome {
+  return { kind: 'failed', error: `its ${outcome.kind} outcome could not be recorded: ${reason}` };
+}
+
+/**
  * Where a ready task goes. Only agent tasks need a session and a lease; the
  * others are held by the tree itself (a group by its children, a gate by a
  * signal, a review by a person) and take no session slot.

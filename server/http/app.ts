@@ -31,9 +31,10 @@ export function createApp(deps: AppDeps) {
   app.use('*', observeRequests(metrics));
   app.use(
     '/api/*',
-    authenticate(deps.config.auth, async (token) =>
-      looksLikeTaskToken(token) ? ((await findSessionByTokenHash(deps.db, hashTaskToken(token)))?.taskId ?? null) : null,
-    ),
+    authenticate(deps.config.auth, async (token) => {
+      const session = looksLikeTaskToken(token) ? await findSessionByTokenHash(deps.db, hashTaskToken(token)) : undefined;
+      return session ? { taskId: session.taskId, sessionId: session.id } : null;
+    }),
   );
   app.use('/api/*', limitBodySize(deps.config.http.bodyLimitBytes));
   app.use('/api/*', requireJsonBody());

@@ -21,8 +21,8 @@ const SELF_AUTHENTICATED_ROUTES = [/^\/api\/webhooks\/github$/];
 /** What a task token opens, for the task it was issued for. */
 const TASK_ROUTES = [/^\/api\/tasks\/([^/]+)$/, /^\/api\/tasks\/([^/]+)\/(complete|block)$/];
 
-/** Looks a task token up; resolves the task it is for while its run is live. */
-export type TaskTokenResolver = (token: string) => Promise<string | null>;
+/** Looks a task token up; resolves the session (and its task) it was issued to while that run is live. */
+export type TaskTokenResolver = (token: string) => Promise<{ taskId: string; sessionId: string } | null>;
 
 export function authenticate(auth: Config['auth'], resolveTaskToken: TaskTokenResolver): MiddlewareHandler<AppEnv> {
   const apiToken = auth.apiToken ? digest(auth.apiToken) : null;
@@ -56,8 +56,8 @@ export function authenticate(auth: Config['auth'], resolveTaskToken: TaskTokenRe
     const given = digest(presented);
     if (apiToken && timingSafeEqual(given, apiToken)) return { kind: 'api' };
     if (signalToken && timingSafeEqual(given, signalToken)) return { kind: 'signal' };
-    const taskId = await resolveTaskToken(presented);
-    if (taskId) return { kind: 'task', taskId };
+    const run = await resolveTaskToken(presented);
+    if (run) return { kind: 'task', ...run };
     // An open API does not turn away a caller for sending a token it does not know.
     return apiToken || signalToken ? null : { kind: 'anonymous' };
   }

@@ -15,7 +15,7 @@ export interface AppDeps {
   shutdown?: AbortSignal;
 }
 
-export type Caller = { kind: 'api' } | { kind: 'signal' } | { kind: 'task'; taskId: string } | { kind: 'anonymous' };
+export type Caller = { kind: 'api' } | { kind: 'signal' } | { kind: 'task'; taskId: string; sessionId: string } | { kind: 'anonymous' };
 
 export interface AppEnv {
   Variables: {

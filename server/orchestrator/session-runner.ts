@@ -24,8 +24,16 @@ export interface SessionRunner {
    * stops its session and resolves promptly.
    */
   run(assignment: SessionAssignment): Promise<TaskOutcome>;
-  /** Before the first run: clean up what a previous process left (orphaned agents, stale worktrees). */
+  /** Before the first run: clean up what a previous process left (stale worktrees). */
   start?(): Promise<void>;
+  /**
+   * Ends what the given instances left running on this host — their agent
+   * processes, sessions and tokens, with the agents' unfinished work kept on
+   * their branches — before their tasks are handed out again. `startup`: this
+   * instance is just starting (its own id is among `owners`), so sessions
+   * whose owner stopped heartbeating long ago count as orphans too.
+   */
+  recoverOrphans?(options: { owners: string[]; startup: boolean }): Promise<void>;
   /** After the last run has ended. */
   stop?(): Promise<void>;
 }

@@ -1,22 +1,28 @@
+import os from 'node:os';
+import { isDatabaseUnavailable } from '../db/availability.js';
 import type { Db } from '../db/database.js';
 import type { NotificationListener } from '../db/notification-listener.js';
-import type { RetryPolicy, TaskOutcome } from '../domain/task-rules.js';
+import { unrecordableOutcome, type RetryPolicy, type TaskOutcome } from '../domain/task-rules.js';
+import { ownProcess, processIsAlive } from '../host/proc-stat.js';
 import type { Logger } from '../logger.js';
 import {
   completeTasks,
   expireLeases,
-  reclaimOwnedTasks,
+  reclaimTasksOf,
   releaseTasks,
   renewLeases,
   type Completion,
   type CompletionReport,
 } from '../store/completion.js';
 import { activateReadyTasks, claimReadyTasks, completeAndClaim, sweepGateDeadlines, type ClaimedTask } from '../store/dispatch.js';
+import { heartbeatInstance, otherInstancesOnHost, registerInstance, removeInstances } from '../store/instances.js';
 import type { SessionRunner } from './session-runner.js';
 import { SpawnLimiter } from './spawn-limiter.js';
 
 export interface OrchestratorOptions {
   instanceId: string;
+  /** This machine's name, as sessions record it; defaults to os.hostname(). */
+  host?: string;
   /** Sessions this instance runs at once, over all goals. */
   maxSessions: number;
   leaseMs: number;
@@ -63,6 +69,9 @@ export class TaskOrchestrator {
   private pollTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private lastExpiry = 0;
+  /** Set by a graceful stop: running sessions may finish, nothing new is claimed. */
+  private draining = false;
+  private readonly host: string;
   /** Whether an activation pass could find something: after a change we did not make ourselves, or one that released a hold. */
   private holdsMayBeReady = true;
   private readonly wake = () => {
@@ -75,6 +84,7 @@ export class TaskOrchestrator {
     private readonly options: OrchestratorOptions,
   ) {
     this.spawnLimiter = new SpawnLimiter(options.spawnPerSecond, options.spawnBurst);
+    this.host = options.host ?? os.hostname();
   }
 
   get instanceId(): string {
@@ -89,10 +99,12 @@ export class TaskOrchestrator {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    // Orphaned agents of a previous run must be gone before their tasks are handed out again.
+    const self = ownProcess();
+    await registerInstance(this.deps.db, { id: this.options.instanceId, host: this.host, pid: self.pid, pidStartedAt: self.startTime });
+    // What a previous process under this id, or a dead neighbour, left running
+    // must be gone before any of its tasks is handed out again.
+    await this.recoverDeadInstances(true);
     await this.deps.runner.start?.();
-    const reclaimed = await reclaimOwnedTasks(this.deps.db, this.options.instanceId, this.options.retry);
-    if (reclaimed > 0) this.deps.logger.warn({ reclaimed }, 'tasks this instance ran before it restarted were retried');
     this.deps.notifications?.on('notification', this.wake);
     this.deps.notifications?.on('reconnected', this.wake);
     this.pollTimer = setInterval(this.wake, this.options.pollIntervalMs);
@@ -101,13 +113,21 @@ export class TaskOrchestrator {
   }
 
   /**
-   * Stops dispatching, stops this instance's sessions and hands their tasks
-   * back (without counting the interrupted attempt), after the transition in
-   * flight has committed. Nothing is left half-done: every task is either
-   * recorded with its outcome or pending again.
+   * Stops this instance's part in the work, and never throws: a shutdown must
+   * get to the end whatever the database does meanwhile.
+   *
+   * With `drainMs`, nothing new is claimed and running sessions get that long
+   * to finish on their own (their outcomes are recorded as usual). Then the
+   * rest are stopped and their tasks handed back without counting the
+   * interrupted attempt, after the transition in flight has committed. Every
+   * task ends up recorded with its outcome or pending again; what cannot be
+   * written now (the database is gone) is left to lease expiry and to the
+   * next instance on this host, which sees that this process is gone.
    */
-  async stop(): Promise<void> {
+  async stop(options: { drainMs?: number } = {}): Promise<void> {
     if (!this.started || this.stopping) return;
+    const drainMs = options.drainMs ?? 0;
+    if (drainMs > 0 && this.running.size > 0) await this.drain(drainMs);
     this.stopping = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
@@ -115,21 +135,54 @@ export class TaskOrchestrator {
     this.deps.notifications?.off('reconnected', this.wake);
     await this.tickPromise;
     // Outcomes that arrived before the stop are real results: record them.
-    await this.flushCompletions();
+    await this.step('recording outcomes at stop', () => this.flushCompletions());
     const interrupted = [...this.running.values()];
     for (const session of interrupted) session.controller.abort(new Error('instance stopping'));
     await Promise.race([
       Promise.allSettled(interrupted.map((s) => s.done)),
       new Promise((resolve) => setTimeout(resolve, this.options.stopGraceMs)),
     ]);
-    await releaseTasks(
-      this.deps.db,
-      this.options.instanceId,
-      interrupted.map((s) => ({ taskId: s.taskId, attempt: s.attempt })),
+    const released = await this.step('handing tasks back', () =>
+      releaseTasks(
+        this.deps.db,
+        this.options.instanceId,
+        interrupted.map((s) => ({ taskId: s.taskId, attempt: s.attempt })),
+      ),
     );
     this.completions.length = 0;
     this.running.clear();
-    await this.deps.runner.stop?.();
+    await this.step('stopping the runner', async () => this.deps.runner.stop?.());
+    // Handed everything back: nobody needs to find this instance dead.
+    if (released !== undefined) {
+      await this.step('deregistering', () => removeInstances(this.deps.db, [{ id: this.options.instanceId, pid: process.pid }]));
+    }
+  }
+
+  /** Lets running sessions finish for up to `drainMs` while nothing new starts. */
+  private async drain(drainMs: number): Promise<void> {
+    this.draining = true;
+    this.deps.logger.info({ sessions: this.running.size, drain_ms: drainMs }, 'draining: running sessions may finish, nothing new starts');
+    const deadline = Date.now() + drainMs;
+    while (this.running.size > 0 && Date.now() < deadline) {
+      const left = deadline - Date.now();
+      await Promise.race([
+        Promise.race([...this.running.values()].map((s) => s.done)),
+        new Promise((resolve) => setTimeout(resolve, left)),
+      ]);
+    }
+    // Record what finished while draining before the stop goes on.
+    this.kick();
+    await this.tickPromise;
+  }
+
+  /** Runs one step of a shutdown; a failure is logged and the shutdown goes on. */
+  private async step<T>(what: string, work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (err) {
+      this.deps.logger.error({ err }, `orchestrator stop: ${what} failed`);
+      return undefined;
+    }
   }
 
   /** Asks for a tick soon; many asks while one runs become one more pass. */
@@ -147,44 +200,87 @@ export class TaskOrchestrator {
   private async loop(): Promise<void> {
     do {
       this.again = false;
-      try {
-        await this.tick();
-      } catch (err) {
-        // The database may be briefly unreachable; the next wake-up or poll tries again.
-        this.deps.logger.error({ err }, 'orchestrator tick failed');
-        return;
-      }
+      await this.tick();
     } while (this.again && !this.stopping);
   }
 
+  /**
+   * One pass. Each phase stands on its own: an outcome the database refuses,
+   * or a failing sweep, must not keep the others — expiring dead leases,
+   * claiming new work — from running. A phase that failed because the
+   * database is away is simply tried again on the next wake-up or poll.
+   */
   private async tick(): Promise<void> {
     const { db } = this.deps;
-    await this.completeAndClaim();
-    await this.flushCompletions();
+    await this.phase('recording outcomes', async () => {
+      await this.completeAndClaim();
+      await this.flushCompletions();
+    });
     if (this.stopping) return;
     const now = Date.now();
     if (now - this.lastExpiry >= this.options.pollIntervalMs) {
       this.lastExpiry = now;
-      while ((await expireLeases(db, this.options.retry)) === 100) {}
-      while ((await sweepGateDeadlines(db)) === 100) {}
+      await this.phase('recovering dead instances', () => this.recoverDeadInstances(false));
+      await this.phase('expiring leases', async () => {
+        while ((await expireLeases(db, this.options.retry)).more) {}
+      });
+      await this.phase('sweeping gate deadlines', async () => {
+        while ((await sweepGateDeadlines(db)).more) {}
+      });
     }
     if (this.holdsMayBeReady) {
       this.holdsMayBeReady = false;
-      while ((await activateReadyTasks(db)) === 1000) {}
+      const activated = await this.phase('activating holds', async () => {
+        while ((await activateReadyTasks(db)).more) {}
+      });
+      if (!activated) this.holdsMayBeReady = true;
     }
-    while (!this.stopping) {
-      const options = this.claimOptions();
-      if (options.capacity <= 0) break;
-      const { claimed, more } = await claimReadyTasks(db, options);
-      this.dispatchAll(claimed);
-      if (!more || claimed.length === 0) break;
+    await this.phase('claiming', async () => {
+      while (!this.stopping) {
+        const options = this.claimOptions();
+        if (options.capacity <= 0) break;
+        const { claimed, more } = await claimReadyTasks(db, options);
+        this.dispatchAll(claimed);
+        if (!more || claimed.length === 0) break;
+      }
+    });
+  }
+
+  /** True when the phase ran to its end. */
+  private async phase(what: string, work: () => Promise<void>): Promise<boolean> {
+    try {
+      await work();
+      return true;
+    } catch (err) {
+      const level = isDatabaseUnavailable(err) ? 'warn' : 'error';
+      this.deps.logger[level]({ err }, `orchestrator: ${what} failed`);
+      return false;
+    }
+  }
+
+  /**
+   * Instances on this host whose process is gone (and, at start, this
+   * instance's own id from before a restart): their agents are ended first,
+   * then their tasks are retried at once instead of after the lease runs out.
+   * Instances on other hosts cannot be asked by pid; their leases expire.
+   */
+  private async recoverDeadInstances(startup: boolean): Promise<void> {
+    const others = await otherInstancesOnHost(this.deps.db, this.host, this.options.instanceId);
+    const dead = others.filter((instance) => !processIsAlive(instance.pid, instance.pidStartedAt));
+    const owners = [...(startup ? [this.options.instanceId] : []), ...dead.map((instance) => instance.id)];
+    if (owners.length === 0) return;
+    await this.deps.runner.recoverOrphans?.({ owners, startup });
+    const reclaimed = await reclaimTasksOf(this.deps.db, owners, this.options.retry);
+    await removeInstances(this.deps.db, dead);
+    if (reclaimed > 0 || dead.length > 0) {
+      this.deps.logger.warn({ reclaimed, instances: owners }, 'took back the work of Arbor processes that went away');
     }
   }
 
   private claimOptions() {
     return {
       owner: this.options.instanceId,
-      capacity: this.options.maxSessions - this.running.size,
+      capacity: this.draining ? 0 : this.options.maxSessions - this.running.size,
       spawnBudget: this.spawnLimiter.available(),
       leaseMs: this.options.leaseMs,
     };
@@ -209,8 +305,7 @@ export class TaskOrchestrator {
       this.noteReport(report);
       this.dispatchAll(claimed);
     } catch (err) {
-      this.completions.unshift(...batch);
-      throw err;
+      await this.recordSeparately(batch, err);
     }
   }
 
@@ -249,9 +344,46 @@ export class TaskOrchestrator {
       try {
         this.noteReport(await completeTasks(this.deps.db, this.options.instanceId, batch, this.options.retry));
       } catch (err) {
-        // Keep them for the next tick: an outcome is never dropped because the database hiccuped.
-        this.completions.unshift(...batch);
-        throw err;
+        await this.recordSeparately(batch, err);
+      }
+    }
+  }
+
+  /**
+   * A batch the database refused. While it is unavailable the batch is kept
+   * for the next tick: an outcome is never dropped because the database
+   * hiccuped. Otherwise one outcome holds something it cannot store: each is
+   * recorded on its own, and one that still fails is recorded as its task's
+   * failure instead, so it costs that task alone.
+   */
+  private async recordSeparately(batch: Completion[], err: unknown): Promise<void> {
+    if (isDatabaseUnavailable(err)) {
+      this.completions.unshift(...batch);
+      throw err;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const completion = batch[i]!;
+      try {
+        this.noteReport(await completeTasks(this.deps.db, this.options.instanceId, [completion], this.options.retry));
+        continue;
+      } catch (refused) {
+        if (isDatabaseUnavailable(refused)) {
+          this.completions.unshift(...batch.slice(i));
+          throw refused;
+        }
+        const reason = refused instanceof Error ? refused.message : String(refused);
+        this.deps.logger.error({ err: refused, task: completion.taskId }, 'an outcome could not be recorded; recording the task as failed');
+        const failed = { ...completion, outcome: unrecordableOutcome(completion.outcome, reason) };
+        try {
+          this.noteReport(await completeTasks(this.deps.db, this.options.instanceId, [failed], this.options.retry));
+        } catch (again) {
+          if (isDatabaseUnavailable(again)) {
+            this.completions.unshift(...batch.slice(i));
+            throw again;
+          }
+          // Nothing of it can be written: its lease runs out and the task is retried.
+          this.deps.logger.error({ err: again, task: completion.taskId }, 'not even its failure could be recorded');
+        }
       }
     }
   }
@@ -261,8 +393,13 @@ export class TaskOrchestrator {
    * goal was cancelled, or the lease expired and the task went to another run.
    */
   private async heartbeat(): Promise<void> {
-    if (this.stopping || this.running.size === 0) return;
+    if (this.stopping) return;
     try {
+      if (!(await heartbeatInstance(this.deps.db, this.options.instanceId))) {
+        const self = ownProcess();
+        await registerInstance(this.deps.db, { id: this.options.instanceId, host: this.host, pid: self.pid, pidStartedAt: self.startTime });
+      }
+      if (this.running.size === 0) return;
       const lost = await renewLeases(this.deps.db, this.options.instanceId, [...this.running.keys()], this.options.leaseMs);
       for (const taskId of lost) {
         const session = this.running.get(taskId);

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import { untilDatabaseAnswers } from '../db/availability.js';
 import type { Db } from '../db/database.js';
-import { buildPrompt } from '../domain/prompt.js';
+import { buildPrompt, type PromptInput } from '../domain/prompt.js';
 import type { AgentName } from '../domain/states.js';
 import type { TaskOutcome, TaskResult } from '../domain/task-rules.js';
 import type { Logger } from '../logger.js';
 import type { SessionAssignment, SessionRunner } from '../orchestrator/session-runner.js';
-import { setGoalBranch } from '../store/goals.js';
+import { getGoal, setGoalBranch } from '../store/goals.js';
 import {
   createSession,
   endFinishedPinnedSessions,
@@ -30,7 +31,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { PortBlocks } from './port-blocks.js';
 import { SessionLog } from './session-log.js';
 import { newTaskToken } from './task-token.js';
-import { WorktreeError, type WorktreeManager } from './worktrees.js';
+import { WorktreeError, type SpawnedWorktree, type WorktreeManager } from './worktrees.js';
 
 export interface SessionSettings {
   instanceId: string;
@@ -88,7 +89,6 @@ export class AgentSessionRunner implements SessionRunner {
   }
 
   async start(): Promise<void> {
-    await this.endOrphans();
     await this.pruneWorktrees();
     this.watchTimer = setInterval(() => void this.watch(), WATCH_INTERVAL_MS);
     this.watchTimer.unref();
@@ -111,7 +111,7 @@ export class AgentSessionRunner implements SessionRunner {
   /** The goal's branch, created from base_ref on first use and recorded on the goal. */
   private async goalBranch(goal: SessionAssignment['goal']): Promise<{ branch: string; head: string }> {
     const ensured = await this.deps.worktrees.ensureGoalBranch(goal.repo, goal);
-    if (goal.branch !== ensured.branch) await setGoalBranch(this.deps.db, goal.id, ensured.branch);
+    if (goal.branch !== ensured.branch) await this.persist(() => setGoalBranch(this.deps.db, goal.id, ensured.branch));
     return ensured;
   }
 
@@ -146,7 +146,7 @@ export class AgentSessionRunner implements SessionRunner {
       return { kind: 'failed', error: describe(err) };
     } finally {
       // Idle, not ended: the goal's next pinned task resumes this conversation. The run's token dies here.
-      await recordSessionRunEnd(this.deps.db, session.id, { ...sessionEnd, status: 'idle' });
+      await this.persist(() => recordSessionRunEnd(this.deps.db, session.id, { ...sessionEnd, status: 'idle' }));
     }
   }
 
@@ -164,14 +164,14 @@ export class AgentSessionRunner implements SessionRunner {
     branch: string,
     run: SessionRun,
   ): Promise<Session> {
-    const existing = await findLivePinnedSession(this.deps.db, goal.id);
-    if (existing?.status === 'idle' && existing.agent === agent.name) return resumePinnedSession(this.deps.db, existing.id, run);
+    const existing = await this.persist(() => findLivePinnedSession(this.deps.db, goal.id));
+    if (existing?.status === 'idle' && existing.agent === agent.name) return this.persist(() => resumePinnedSession(this.deps.db, existing.id, run));
     // A conversation belongs to one agent: another agent starts its own.
     const carried = existing?.agent === agent.name ? existing.agentSessionId : null;
     if (existing) {
       await this.endStaleSession(existing, existing.status === 'idle' ? `the lane moved to the ${agent.name} agent` : 'superseded: its run ended without it');
     }
-    const session = await createSession(this.deps.db, {
+    const session = await this.persist(() => createSession(this.deps.db, {
       id: randomUUID(),
       goalId: goal.id,
       kind: 'pinned',
@@ -180,7 +180,7 @@ export class AgentSessionRunner implements SessionRunner {
       branch,
       baseSha: null,
       ...run,
-    });
+    }));
     return carried ? { ...session, agentSessionId: carried } : session;
   }
 
@@ -188,7 +188,7 @@ export class AgentSessionRunner implements SessionRunner {
     const { task } = assignment;
     const sessionId = randomUUID();
     let goalBranch: string;
-    let place: { path: string; branch: string; baseSha: string };
+    let place: SpawnedWorktree;
     try {
       goalBranch = (await this.goalBranch(assignment.goal)).branch;
       place = await this.deps.worktrees.spawnWorktree(assignment.goal.repo, { id: assignment.goal.id, branch: goalBranch }, task.key, sessionId);
@@ -197,7 +197,7 @@ export class AgentSessionRunner implements SessionRunner {
     }
     const goal = { ...assignment.goal, branch: goalBranch };
     const { token, hash } = newTaskToken();
-    const session = await createSession(this.deps.db, {
+    const session = await this.persist(() => createSession(this.deps.db, {
       id: sessionId,
       goalId: goal.id,
       kind: 'spawned',
@@ -210,11 +210,12 @@ export class AgentSessionRunner implements SessionRunner {
       owner: this.settings.instanceId,
       host: this.host,
       tokenHash: hash,
-    });
+    }));
     let outcome: TaskOutcome = { kind: 'failed', error: 'the session ended before its outcome was known' };
     let sessionEnd: Omit<SessionRunEnd, 'status'> = { ...NO_RUN, endReason: 'runner error' };
     try {
-      const ended = await this.runAgent({ ...assignment, goal }, agent, session, place.path, token, null);
+      const continuing = place.continued ? { conflicts: place.conflicts } : undefined;
+      const ended = await this.runAgent({ ...assignment, goal }, agent, session, place.path, token, null, continuing);
       sessionEnd = ended.sessionEnd;
       outcome = await this.keepLeftovers(place.path, task.key, ended.outcome);
       if (outcome.kind === 'succeeded') outcome = await this.mergeBack(goal, place, task.key, ended.result);
@@ -222,9 +223,16 @@ export class AgentSessionRunner implements SessionRunner {
       outcome = { kind: 'failed', error: describe(err) };
     } finally {
       // Whatever happened above, the session ends (and its token with it) and its worktree goes.
-      await recordSessionRunEnd(this.deps.db, session.id, { ...sessionEnd, status: 'ended' });
+      await this.persist(() => recordSessionRunEnd(this.deps.db, session.id, { ...sessionEnd, status: 'ended' }));
       const keep = this.settings.keepFailedWorktrees && outcome.kind !== 'succeeded';
       if (!keep) await this.deps.worktrees.remove(goal.repo, place.path).catch((err) => this.deps.logger.warn({ err }, 'worktree not removed'));
+    }
+    const merged = outcome.kind === 'succeeded' ? outcome.result?.head : undefined;
+    if (typeof merged === 'string') {
+      // Its work is in the goal branch now; a branch with anything unmerged is never deleted.
+      await this.deps.worktrees
+        .deleteMergedBranch(goal.repo, place.branch, merged, goal.branch)
+        .catch((err) => this.deps.logger.warn({ err: describe(err), branch: place.branch }, 'merged task branch not deleted'));
     }
     return outcome;
   }
@@ -279,9 +287,10 @@ export class AgentSessionRunner implements SessionRunner {
     cwd: string,
     token: string,
     conversationId: string | null,
+    continuing?: PromptInput['continuing'],
   ) {
     const { task, goal, signal } = assignment;
-    const context = await getTaskContext(this.deps.db, task);
+    const context = await this.persist(() => getTaskContext(this.deps.db, task));
     const prompt = buildPrompt({
       goal: { title: goal.title, description: goal.description, branch: goal.branch },
       task: { key: task.key, title: task.title, instructions: task.instructions, acceptance: task.acceptance },
@@ -289,6 +298,7 @@ export class AgentSessionRunner implements SessionRunner {
       dependencies: context.dependencies,
       previousFailure: task.error,
       route: task.route,
+      ...(continuing ? { continuing } : {}),
     });
     const log = new SessionLog(this.deps.db, session.id, { maxLines: this.settings.logMaxLines, logger: this.deps.logger });
     const parser = agent.parser();
@@ -335,7 +345,8 @@ export class AgentSessionRunner implements SessionRunner {
         },
       });
       void proc.started
-        .then((started) => (started ? markSessionRunning(this.deps.db, session.id, started) : undefined))
+        // Without its pid on record, the agent could not be found and ended should this process die.
+        .then((started) => (started ? this.persist(() => markSessionRunning(this.deps.db, session.id, started)) : undefined))
         .catch((err) => this.deps.logger.warn({ err, session: session.id }, 'session pid not recorded'));
       end = await proc.done;
       signal.removeEventListener('abort', onAbort);
@@ -348,7 +359,7 @@ export class AgentSessionRunner implements SessionRunner {
     await log.flush();
 
     const report = parser.report();
-    const reported = await readAgentReport(this.deps.db, session.id);
+    const reported = await this.persist(() => readAgentReport(this.deps.db, session.id));
     const result: TaskResult = {
       summary: reported?.kind === 'complete' && reported.summary ? reported.summary : (report.summary ?? undefined),
       ...(reported?.kind === 'complete' && reported.artifacts !== undefined ? { artifacts: reported.artifacts } : {}),
@@ -388,26 +399,60 @@ export class AgentSessionRunner implements SessionRunner {
   }
 
   /**
-   * Agents a previous process of ours (or a dead instance on this host) left
-   * running: ended, so none keeps working unobserved. Their tasks come back
-   * through the orchestrator's lease rules.
+   * Agents that Arbor processes which went away left running on this host:
+   * ended, so none keeps working unobserved (or reports on a task that has
+   * moved on), their unfinished work committed to their branch for the next
+   * attempt, and their spawned worktrees removed.
    */
-  private async endOrphans(): Promise<void> {
+  async recoverOrphans({ owners, startup }: { owners: string[]; startup: boolean }): Promise<void> {
     const orphans = await findOrphanedSessions(this.deps.db, {
       host: this.host,
-      owner: this.settings.instanceId,
-      staleMs: ORPHAN_AFTER_MS,
+      deadOwners: owners,
+      // Owners that never registered as instances are known only by their silence.
+      ...(startup ? { staleMs: ORPHAN_AFTER_MS } : {}),
     });
-    for (const orphan of orphans) await this.endStaleSession(orphan, 'orphaned: its Arbor process went away');
+    for (const orphan of orphans) {
+      if (this.live.has(orphan.id)) continue;
+      await this.endStaleSession(orphan, 'orphaned: its Arbor process went away');
+    }
   }
 
-  /** Ends a session nobody is running any more, and its process group if it still lives on this host. */
+  /**
+   * Ends a session nobody is running any more: its process group if it still
+   * lives on this host, then its leftover work is kept on its branch and a
+   * spawned session's worktree goes. (A pinned session's worktree is the
+   * goal's, and the goal's next pinned task carries on in it.)
+   */
   private async endStaleSession(session: Session, reason: string): Promise<void> {
     if (session.host === this.host && session.pid && session.pidStartedAt) {
       const ended = await endOrphanGroup(session.pid, session.pidStartedAt, this.settings.killGraceMs);
       if (ended) this.deps.logger.warn({ session: session.id, pid: session.pid }, 'ended an orphaned agent process');
     }
-    await recordSessionRunEnd(this.deps.db, session.id, { ...NO_RUN, status: 'ended', endReason: reason });
+    if (session.host === this.host && session.worktreePath) {
+      const repo = (await this.persist(() => getGoal(this.deps.db, session.goalId)))?.repo;
+      await this.deps.worktrees
+        .commitLeftovers(session.worktreePath, 'arbor: unfinished work of an interrupted run')
+        .catch((err) => this.deps.logger.warn({ err: describe(err), session: session.id }, 'leftover work of an orphan not committed'));
+      if (session.kind === 'spawned' && repo) {
+        await this.deps.worktrees
+          .remove(repo, session.worktreePath)
+          .catch((err) => this.deps.logger.warn({ err: describe(err), session: session.id }, 'worktree of an orphan not removed'));
+      }
+    }
+    await this.persist(() => recordSessionRunEnd(this.deps.db, session.id, { ...NO_RUN, status: 'ended', endReason: reason }));
+  }
+
+  /**
+   * Session bookkeeping that must outlast a database outage: an agent that
+   * finished while the database was away still gets its outcome recorded,
+   * its session ended and its worktree cleaned, once the database is back.
+   */
+  private persist<T>(work: () => Promise<T>): Promise<T> {
+    return untilDatabaseAnswers(work, {
+      onRetry: (err, attempt) => {
+        if (attempt === 1 || attempt % 20 === 0) this.deps.logger.warn({ err: describe(err), attempt }, 'database unavailable; session bookkeeping waits for it');
+      },
+    });
   }
 
   private async pruneWorktrees(): Promise<void> {

@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isSignallablePid, readProcStat, type ProcStat } from '../host/proc-stat.js';
+
+export { isSignallablePid, parseProcStat, readProcStat, readProcStatSync, type ProcStat } from '../host/proc-stat.js';
 
 /**
  * Process-group plumbing on top of POSIX signals and Linux /proc: reading a
@@ -9,67 +11,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 
 const isLinux = process.platform === 'linux';
-
-export interface ProcStat {
-  /** One letter: R, S, D, Z (zombie), X (dead), T, ... */
-  state: string;
-  ppid: number;
-  pgrp: number;
-  session: number;
-  /** Field 22: start time after boot, in clock ticks, kept as a string. */
-  startTime: string;
-}
-
-/**
- * Parses the text of /proc/<pid>/stat. The second field (comm) is the
- * executable name in parentheses and may itself contain spaces and
- * parentheses, so the fields after it are found from the LAST ')'.
- */
-export function parseProcStat(text: string): ProcStat | null {
-  const close = text.lastIndexOf(')');
-  if (close === -1) return null;
-  // After ") " come fields 3 (state), 4 (ppid), 5 (pgrp), 6 (session) ... 22 (starttime).
-  const fields = text.slice(close + 1).trim().split(/\s+/);
-  const state = fields[0];
-  const ppid = fields[1];
-  const pgrp = fields[2];
-  const session = fields[3];
-  const startTime = fields[19];
-  if (state === undefined || ppid === undefined || pgrp === undefined || session === undefined || startTime === undefined) {
-    return null;
-  }
-  if (!/^\d+$/.test(startTime) || !/^-?\d+$/.test(pgrp) || !/^-?\d+$/.test(ppid) || !/^-?\d+$/.test(session)) {
-    return null;
-  }
-  return { state, ppid: Number(ppid), pgrp: Number(pgrp), session: Number(session), startTime };
-}
-
-/** A pid we may signal as a process or as a group: never 0, 1 or negative (kill(-1) hits everything). */
-export function isSignallablePid(pid: number): boolean {
-  return Number.isSafeInteger(pid) && pid > 1;
-}
-
-export async function readProcStat(pid: number): Promise<ProcStat | null> {
-  if (!isLinux || !isSignallablePid(pid)) return null;
-  try {
-    return parseProcStat(await readFile(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Synchronous variant, used right after spawn(): within the same tick the
- * child cannot have been reaped yet, so its /proc entry is certain to exist.
- */
-export function readProcStatSync(pid: number): ProcStat | null {
-  if (!isLinux || !isSignallablePid(pid)) return null;
-  try {
-    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return null;
-  }
-}
 
 function isZombie(stat: ProcStat): boolean {
   return stat.state === 'Z' || stat.state === 'X' || stat.state === 'x';

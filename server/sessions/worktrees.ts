@@ -11,9 +11,10 @@ import { KeyedQueue } from './git-repo-queue.js';
  *   <root>/<goal id first 8>/goal                      the goal's worktree, on the goal branch
  *   <root>/<goal id first 8>/<task key>-<session first 8>   one per spawned session
  *
- * Branches: `arbor/<title slug>-<goal8>` for a goal, `<goal branch>--<task key>-<session8>`
- * for a spawned session. The `--` keeps spawned branches siblings of the goal branch:
- * git stores refs as files, so `a/b` and `a/b/c` cannot both exist.
+ * Branches: `arbor/<title slug>-<goal8>` for a goal, `<goal branch>--<task key>` for a
+ * spawned task (one across its attempts, deleted once merged). The `--` keeps task
+ * branches siblings of the goal branch: git stores refs as files, so `a/b` and
+ * `a/b/c` cannot both exist.
  */
 
 /** A failure the user can act on (bad repository, unknown ref, unexpected state); the message says what. */
@@ -43,6 +44,18 @@ interface Repo {
 }
 
 type Diffstat = { files: number; insertions: number; deletions: number };
+
+/** Where a spawned session works. */
+export interface SpawnedWorktree {
+  path: string;
+  branch: string;
+  /** Where the branch's own work begins: the goal head it starts from or was last brought up to. */
+  baseSha: string;
+  /** An earlier attempt's commits are on the branch, and this attempt carries on from them. */
+  continued: boolean;
+  /** Paths left conflicted by bringing the goal's newer work into the branch, for the agent to resolve. */
+  conflicts: string[];
+}
 
 const GOAL_WORKTREE_DIR = 'goal';
 /** Merges Arbor makes are reproducible: no replayed resolutions, no stashing. */
@@ -108,37 +121,98 @@ export class WorktreeManager {
     });
   }
 
-  /** New branch `<goalBranch>--<taskKey>-<sessionId first 8>` at the goal branch's current head, in a worktree at <root>/<goal8>/<taskKey>-<session8>. */
+  /**
+   * The task's branch `<goalBranch>--<taskKey>` in a new worktree at
+   * <root>/<goal8>/<taskKey>-<session8>. One branch per task across attempts:
+   * a later attempt carries on from what an interrupted or failed one
+   * committed there, with the goal branch's newer work merged in. A branch
+   * already merged into the goal branch (nothing of its own left) starts again
+   * from the goal branch's head, as a first attempt does.
+   */
   spawnWorktree(
     repo: string,
     goal: { id: string; branch: string },
     taskKey: string,
     sessionId: string,
-  ): Promise<{ path: string; branch: string; baseSha: string }> {
+  ): Promise<SpawnedWorktree> {
     return userFacing(async () => {
       const r = await this.openRepo(repo);
       const goal8 = pathSegment(goal.id.slice(0, 8), 'goal id');
       const key = pathSegment(taskKey, 'task key');
       const session8 = pathSegment(sessionId.slice(0, 8), 'session id');
       await checkBranchName(r, goal.branch);
-      // A task key may hold "..", which a ref name may not; one dot keeps the name readable.
-      const branch = `${goal.branch}--${key.replace(/\.{2,}/g, '.')}-${session8}`;
-      // A valid branch name followed by "--" and path segments is a valid one unless the
-      // segments hold ".." or it ends in "." or ".lock"; so git need not be asked again.
-      if (branch.includes('..') || branch.endsWith('.') || branch.endsWith('.lock')) {
-        throw new WorktreeError(`"${branch}" is not a valid branch name`);
-      }
+      const branch = WorktreeManager.taskBranchName(goal.branch, key);
       const root = await this.realRoot();
       const target = path.join(root, goal8, `${key}-${session8}`);
 
       return this.queue.run(r.key, async () => {
         const heads = await branchHeads(r, [goal.branch, branch]);
-        const baseSha = heads.get(goal.branch);
-        if (!baseSha) throw new WorktreeError(`goal branch "${goal.branch}" does not exist in ${r.display}`);
-        if (heads.has(branch)) throw new WorktreeError(`branch "${branch}" already exists in ${r.display}`);
-        // A worktree already registered at target makes `worktree add` fail; addWorktree says so.
-        await this.addWorktree(r, root, target, ['-b', branch, target, baseSha], branch);
-        return { path: target, branch, baseSha };
+        const goalHead = heads.get(goal.branch);
+        if (!goalHead) throw new WorktreeError(`goal branch "${goal.branch}" does not exist in ${r.display}`);
+        const taskHead = heads.get(branch);
+        if (taskHead === undefined) {
+          // A worktree already registered at target makes `worktree add` fail; addWorktree says so.
+          await this.addWorktree(r, root, target, ['-b', branch, target, goalHead], branch);
+          return { path: target, branch, baseSha: goalHead, continued: false, conflicts: [] };
+        }
+        if (taskHead === '') throw new WorktreeError(`"${branch}" in ${r.display} does not point at a commit`);
+        const holder = (await this.worktreesOf(r)).find((w) => w.branch === `refs/heads/${branch}`);
+        if (holder) throw new WorktreeError(`branch "${branch}" is still checked out at ${holder.path}`);
+        if (await isAncestor(r, taskHead, goalHead)) {
+          // Merged already: move it to the goal's head, unless someone moved it meanwhile.
+          await r.git.output(r.path, ['update-ref', `refs/heads/${branch}`, goalHead, taskHead]);
+          await this.addWorktree(r, root, target, [target, branch], null);
+          return { path: target, branch, baseSha: goalHead, continued: false, conflicts: [] };
+        }
+        await this.addWorktree(r, root, target, [target, branch], null);
+        if (await isAncestor(r, goalHead, taskHead)) return { path: target, branch, baseSha: goalHead, continued: true, conflicts: [] };
+        // The goal moved on since: bring it in, as a person would before carrying on. A
+        // conflict is left in the worktree for the agent to resolve (its prompt says so);
+        // work it leaves unresolved holds the task as blocked rather than being committed.
+        const merged = await r.git.run(target, ['merge', '--no-ff', '--no-verify', '-m', `arbor: bring ${goal.branch} into ${branch}`, goalHead], {
+          config: MERGE_CONFIG,
+        });
+        if (merged.code === 0) return { path: target, branch, baseSha: goalHead, continued: true, conflicts: [] };
+        const conflicts = await r.git.unmergedPaths(target);
+        if (conflicts.length === 0) {
+          await r.git.run(target, ['merge', '--abort']);
+          throw new WorktreeError(`could not bring "${goal.branch}" into "${branch}": ${gitMessage(merged)}`);
+        }
+        return { path: target, branch, baseSha: goalHead, continued: true, conflicts };
+      });
+    });
+  }
+
+  /** `<goal branch>--<task key>`: `--` keeps task branches siblings of the goal branch (refs are files: `a/b` and `a/b/c` cannot both exist). */
+  static taskBranchName(goalBranch: string, taskKey: string): string {
+    // A task key may hold "..", which a ref name may not; one dot keeps the name readable.
+    const branch = `${goalBranch}--${taskKey.replace(/\.{2,}/g, '.')}`;
+    // A valid branch name followed by "--" and a path segment is a valid one unless it
+    // holds ".." or ends in "." or ".lock"; so git need not be asked again.
+    if (branch.includes('..') || branch.endsWith('.') || branch.endsWith('.lock')) {
+      throw new WorktreeError(`"${branch}" is not a valid branch name`);
+    }
+    return branch;
+  }
+
+  /**
+   * Deletes a task branch whose every commit is in `into` (it was merged);
+   * a branch with anything unmerged, or one that moved since `expectedHead`,
+   * is kept. Returns whether it was deleted.
+   */
+  deleteMergedBranch(repo: string, branch: string, expectedHead: string, into: string): Promise<boolean> {
+    return userFacing(async () => {
+      const r = await this.openRepo(repo);
+      await checkBranchName(r, branch);
+      await checkBranchName(r, into);
+      return this.queue.run(r.key, async () => {
+        const heads = await branchHeads(r, [branch, into]);
+        const head = heads.get(branch);
+        const target = heads.get(into);
+        if (!head || !target || head !== expectedHead || !(await isAncestor(r, head, target))) return false;
+        if ((await this.worktreesOf(r)).some((w) => w.branch === `refs/heads/${branch}`)) return false;
+        // Compare-and-delete: only if it still points where we checked.
+        return (await r.git.run(r.path, ['update-ref', '-d', `refs/heads/${branch}`, head])).code === 0;
       });
     });
   }
@@ -488,6 +562,12 @@ async function branchHeads(r: Repo, branches: readonly string[]): Promise<Map<st
     if (branch !== undefined) heads.set(branch, type === 'commit' ? sha : '');
   }
   return heads;
+}
+
+async function isAncestor(r: Repo, ancestor: string, of: string): Promise<boolean> {
+  const result = await r.git.run(r.path, ['merge-base', '--is-ancestor', ancestor, of]);
+  if (result.code !== 0 && result.code !== 1) throw new WorktreeError(`git merge-base failed: ${gitMessage(result)}`);
+  return result.code === 0;
 }
 
 async function isRegistered(r: Repo, target: string): Promise<boolean> {

@@ -2,7 +2,9 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { decideAfterFailure, type RetryPolicy, type TaskOutcome } from '../domain/task-rules.js';
 import { appendEvents, type NewEvent } from './events.js';
-import { inTransaction } from './transactions.js';
+import type { SweepResult } from './batches.js';
+import { inTransaction, withEvents } from './transactions.js';
+import { propagateFailure, releaseDependents, rollUpGoals, taskEvent } from './tree-propagation.js';
 
 /**
  * The end of a task's run and everything that follows from it: dependents
@@ -28,8 +30,6 @@ export interface CompletionReport {
   holdsReady: boolean;
 }
 
-const UNFINISHED = sql.raw(`('succeeded', 'skipped')`);
-
 /**
  * Applies a batch of completions in one transaction. Batching is what lets one
  * instance finish thousands of short tasks a second: the propagation below is
@@ -42,10 +42,8 @@ export async function completeTasks(
   policy: RetryPolicy,
 ): Promise<CompletionReport> {
   if (completions.length === 0) return { applied: [], stale: [], holdsReady: false };
-  return inTransaction(db, async (trx) => {
-    const events: NewEvent[] = [];
+  return withEvents(db, async (trx, events) => {
     const report = await applyCompletions(trx, owner, completions, policy, events);
-    await appendEvents(trx, events);
     return report;
   });
 }
@@ -141,8 +139,10 @@ async function retryOrFail(
   policy: RetryPolicy,
   events: NewEvent[],
   result?: unknown,
+  options: { now?: boolean } = {},
 ): Promise<void> {
-  const decision = decideAfterFailure(task.attempt - task.attemptFloor, task.maxAttempts, policy);
+  const decided = decideAfterFailure(task.attempt - task.attemptFloor, task.maxAttempts, policy);
+  const decision = decided.retry && options.now ? { ...decided, delayMs: 0 } : decided;
   const logEntry = JSON.stringify([{ attempt: task.attempt, error, at: new Date().toISOString() }]);
   if (decision.retry) {
     await trx
@@ -181,119 +181,13 @@ async function retryOrFail(
 }
 
 /**
- * A task failed for good: everything that waits on it (transitively) is
- * skipped, its enclosing groups fail, and so does its goal. Tasks already
- * running elsewhere in the goal finish; nothing new starts, because a failed
- * goal is not open for dispatch.
- */
-export async function propagateFailure(trx: Db, task: { id: string; goalId: string; parentId: string | null }, events: NewEvent[]): Promise<void> {
-  const failed = [task.id];
-  let parentId = task.parentId;
-  while (parentId) {
-    const parent = await trx
-      .updateTable('tasks')
-      .set({ status: 'failed', error: 'a task in this group failed', finishedAt: sql`now()`, updatedAt: sql`now()` })
-      .where('id', '=', parentId)
-      .where('status', 'in', ['pending', 'running'])
-      .returning(['id', 'goalId', 'parentId'])
-      .executeTakeFirst();
-    if (!parent) break;
-    events.push(taskEvent(parent.goalId, parent.id, 'running', 'failed', { because: task.id }));
-    failed.push(parent.id);
-    parentId = parent.parentId;
-  }
-
-  // What waited on the task or on a group that failed with it.
-  let frontier = failed;
-  while (frontier.length > 0) {
-    const { rows } = await sql<{ id: string; goalId: string }>`
-      UPDATE tasks t SET status = 'skipped', finished_at = now(), updated_at = now()
-      WHERE t.status = 'pending'
-        AND t.id IN (SELECT task_id FROM task_dependencies WHERE depends_on_id = ANY(${frontier}::uuid[]))
-      RETURNING t.id, t.goal_id`.execute(trx);
-    for (const row of rows) events.push(taskEvent(row.goalId, row.id, 'pending', 'skipped', { because: task.id }));
-    frontier = rows.map((r) => r.id);
-  }
-
-  const goal = await trx
-    .updateTable('goals')
-    .set({ status: 'failed', finishedAt: sql`now()`, updatedAt: sql`now()` })
-    .where('id', '=', task.goalId)
-    .where('status', 'in', ['pending', 'running', 'paused'])
-    .returning('id')
-    .executeTakeFirst();
-  if (goal) events.push({ type: 'goal.status_changed', goalId: goal.id, data: { to: 'failed', because: task.id } });
-}
-
-/**
- * Tasks that just succeeded: each dependent has one fewer unmet dependency,
- * and a group whose children are now all done succeeds in turn — which
- * releases its own dependents and may finish its parent. A loop over levels of
- * the tree, never recursion.
- */
-export async function releaseDependents(
-  trx: Db,
-  succeeded: readonly { id: string; parentId: string | null }[],
-  events: NewEvent[],
-): Promise<{ holdsReady: boolean }> {
-  let done = succeeded;
-  let holdsReady = false;
-  while (done.length > 0) {
-    const ids = done.map((t) => t.id);
-    const { rows: released } = await sql<{ ready: boolean }>`
-      UPDATE tasks t SET unmet_deps = t.unmet_deps - x.n, updated_at = now()
-      FROM (SELECT task_id, count(*)::int AS n FROM task_dependencies
-            WHERE depends_on_id = ANY(${ids}::uuid[]) GROUP BY task_id) x
-      WHERE t.id = x.task_id
-      RETURNING (t.kind <> 'agent' AND t.unmet_deps = 0) AS ready`.execute(trx);
-    holdsReady ||= released.some((r) => r.ready);
-    const parents = [...new Set(done.map((t) => t.parentId).filter((p): p is string => p !== null))].sort();
-    if (parents.length === 0) break;
-    await lockParents(trx, parents);
-    const { rows: groups } = await sql<{ id: string; goalId: string; parentId: string | null }>`
-      UPDATE tasks p SET status = 'succeeded', finished_at = now(), updated_at = now()
-      WHERE p.id = ANY(${parents}::uuid[])
-        AND p.kind = 'group' AND p.status IN ('pending', 'running')
-        AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = p.id AND c.status NOT IN ${UNFINISHED})
-      RETURNING p.id, p.goal_id, p.parent_id`.execute(trx);
-    for (const group of groups) events.push(taskEvent(group.goalId, group.id, 'running', 'succeeded', {}));
-    done = groups;
-  }
-  return { holdsReady };
-}
-
-/**
- * Roll-ups ask "is anything else still unfinished?". Two transactions that
- * finish the last two children of one group (or the last tasks of one goal)
- * would each see the other's task still running and neither would roll up.
- * Locking the parent first serializes them: whoever locks second runs its
- * check on a fresh snapshot that includes the first one's commit. Locks are
- * taken in id order so that completions cannot deadlock one another.
- */
-async function lockParents(trx: Db, parentIds: string[]): Promise<void> {
-  await sql`SELECT id FROM tasks WHERE id = ANY(${parentIds}::uuid[]) ORDER BY id FOR NO KEY UPDATE`.execute(trx);
-}
-
-/** A goal succeeds when every one of its tasks succeeded or was skipped. */
-export async function rollUpGoals(trx: Db, goalIds: string[], events: NewEvent[]): Promise<void> {
-  if (goalIds.length === 0) return;
-  // See lockParents: the same race, one level up.
-  await sql`SELECT id FROM goals WHERE id = ANY(${goalIds}::uuid[]) ORDER BY id FOR NO KEY UPDATE`.execute(trx);
-  const { rows } = await sql<{ id: string }>`
-    UPDATE goals g SET status = 'succeeded', finished_at = now(), updated_at = now()
-    WHERE g.id = ANY(${goalIds}::uuid[]) AND g.status IN ('pending', 'running', 'paused')
-      AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.goal_id = g.id AND t.status NOT IN ${UNFINISHED})
-    RETURNING g.id`.execute(trx);
-  for (const row of rows) events.push({ type: 'goal.status_changed', goalId: row.id, data: { to: 'succeeded' } });
-}
-
-/**
  * Leases nobody renewed in time: their owner is gone or stuck. The task goes
  * back to pending (the attempt counts) or fails when none are left; the
- * owner, should it come back, is fenced out by the new attempt number.
+ * owner, should it come back, is fenced out by the new attempt number, and
+ * the token of the expired run dies now.
  */
-export async function expireLeases(db: Db, policy: RetryPolicy, limit = 100): Promise<number> {
-  return inTransaction(db, async (trx) => {
+export async function expireLeases(db: Db, policy: RetryPolicy, limit = 100): Promise<SweepResult> {
+  return withEvents(db, async (trx, events) => {
     const expired = await trx
       .selectFrom('tasks')
       .select(['id', 'goalId', 'parentId', 'attempt', 'attemptFloor', 'maxAttempts', 'leaseOwner'])
@@ -304,13 +198,12 @@ export async function expireLeases(db: Db, policy: RetryPolicy, limit = 100): Pr
       .forUpdate()
       .skipLocked()
       .execute();
-    const events: NewEvent[] = [];
     for (const task of expired) {
       await retryOrFail(trx, task, `lease expired: ${task.leaseOwner} stopped renewing it`, policy, events);
     }
+    await revokeRunTokens(trx, expired);
     await rollUpGoals(trx, [...new Set(expired.map((t) => t.goalId))], events);
-    await appendEvents(trx, events);
-    return expired.length;
+    return { count: expired.length, more: expired.length === limit };
   });
 }
 
@@ -352,27 +245,35 @@ export async function releaseTasks(db: Db, owner: string, tasks: { taskId: strin
 }
 
 /**
- * At start-up: tasks this instance id held before it went down. Their
- * sessions died with it, so each is treated as a failed attempt now rather
- * than after its lease runs out.
+ * Tasks leased to instances known to be dead (on this host their process is
+ * gone; or this very instance id, restarted). Their agents have been ended
+ * already, so each is retried now — the attempt counts, as for an expired
+ * lease — rather than after its lease runs out.
  */
-export async function reclaimOwnedTasks(db: Db, owner: string, policy: RetryPolicy): Promise<number> {
-  return inTransaction(db, async (trx) => {
+export async function reclaimTasksOf(db: Db, owners: string[], policy: RetryPolicy): Promise<number> {
+  if (owners.length === 0) return 0;
+  return withEvents(db, async (trx, events) => {
     const owned = await trx
       .selectFrom('tasks')
-      .select(['id', 'goalId', 'parentId', 'attempt', 'attemptFloor', 'maxAttempts'])
+      .select(['id', 'goalId', 'parentId', 'attempt', 'attemptFloor', 'maxAttempts', 'leaseOwner'])
       .where('status', '=', 'running')
-      .where('leaseOwner', '=', owner)
+      .where('leaseOwner', 'in', owners)
       .forUpdate()
       .execute();
-    const events: NewEvent[] = [];
-    for (const task of owned) await retryOrFail(trx, task, 'the instance running it restarted', policy, events);
+    for (const task of owned) {
+      await retryOrFail(trx, task, `the instance running it (${task.leaseOwner}) went away`, policy, events, undefined, { now: true });
+    }
+    await revokeRunTokens(trx, owned);
     await rollUpGoals(trx, [...new Set(owned.map((t) => t.goalId))], events);
-    await appendEvents(trx, events);
     return owned.length;
   });
 }
 
-export function taskEvent(goalId: string, taskId: string, from: string, to: string, data: Record<string, unknown>): NewEvent {
-  return { type: 'task.status_changed', goalId, taskId, data: { from, to, ...data } };
+/** The task tokens of runs whose attempt is over without them: their agents may no longer read or report. */
+async function revokeRunTokens(trx: Db, runs: readonly { id: string; attempt: number }[]): Promise<void> {
+  if (runs.length === 0) return;
+  await sql`
+    UPDATE sessions s SET token_hash = NULL, updated_at = now()
+    FROM unnest(${runs.map((r) => r.id)}::uuid[], ${runs.map((r) => r.attempt)}::int[]) AS v(task_id, attempt)
+    WHERE s.task_id = v.task_id AND s.attempt = v.attempt AND s.token_hash IS NOT NULL`.execute(trx);
 }

@@ -7,7 +7,8 @@ import { appendEvents, type NewEvent } from './events.js';
 import { expireGateDeadlines, openGates } from './holds.js';
 import type { Goal } from './goals.js';
 import type { Task } from './tasks.js';
-import { inTransaction } from './transactions.js';
+import type { SweepResult } from './batches.js';
+import { withEvents } from './transactions.js';
 
 /**
  * Finding ready work and taking it.
@@ -88,10 +89,8 @@ export async function claimReadyTasks(db: Db, options: ClaimOptions): Promise<Cl
   // Outside a transaction: most ticks find nothing, and then cost one query.
   const candidates = await findCandidates(db, window);
   if (candidates.length === 0) return { claimed: [], more: false };
-  const claimed = await inTransaction(db, async (trx) => {
-    const events: NewEvent[] = [];
+  const claimed = await withEvents(db, async (trx, events) => {
     const taken = await claimCandidates(trx, candidates, options, events);
-    await appendEvents(trx, events);
     return taken;
   });
   return { claimed, more: candidates.length === window };
@@ -108,14 +107,12 @@ export async function completeAndClaim(
   policy: RetryPolicy,
   options: ClaimOptions,
 ): Promise<{ report: CompletionReport } & ClaimResult> {
-  return inTransaction(db, async (trx) => {
-    const events: NewEvent[] = [];
+  return withEvents(db, async (trx, events) => {
     const report = await applyCompletions(trx, options.owner, completions, policy, events);
     const window = options.capacity * 4;
     const candidates = options.capacity > 0 ? await findCandidates(trx, window) : [];
     const claimed = candidates.length === 0 ? [] : await claimCandidates(trx, candidates, options, events);
     // One insert (and one NOTIFY) for everything this transaction changed.
-    await appendEvents(trx, events);
     return { report, claimed, more: candidates.length === window };
   });
 }
@@ -181,21 +178,19 @@ async function claimCandidates(trx: Db, candidates: Candidate[], options: ClaimO
  * groups start running (their children carry the work), gates start waiting
  * for a signal, reviews wait for a person. Returns how many moved.
  */
-export async function activateReadyTasks(db: Db, limit = 1000): Promise<number> {
+export async function activateReadyTasks(db: Db, limit = 1000): Promise<SweepResult> {
   // A lock-free probe first: nearly every tick has nothing to activate.
   const { rows: probe } = await sql`
     SELECT 1 FROM tasks t JOIN goals g ON g.id = t.goal_id
     WHERE ${READY} AND t.kind <> 'agent' AND ${OPEN_GOAL} LIMIT 1`.execute(db);
-  if (probe.length === 0) return 0;
-  return inTransaction(db, async (trx) => {
+  if (probe.length === 0) return { count: 0, more: false };
+  return withEvents(db, async (trx, events) => {
     const { rows } = await sql<{ id: string; goalId: string; kind: Exclude<Task['kind'], 'agent'> }>`
       SELECT t.id, t.goal_id, t.kind FROM tasks t JOIN goals g ON g.id = t.goal_id
       WHERE ${READY} AND t.kind <> 'agent' AND ${OPEN_GOAL}
       ORDER BY t.priority DESC, t.created_at, t.goal_id, t.ordinal
       LIMIT ${limit}
       FOR UPDATE OF t SKIP LOCKED`.execute(trx);
-    if (rows.length === 0) return 0;
-    const events: NewEvent[] = [];
     for (const kind of ['group', 'wait_for_signal', 'human_review'] as const) {
       const ids = rows.filter((r) => r.kind === kind).map((r) => r.id);
       if (ids.length === 0) continue;
@@ -212,8 +207,7 @@ export async function activateReadyTasks(db: Db, limit = 1000): Promise<number> 
     // Gates apply what arrived before they opened.
     await openGates(trx, rows.filter((r) => r.kind === 'wait_for_signal').map((r) => r.id), events);
     events.push(...(await startGoals(trx, [...new Set(rows.map((r) => r.goalId))])));
-    await appendEvents(trx, events);
-    return rows.length;
+    return { count: rows.length, more: rows.length === limit };
   });
 }
 
@@ -231,11 +225,9 @@ async function startGoals(trx: Db, goalIds: string[]): Promise<NewEvent[]> {
 }
 
 /** Gates whose time ran out, decided as their `on_timeout` says. */
-export async function sweepGateDeadlines(db: Db): Promise<number> {
-  return inTransaction(db, async (trx) => {
-    const events: NewEvent[] = [];
-    const decided = await expireGateDeadlines(trx, events);
-    await appendEvents(trx, events);
-    return decided;
+export async function sweepGateDeadlines(db: Db, limit = 100): Promise<SweepResult> {
+  return withEvents(db, async (trx, events) => {
+    const count = await expireGateDeadlines(trx, events, limit);
+    return { count, more: count === limit };
   });
 }

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { gateMatchKeys, normalizeGate, type Gate } from '../domain/gate.js';
 import { decideGate, reworkFeedback } from '../domain/signal-rules.js';
-import { propagateFailure, releaseDependents, rollUpGoals, taskEvent } from './completion.js';
+import { propagateFailure, releaseDependents, rollUpGoals, taskEvent } from './tree-propagation.js';
 import type { NewEvent } from './events.js';
 import { addSignalMatches, lockMatchKeys, signalsForGate } from './signals.js';
 

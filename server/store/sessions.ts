@@ -118,8 +118,11 @@ export async function recordSessionRunEnd(db: Db, sessionId: string, end: Sessio
         updatedAt: sql`now()`,
       })
       .where('id', '=', sessionId)
+      // Ended once: a second end (an orphan sweep racing another) changes nothing.
+      .where('status', '<>', 'ended')
       .returning(['goalId', 'taskId'])
-      .executeTakeFirstOrThrow();
+      .executeTakeFirst();
+    if (!row) return;
     if (end.costUsd > 0) {
       await trx.updateTable('goals').set({ costUsd: sql`cost_usd + ${end.costUsd}` }).where('id', '=', row.goalId).execute();
     }
@@ -217,16 +220,28 @@ export async function findSessionByTokenHash(db: Db, tokenHash: string): Promise
 
 export type AgentReport = { kind: 'complete'; summary?: string; artifacts?: unknown } | { kind: 'block'; reason: string };
 
-/** An agent's own word on its task, kept until its process exits (the exit code is the fallback). */
-export async function recordAgentReport(db: Db, taskId: string, report: AgentReport): Promise<'recorded' | 'not_running'> {
-  const row = await db
-    .updateTable('sessions')
-    .set({ reported: report, updatedAt: sql`now()` })
-    .where('taskId', '=', taskId)
-    .where('status', 'in', ['starting', 'running'])
-    .returning('id')
-    .executeTakeFirst();
-  return row ? 'recorded' : 'not_running';
+/**
+ * An agent's own word on its task, kept until its process exits (the exit code
+ * is the fallback). Fenced by session and attempt: only the live session of
+ * the task's current attempt takes it — `sessionId` is the reporting agent's
+ * own session (from its token), so a leftover agent of an earlier attempt can
+ * never decide a newer one. Without one (a person with the API token), the
+ * current attempt's live session.
+ */
+export async function recordAgentReport(
+  db: Db,
+  taskId: string,
+  report: AgentReport,
+  sessionId: string | null,
+): Promise<'recorded' | 'not_running'> {
+  const { rows } = await sql<{ id: string }>`
+    UPDATE sessions s SET reported = ${JSON.stringify(report)}::jsonb, updated_at = now()
+    FROM tasks t
+    WHERE t.id = ${taskId} AND t.status = 'running' AND s.task_id = t.id AND s.attempt = t.attempt
+      AND s.status IN ('starting', 'running')
+      AND (${sessionId}::uuid IS NULL OR s.id = ${sessionId}::uuid)
+    RETURNING s.id`.execute(db);
+  return rows.length > 0 ? 'recorded' : 'not_running';
 }
 
 export async function readAgentReport(db: Db, sessionId: string): Promise<AgentReport | null> {
@@ -234,19 +249,26 @@ export async function readAgentReport(db: Db, sessionId: string): Promise<AgentR
   return (row?.reported as AgentReport | null | undefined) ?? null;
 }
 
-/** Live sessions on this host whose owner has stopped heartbeating them (or is this very instance, restarted). */
-export async function findOrphanedSessions(db: Db, options: { host: string; owner: string; staleMs: number }): Promise<Session[]> {
+/**
+ * Live sessions on this host left by owners that are gone: instances known to
+ * have died (`deadOwners`), and with `staleMs`, any whose owner has not
+ * heartbeated them for that long (an owner that never registered).
+ */
+export async function findOrphanedSessions(db: Db, options: { host: string; deadOwners: string[]; staleMs?: number }): Promise<Session[]> {
+  if (options.deadOwners.length === 0 && options.staleMs === undefined) return [];
   return db
     .selectFrom('sessions')
     .selectAll()
     .where('host', '=', options.host)
-    .where('status', '<>', 'ended')
-    .where((eb) =>
-      eb.or([
-        eb('owner', '=', options.owner),
-        eb('heartbeatAt', '<', sql<Date>`now() - make_interval(secs => ${options.staleMs / 1000})`),
-      ]),
-    )
+    // An idle pinned session runs nothing: the goal's next pinned task resumes it, whoever runs it.
+    .where('status', 'in', ['starting', 'running'])
+    .where((eb) => {
+      const gone = options.deadOwners.length > 0 ? [eb('owner', 'in', options.deadOwners)] : [];
+      if (options.staleMs !== undefined) {
+        gone.push(eb('heartbeatAt', '<', sql<Date>`now() - make_interval(secs => ${options.staleMs / 1000})`));
+      }
+      return eb.or(gone);
+    })
     .execute();
 }
 

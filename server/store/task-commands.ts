@@ -3,11 +3,11 @@ import type { Db } from '../db/database.js';
 import { appendEvents, type NewEvent } from './events.js';
 import { randomUUID } from 'node:crypto';
 import { reworkFeedback } from '../domain/signal-rules.js';
-import { taskEvent } from './completion.js';
+import { taskEvent } from './tree-propagation.js';
 import { REVIEW_REWORK_LIMIT, sendBack, storedGate, succeedHeldTask } from './holds.js';
 import { addSignalMatches, insertSignal } from './signals.js';
 import type { Task } from './tasks.js';
-import { inTransaction } from './transactions.js';
+import { inTransaction, withEvents } from './transactions.js';
 
 /** What a person can do to one task, and why it may be refused. */
 export type TaskCommandResult = { outcome: 'applied'; task: Task } | { outcome: 'not_found' } | { outcome: 'conflict'; reason: string };
@@ -94,13 +94,11 @@ export async function passHold(
   holding: 'waiting' | 'review',
   result: Record<string, unknown> | null = null,
 ): Promise<TaskCommandResult> {
-  return inTransaction(db, async (trx) => {
-    const events: NewEvent[] = [];
+  return withEvents(db, async (trx, events) => {
     if (!(await succeedHeldTask(trx, taskId, holding, result, events))) {
       const exists = await trx.selectFrom('tasks').select('status').where('id', '=', taskId).executeTakeFirst();
       return exists ? { outcome: 'conflict', reason: `the task is ${exists.status}, not ${holding}` } : { outcome: 'not_found' };
     }
-    await appendEvents(trx, events);
     return { outcome: 'applied', task: await readTask(trx, taskId) };
   });
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.js';
+import { appendEvents, type NewEvent } from './events.js';
 
 /**
  * Runs `work` in one transaction, again from the start when Postgres aborts it
@@ -17,4 +18,19 @@ export async function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>, at
       await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20));
     }
   }
+}
+
+/**
+ * One transaction that records what it changes: `work` pushes an event for
+ * each state change, and they are appended (with their one NOTIFY) just
+ * before the commit — so listeners hear of a change only once it is visible,
+ * and a transaction that rolls back leaves no events behind.
+ */
+export async function withEvents<T>(db: Db, work: (trx: Db, events: NewEvent[]) => Promise<T>): Promise<T> {
+  return inTransaction(db, async (trx) => {
+    const events: NewEvent[] = [];
+    const result = await work(trx, events);
+    await appendEvents(trx, events);
+    return result;
+  });
 }

@@ -370,8 +370,7 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
       const r = result(t);
       const session = sessions.find((s) => s.taskId === t.id)!;
       expect(r.branch).toBe(session.branch);
-      expect(r.branch).toMatch(new RegExp(`^${goalBranch}--${key}-[0-9a-f]{8}$`));
-      expect(r.head).toBe(git(h.repo.path, 'rev-parse', r.branch));
+      expect(r.branch).toBe(`${goalBranch}--${key}`);
       expect(r.base).toBe(h.repo.initial);
       expect(r.commits).toEqual([{ sha: r.head, subject: `add ${key}` }]);
       expect(r.diffstat).toEqual({ files: 1, insertions: 1, deletions: 0 });
@@ -379,14 +378,15 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
       expect(merges).toContain(`${r.merge} arbor: merge task ${key}`);
       expect(git(h.repo.path, 'rev-list', '--parents', '-n', '1', r.merge).split(' ').slice(2)).toEqual([r.head]);
       expect(showFile(h.repo.path, goalBranch, `${key}.txt`)).toBe(`from ${key}`);
-      // The branch stays, the worktree is gone.
-      expect(branchExists(h.repo.path, r.branch)).toBe(true);
+      // Merged, so the branch and the worktree are both gone; its head lives on in the goal branch.
+      expect(branchExists(h.repo.path, r.branch)).toBe(false);
+      expect(git(h.repo.path, 'merge-base', '--is-ancestor', r.head, goalBranch)).toBe('');
       expect(existsSync(session.worktreePath!)).toBe(false);
       expect(worktreePaths(h.repo.path)).not.toContain(session.worktreePath);
     }
   });
 
-  it('blocks the task whose merge conflicts, keeps its branch, and a retry runs it from the new goal head', async () => {
+  it('blocks the task whose merge conflicts, keeps its branch, and a retry carries on there with the goal head merged in', async () => {
     const h = await startHarness();
     const { goal } = await h.createGoal(
       ['a', 'b'].map((key) => ({
@@ -418,7 +418,7 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
 
     expect(loser.error).toContain('conflicts in: shared.txt');
     const loserBranch = result(loser).branch as string;
-    expect(loserBranch).toMatch(new RegExp(`^${goalBranch}--${loser.key}-`));
+    expect(loserBranch).toBe(`${goalBranch}--${loser.key}`);
     expect(branchExists(h.repo.path, loserBranch)).toBe(true);
     expect(showFile(h.repo.path, loserBranch, 'shared.txt')).toBe(`written by ${loser.key}`);
     expect(showFile(h.repo.path, goalBranch, 'shared.txt')).toBe(`written by ${winner.key}`);
@@ -431,15 +431,20 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
 
     const retried = (await getTask(h.db.db, loser.id))!;
     expect(retried.status).toBe('succeeded');
-    // The new attempt started from the goal head that already held the winner's merge.
+    // The new attempt carried on on the same branch, with the winner's merge brought in: the
+    // conflict was left for the agent, which resolved it by writing the file and committing.
     expect(result(retried).base).toBe(headAfterWinner);
     const loserSessions = await sessionsOfTask(h, loser.id);
     expect(loserSessions).toHaveLength(2);
     expect(loserSessions[1]!.baseSha).toBe(headAfterWinner);
-    expect(result(retried).branch).not.toBe(loserBranch);
+    expect(loserSessions[1]!.branch).toBe(loserBranch);
+    expect(result(retried).branch).toBe(loserBranch);
     expect(showFile(h.repo.path, goalBranch, 'shared.txt')).toBe(`written by ${loser.key}`);
+    // Merged at last, so deleted.
+    expect(branchExists(h.repo.path, loserBranch)).toBe(false);
+    // Besides the two merges into the goal: the agent's commit that concluded bringing the goal in.
     expect(git(h.repo.path, 'log', '--merges', '--format=%s', goalBranch).split('\n').sort()).toEqual(
-      ['a', 'b'].map((k) => `arbor: merge task ${k}`),
+      [...['a', 'b'].map((k) => `arbor: merge task ${k}`), `${loser.key} writes shared.txt`].sort(),
     );
   });
 

@@ -189,7 +189,7 @@ describe('a signal and its gate opening, racing', () => {
     const ids = await readyGate(gate);
     const side = await holdMatchKey(keyOf(gate));
     let resolving: Promise<ResolveResult>;
-    let opening: Promise<number>;
+    let opening: Promise<unknown>;
     try {
       const r = await startBlocked(() => resolve('gh_ci', { repo: REPO, pr }, 'pass', { summary: 'green' }), 'the resolve');
       expect(r.blocked.query).toMatch(/pg_advisory_xact_lock/);
@@ -203,7 +203,7 @@ describe('a signal and its gate opening, racing', () => {
       await side.release();
     }
     const result = await resolving;
-    expect(await opening).toBeGreaterThanOrEqual(1);
+    expect(((await opening) as { count: number }).count).toBeGreaterThanOrEqual(1);
     // The resolve went first: the gate was not waiting yet, so it matched nothing itself...
     expect(result).toMatchObject({ matched: [], duplicate: false });
     // ...and the opening found the stored signal and applied it.
@@ -216,7 +216,7 @@ describe('a signal and its gate opening, racing', () => {
     const ids = await readyGate(gate);
     const side = await holdMatchKey(keyOf(gate));
     let resolving: Promise<ResolveResult>;
-    let opening: Promise<number>;
+    let opening: Promise<unknown>;
     try {
       const o = await startBlocked(() => activateReadyTasks(database.db), 'the gate opening');
       expect(o.blocked.query).toMatch(/pg_advisory_xact_lock/);
@@ -227,7 +227,7 @@ describe('a signal and its gate opening, racing', () => {
     } finally {
       await side.release();
     }
-    expect(await opening).toBeGreaterThanOrEqual(1);
+    expect(((await opening) as { count: number }).count).toBeGreaterThanOrEqual(1);
     const result = await resolving;
     // The opening went first and found nothing yet; the resolve then found the gate waiting.
     expect(result).toEqual({ signalId: expect.any(String), matched: [ids.ciId], duplicate: false });
@@ -240,7 +240,7 @@ describe('a signal and its gate opening, racing', () => {
     const ids = await readyGate(gate);
     const side = await holdMatchKey(keyOf(gate));
     let resolving: Promise<ResolveResult>;
-    let opening: Promise<number>;
+    let opening: Promise<unknown>;
     try {
       resolving = (await startBlocked(() => resolve('gh_ci', { repo: REPO, pr }, 'fail', { summary: `red ${pr}` }), 'the resolve')).done;
       opening = (await startBlocked(() => activateReadyTasks(database.db), 'the gate opening')).done;
@@ -282,7 +282,7 @@ describe('a signal and its gate opening, racing', () => {
 
     const side = await holdMatchKey(keyOf(gate));
     let resolving: Promise<ResolveResult>;
-    let opening: Promise<number>;
+    let opening: Promise<unknown>;
     try {
       resolving = (await startBlocked(() => resolve('gh_review', { repo: REPO, pr }, 'pass'), 'the resolve')).done;
       opening = (await startBlocked(() => activateReadyTasks(database.db), 'the gate opening')).done;
@@ -304,7 +304,7 @@ describe('a signal and its gate opening, racing', () => {
     // Hold the key the opening takes first: the CI resolve and the opening queue on it.
     const side = await holdMatchKey(ciKey!);
     let ciResolve: Promise<ResolveResult>;
-    let opening: Promise<number>;
+    let opening: Promise<unknown>;
     let reviewResult: ResolveResult;
     try {
       ciResolve = (await startBlocked(() => resolve('gh_ci', { repo: REPO, pr }, 'pass'), 'the CI resolve')).done;

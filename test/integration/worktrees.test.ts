@@ -202,8 +202,8 @@ describe('spawned worktrees', () => {
     ]);
     const goal8 = goal.id.slice(0, 8);
     expect(spawned).toEqual([
-      { path: join(root, goal8, `api-${sessions[0]!.slice(0, 8)}`), branch: `${goal.branch}--api-${sessions[0]!.slice(0, 8)}`, baseSha: goalHead },
-      { path: join(root, goal8, `ui.v2-${sessions[1]!.slice(0, 8)}`), branch: `${goal.branch}--ui.v2-${sessions[1]!.slice(0, 8)}`, baseSha: goalHead },
+      { path: join(root, goal8, `api-${sessions[0]!.slice(0, 8)}`), branch: `${goal.branch}--api`, baseSha: goalHead, continued: false, conflicts: [] },
+      { path: join(root, goal8, `ui.v2-${sessions[1]!.slice(0, 8)}`), branch: `${goal.branch}--ui.v2`, baseSha: goalHead, continued: false, conflicts: [] },
     ]);
     for (const s of spawned) {
       expect(git(s.path, 'symbolic-ref', 'HEAD')).toBe(`refs/heads/${s.branch}`);

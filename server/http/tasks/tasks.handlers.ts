@@ -2,7 +2,7 @@ import { recordAgentReport, type AgentReport } from '../../store/sessions.js';
 import { approveTask, rejectTask, retryTask as retry, signalGate, type TaskCommandResult } from '../../store/task-commands.js';
 import { getTask as findTask } from '../../store/tasks.js';
 import { isUuid } from '../common.schemas.js';
-import type { AppDeps, AppRouteHandler } from '../context.js';
+import type { AppDeps, AppRouteHandler, Caller } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
 import type * as routes from './tasks.routes.js';
 import { toTaskJson } from './tasks.schemas.js';
@@ -27,22 +27,23 @@ export function taskHandlers({ db }: AppDeps) {
     return c.json({ task: toTaskJson(task) }, 200);
   };
 
-  /** An agent's own word on its task, kept until its process exits. */
-  const record = async (id: string, report: AgentReport) => {
+  /** An agent's own word on its task, kept until its process exits; an agent's token speaks for its own session only. */
+  const record = async (id: string, report: AgentReport, caller: Caller) => {
     if (!isUuid(id) || !(await findTask(db, id))) throw notFound('task');
-    if ((await recordAgentReport(db, id, report)) === 'not_running') {
-      throw new ApiError(409, 'the task has no running session to report for');
+    const sessionId = caller.kind === 'task' ? caller.sessionId : null;
+    if ((await recordAgentReport(db, id, report, sessionId)) === 'not_running') {
+      throw new ApiError(409, 'the task has no running session of its current attempt to report for');
     }
   };
 
   const complete: AppRouteHandler<typeof routes.completeTask> = async (c) => {
     const { summary, artifacts } = c.req.valid('json');
-    await record(c.req.valid('param').id, { kind: 'complete', summary, artifacts });
+    await record(c.req.valid('param').id, { kind: 'complete', summary, artifacts }, c.get('caller'));
     return c.json({ recorded: true as const }, 200);
   };
 
   const block: AppRouteHandler<typeof routes.blockTask> = async (c) => {
-    await record(c.req.valid('param').id, { kind: 'block', reason: c.req.valid('json').reason });
+    await record(c.req.valid('param').id, { kind: 'block', reason: c.req.valid('json').reason }, c.get('caller'));
     return c.json({ recorded: true as const }, 200);
   };
 
