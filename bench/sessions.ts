@@ -60,6 +60,14 @@ import { describeSummary, median, summarize, wallClockMs } from './stats.js';
  * which appendSessionLogs bumps in the transaction that inserts the rows) over
  * the time from "go" until the bench sees the last line stored, with this
  * process's event loop delay (monitorEventLoopDelay, p99) over the same time.
+ *
+ * session.rss_peak_mb — one spawned session whose agent prints 2,000,000 lines
+ * of about 80 bytes (160 MB) as fast as it can, with the default log bound
+ * (20,000 lines kept): the peak resident set of this process — the one running
+ * the runner, as the server does — from "go" to the goal's end. The peak is
+ * the kernel's own (getrusage ru_maxrss) when it rose during the window, else
+ * the highest of samples taken every 10 ms. It runs first, before the other
+ * measurements have grown the heap; the RSS before "go" is printed with it.
  */
 
 const AGENTS_DIR = fileURLToPath(new URL('./agents/', import.meta.url));
@@ -81,6 +89,7 @@ export async function measureSessions(ctx: BenchContext): Promise<void> {
     cleanup.add('stop the sessions notification listener', () => listener.stop());
     const rig: Rig = { db, cleanup, listener, logger: ctx.logger };
 
+    await measureOutputMemory(ctx, rig, tmp);
     await measureStartOverhead(ctx, rig, tmp);
     await measureLogThroughput(ctx, rig, tmp);
   });
@@ -319,6 +328,62 @@ async function measureLogThroughput(ctx: BenchContext, rig: Rig, tmp: string): P
     figure('session.log_lines_per_s', stored / secs, 'lines/s', 0);
     figure('session.event_loop_delay_p99', ms(delay.percentile(99)), 'ms', 1);
     if (lost > 0) figure('session.log_lines_lost', lost, 'lines', 0);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// session.rss_peak_mb
+
+const RSS_AGENT_LINES = 2_000_000;
+const RSS_LOG_MAX_LINES = 20_000;
+const MIB = 1024 * 1024;
+
+async function measureOutputMemory(ctx: BenchContext, rig: Rig, tmp: string): Promise<void> {
+  const repo = await generateRepo(path.join(tmp, 'rss-repo'), 20);
+  const goFile = path.join(tmp, `go-rss-${randomBytes(3).toString('hex')}`);
+  const worktrees = new WorktreeManager({ root: path.join(tmp, 'worktrees-rss'), env: process.env });
+  const argv = [process.execPath, LOG_AGENT, goFile, String(RSS_AGENT_LINES)];
+
+  await withSessionOrchestrator(ctx, rig, 'rss', worktrees, argv, { maxSessions: 1, logMaxLines: RSS_LOG_MAX_LINES }, async () => {
+    const specs: TaskSpec[] = [{ key: 'print', title: 'Print', instructions: 'print as fast as you can', session_policy: 'spawn' }];
+    const { goalId } = await createGoal(rig.db, 'bench rss', repo.path, 'command', specs, 'sequential', 1);
+    await pollUntil('the rss session running', 120_000, 20, async () => {
+      const { rows } = await sql<{ n: string }>`
+        SELECT count(*) AS n FROM sessions WHERE goal_id = ${goalId} AND status = 'running'`.execute(rig.db);
+      return Number(rows[0]!.n) >= 1;
+    });
+
+    const before = process.memoryUsage.rss();
+    const maxRssBefore = process.resourceUsage().maxRSS * 1024;
+    let sampled = before;
+    const sampler = setInterval(() => {
+      sampled = Math.max(sampled, process.memoryUsage.rss());
+    }, 10);
+    const t = performance.now();
+    try {
+      await writeFile(goFile, 'go');
+      const end = await waitForGoalEnd(rig, goalId, 600_000);
+      if (end.status !== 'succeeded') throw new Error(`rss goal ended ${end.status}: ${await goalErrors(rig.db, goalId)}`);
+    } finally {
+      clearInterval(sampler);
+    }
+    const elapsed = performance.now() - t;
+    const maxRssAfter = process.resourceUsage().maxRSS * 1024;
+    const peak = Math.max(sampled, maxRssAfter > maxRssBefore ? maxRssAfter : 0);
+
+    const { rows } = await sql<{ rows: string; lines: string; dropped: string }>`
+      SELECT (SELECT count(*) FROM session_logs l JOIN sessions s ON s.id = l.session_id WHERE s.goal_id = ${goalId} AND l.seq > 0) AS rows,
+             (SELECT sum(log_lines) FROM sessions WHERE goal_id = ${goalId}) AS lines,
+             (SELECT sum(log_dropped) FROM sessions WHERE goal_id = ${goalId}) AS dropped`.execute(rig.db);
+    const check = rows[0]!;
+    note(
+      `rss: ${RSS_AGENT_LINES} lines printed in ${seconds(elapsed)}; RSS before ${(before / MIB).toFixed(0)} MB, ` +
+        `peak ${(peak / MIB).toFixed(0)} MB; stored ${check.rows} rows, log_lines ${check.lines}, dropped ${check.dropped}`,
+    );
+    if (Number(check.rows) + Number(check.dropped) !== RSS_AGENT_LINES) {
+      ctx.failures.push(`rss: ${check.rows} lines kept + ${check.dropped} counted as dropped <> ${RSS_AGENT_LINES} printed`);
+    }
+    figure('session.rss_peak_mb', peak / MIB, 'MB', 0);
   });
 }
 

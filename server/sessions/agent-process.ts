@@ -20,6 +20,8 @@ export { processStartTime, endOrphanGroup } from './process-group.js';
  * - Its pid and kernel start time are recorded, so that after a crash only the
  *   very same process is ever ended (endOrphanGroup), never a reused pid.
  * - stdout/stderr are delivered line by line; stdin gets the prompt and is closed.
+ *   While the consumer's OutputFlow holds, both pipes are paused: the agent
+ *   blocks on write, as with any slow reader, and the stall clock stops.
  * - Timeout, stall (no output), stop() and finishSoon() end the group:
  *   SIGTERM, then SIGKILL after the grace.
  * - `done` resolves once the leader has exited, no member of its group runs
@@ -62,6 +64,20 @@ export interface AgentProcessOptions {
    * code units are split into pieces. An exception thrown here is swallowed.
    */
   onLine(stream: 'stdout' | 'stderr', line: string): void;
+  /** Backpressure from whoever consumes the lines (a session log); none: read as fast as the child writes. */
+  flow?: OutputFlow;
+}
+
+/**
+ * A consumer that may ask for the output to be held back. It must release
+ * within a bound of its own: the process only waits, it never gives up on
+ * its own (the task timeout still applies).
+ */
+export interface OutputFlow {
+  /** True while the consumer wants no more lines; checked after each read from a pipe. */
+  readonly holding: boolean;
+  /** Calls `listener` each time `holding` turns false; returns the unsubscribe. */
+  onRelease(listener: () => void): () => void;
 }
 
 export interface AgentProcess {
@@ -148,6 +164,9 @@ class GroupProcess implements AgentProcess {
   private finishDeadline = Infinity;
   private killTimer: NodeJS.Timeout | null = null;
   private lastOutputAt = performance.now();
+  /** Both pipes are paused because the consumer holds. */
+  private outputPaused = false;
+  private stopFollowingFlow: (() => void) | null = null;
 
   private readonly stdoutLines: LineSplitter;
   private readonly stderrLines: LineSplitter;
@@ -202,11 +221,14 @@ class GroupProcess implements AgentProcess {
     stdout?.on('data', (chunk: Buffer) => {
       this.lastOutputAt = performance.now();
       this.stdoutLines.push(chunk);
+      this.pauseIfHeld();
     });
     stderr?.on('data', (chunk: Buffer) => {
       this.lastOutputAt = performance.now();
       this.stderrLines.push(chunk);
+      this.pauseIfHeld();
     });
+    if (options.flow) this.stopFollowingFlow = options.flow.onRelease(() => this.resumeOutput());
     stdout?.on('error', () => {});
     stderr?.on('error', () => {});
 
@@ -253,6 +275,8 @@ class GroupProcess implements AgentProcess {
     this.stallTimer = setTimeout(() => {
       this.stallTimer = null;
       if (this.finished || this.leaderExited || this.terminating || this.finishing) return;
+      // Silent because we stopped reading is not a stall; the clock restarts on resume.
+      if (this.outputPaused) return this.armStallTimer(stallMs, stallMs);
       const quiet = performance.now() - this.lastOutputAt;
       if (quiet >= stallMs) this.stop('stalled');
       else this.armStallTimer(stallMs, Math.max(1, Math.ceil(stallMs - quiet)));
@@ -304,11 +328,15 @@ class GroupProcess implements AgentProcess {
       this.clearTimer('killTimer');
       // Nothing of the group writes any more: read the pipes to their end (a
       // process that left the group may still hold them, so not forever).
+      // Backpressure ends here: what is left is bounded by the drain, and the
+      // consumer bounds its own memory.
+      this.unfollowFlow();
       await Promise.all([drain(child.stdout), drain(child.stderr)]);
     } catch {
       // Nothing above should throw; never let `done` hang or reject because of it.
     } finally {
       this.finished = true;
+      this.unfollowFlow();
       this.clearTimer('killTimer');
       child.stdin?.destroy();
       child.stdout?.destroy();
@@ -336,6 +364,27 @@ class GroupProcess implements AgentProcess {
       signal: null,
       error: startErrorMessage(error, this.options.file, this.options.cwd),
     });
+  }
+
+  private pauseIfHeld(): void {
+    if (this.outputPaused || this.stopFollowingFlow === null || !this.options.flow?.holding) return;
+    this.outputPaused = true;
+    this.child?.stdout?.pause();
+    this.child?.stderr?.pause();
+  }
+
+  private resumeOutput(): void {
+    if (!this.outputPaused) return;
+    this.outputPaused = false;
+    this.lastOutputAt = performance.now();
+    this.child?.stdout?.resume();
+    this.child?.stderr?.resume();
+  }
+
+  private unfollowFlow(): void {
+    this.stopFollowingFlow?.();
+    this.stopFollowingFlow = null;
+    this.resumeOutput();
   }
 
   private deliver(stream: 'stdout' | 'stderr', line: string): void {

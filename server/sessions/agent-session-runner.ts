@@ -326,6 +326,7 @@ export class AgentSessionRunner implements SessionRunner {
         timeoutMs,
         stallMs: this.settings.stallTimeoutMs,
         killGraceMs: this.settings.killGraceMs,
+        flow: log,
         onLine: (stream, text) => {
           const line = parser.line(stream, text);
           log.push(line.stream, line.text);

@@ -287,13 +287,24 @@ const LOG_INSERT_CHUNK = 1000;
  * session row, so concurrent writers never collide. Lines travel as arrays
  * (unnest), so a large batch is a few statements, not thousands of bind
  * parameters (Postgres allows 65,535 per statement).
+ *
+ * `droppedBefore` counts lines printed before these that the writer had to
+ * drop without storing them: they take up their sequence numbers (a gap
+ * before the batch) and count in the marker, so stored lines plus the
+ * marker's count always add up to every line printed.
  */
-export async function appendSessionLogs(db: Db, sessionId: string, lines: LogLine[], maxLines: number): Promise<void> {
-  if (lines.length === 0) return;
+export async function appendSessionLogs(
+  db: Db,
+  sessionId: string,
+  lines: LogLine[],
+  maxLines: number,
+  droppedBefore = 0,
+): Promise<void> {
+  if (lines.length === 0 && droppedBefore === 0) return;
   await inTransaction(db, async (trx) => {
     const { lastSeq } = await trx
       .updateTable('sessions')
-      .set({ logLines: sql`log_lines + ${lines.length}` })
+      .set({ logLines: sql`log_lines + ${droppedBefore + lines.length}` })
       .where('id', '=', sessionId)
       .returning(sql<string>`log_lines`.as('lastSeq'))
       .executeTakeFirstOrThrow();
@@ -306,26 +317,27 @@ export async function appendSessionLogs(db: Db, sessionId: string, lines: LogLin
         FROM unnest(${chunk.map((l) => l.stream)}::text[], ${chunk.map((l) => l.text)}::text[],
                     ${chunk.map((l) => l.at.toISOString())}::timestamptz[]) WITH ORDINALITY AS l(stream, text, at, n)`.execute(trx);
     }
+    let count = droppedBefore;
     const keepFrom = Number(lastSeq) - maxLines + 1;
     if (keepFrom > 1) {
-      const dropped = await trx
+      const deleted = await trx
         .deleteFrom('sessionLogs')
         .where('sessionId', '=', sessionId)
         .where('seq', '>', '0')
         .where('seq', '<', String(keepFrom))
         .executeTakeFirst();
-      const count = Number(dropped.numDeletedRows);
-      if (count > 0) {
-        const { total } = await trx
-          .updateTable('sessions')
-          .set({ logDropped: sql`log_dropped + ${count}` })
-          .where('id', '=', sessionId)
-          .returning(sql<string>`log_dropped`.as('total'))
-          .executeTakeFirstOrThrow();
-        await sql`
-          INSERT INTO session_logs (session_id, seq, stream, text) VALUES (${sessionId}, 0, 'event', ${`[${total} earlier lines dropped]`})
-          ON CONFLICT (session_id, seq) DO UPDATE SET text = EXCLUDED.text, at = now()`.execute(trx);
-      }
+      count += Number(deleted.numDeletedRows);
+    }
+    if (count > 0) {
+      const { total } = await trx
+        .updateTable('sessions')
+        .set({ logDropped: sql`log_dropped + ${count}` })
+        .where('id', '=', sessionId)
+        .returning(sql<string>`log_dropped`.as('total'))
+        .executeTakeFirstOrThrow();
+      await sql`
+        INSERT INTO session_logs (session_id, seq, stream, text) VALUES (${sessionId}, 0, 'event', ${`[${total} earlier lines dropped]`})
+        ON CONFLICT (session_id, seq) DO UPDATE SET text = EXCLUDED.text, at = now()`.execute(trx);
     }
   });
 }

@@ -13,6 +13,7 @@ import {
   startAgentProcess,
   type AgentProcess,
   type AgentProcessOptions,
+  type OutputFlow,
 } from '../../server/sessions/agent-process.js';
 import { parseProcStat } from '../../server/sessions/process-group.js';
 
@@ -395,5 +396,47 @@ describe('childEnvironment', () => {
 
   it('never lets CLAUDECODE through, even among the extras', () => {
     expect(childEnvironment({}, { CLAUDECODE: '1' })).toEqual({});
+  });
+});
+
+/** An OutputFlow the test opens by hand. */
+class HeldFlow implements OutputFlow {
+  holding = true;
+  private readonly listeners = new Set<() => void>();
+  onRelease(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  release(): void {
+    this.holding = false;
+    for (const listener of this.listeners) listener();
+  }
+}
+
+describe('agent process: backpressure', () => {
+  it('while the consumer holds, the pipes are paused (the agent waits) and the stall timer does not count it', async () => {
+    const total = 200_000;
+    const flow = new HeldFlow();
+    const stallMs = 300;
+    const r = run([fixture('proc-lines.mjs'), '--lines', String(total)], { stallMs, flow });
+    await r.waitForLine(/^line 0$/);
+    // Held for several stall periods: without the pause every line would be in by now; with a
+    // stall timer that counted the pause, the agent would be ended as stalled.
+    await new Promise((resolve) => setTimeout(resolve, stallMs * 4));
+    const deliveredWhileHeld = r.lines.length;
+    flow.release();
+    const end = await r.process.done;
+    expect(deliveredWhileHeld).toBeLessThan(total);
+    expect(end).toEqual({ reason: 'exited', exitCode: 0, signal: null, error: null });
+    expect(r.stdout().length).toBe(total);
+    expect(r.stdout().at(-1)).toBe(`line ${total - 1}`);
+  });
+
+  it('a group stopped while held ends all the same', async () => {
+    const flow = new HeldFlow();
+    const r = run([fixture('proc-lines.mjs'), '--lines', '200000'], { flow });
+    await r.waitForLine(/^line 0$/);
+    r.process.stop();
+    expect(await r.process.done).toMatchObject({ reason: 'stopped' });
   });
 });
