@@ -7,27 +7,33 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * (a constraint, bad data, a bug) would fail the same way every time.
  */
 
-/** SQLSTATEs of a server that is going away, starting up or refusing connections. */
+/** SQLSTATEs of a server that is going away, starting up or refusing connections (besides class 08, connection exceptions). */
 const UNAVAILABLE_SQLSTATES = new Set([
   '57P01', // admin_shutdown
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now (starting up, shutting down, in recovery)
   '53300', // too_many_connections
-  '08000', // connection_exception
-  '08003', // connection_does_not_exist
-  '08006', // connection_failure
-  '08001', // sqlclient_unable_to_establish_sqlconnection
-  '08004', // sqlserver_rejected_establishment_of_sqlconnection
 ]);
 
 /** Socket-level failures node and pg report while there is no server to talk to. */
-const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const UNAVAILABLE_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 /** pg's own messages for a connection that broke or never came (they carry no code). */
 const UNAVAILABLE_MESSAGES = [
   /connection terminated/i,
+  /connection ended unexpectedly/i,
   /timeout exceeded when trying to connect/i,
-  /connection timeout/i,
   /client has encountered a connection error/i,
   /the database system is (starting up|shutting down|in recovery mode)/i,
 ];
@@ -35,7 +41,7 @@ const UNAVAILABLE_MESSAGES = [
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_ERRNOS.has(code))) return true;
+    if (typeof code === 'string' && (code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_ERRNOS.has(code))) return true;
     if (UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(e instanceof Error ? e.message : ''))) return true;
     // AggregateError: a connect that tried several addresses (::1 and 127.0.0.1) and failed on each.
     const errors = (e as { errors?: unknown }).errors;

@@ -1,4 +1,4 @@
-import { isConnectionError } from '../db/connection-errors.js';
+import { isDatabaseUnavailable } from '../db/availability.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import { appendSessionLogs, type LogLine } from '../store/sessions.js';
@@ -259,7 +259,7 @@ export class SessionLog implements OutputFlow {
     } catch (err) {
       // After the final flush gave up, these lines are already counted as lost.
       if (this.closed) return;
-      if (isConnectionError(err)) {
+      if (isDatabaseUnavailable(err)) {
         this.counters.failedWrites += 1;
         retry = true;
         if (this.counters.droppedLines === droppedBefore) {
