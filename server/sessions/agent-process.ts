@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { environmentOf, type AgentUser } from './agent-user.js';
 import { LineSplitter } from './process-lines.js';
 import {
   GIVE_UP_AFTER_KILL_MS,
@@ -48,6 +49,8 @@ export interface AgentProcessOptions {
   cwd: string;
   /** The complete environment of the child (the caller builds it, see childEnvironment). */
   env: Record<string, string>;
+  /** Run as this user (with its HOME, USER, LOGNAME) instead of Arbor's own; null or absent: Arbor's. */
+  user?: AgentUser | null;
   /** Written, then closed; an EPIPE from a child that never reads is ignored. */
   stdin: string;
   /** 0 = none. */
@@ -163,9 +166,11 @@ class GroupProcess implements AgentProcess {
 
     let child: ChildProcess;
     try {
+      const user = options.user ?? null;
       child = spawn(options.file, options.args, {
         cwd: options.cwd,
-        env: options.env,
+        env: user ? environmentOf(user, options.env) : options.env,
+        ...(user ? { uid: user.uid, gid: user.gid } : {}),
         detached: true,
         stdio: ['pipe', 'pipe', 'pipe'],
         windowsHide: true,
