@@ -339,7 +339,7 @@ class GroupProcess implements AgentProcess {
       reason: 'failed_to_start',
       exitCode: null,
       signal: null,
-      error: startErrorMessage(error, this.options.file, this.options.cwd),
+      error: startErrorMessage(error, this.options.file, this.options.cwd, this.options.user?.name ?? null),
     });
   }
 
@@ -364,7 +364,7 @@ class GroupProcess implements AgentProcess {
   }
 }
 
-function startErrorMessage(error: unknown, file: string, cwd: string): string {
+function startErrorMessage(error: unknown, file: string, cwd: string, user: string | null): string {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (code === 'ENOENT') {
     // spawn reports a missing working directory with the same code.
@@ -374,7 +374,8 @@ function startErrorMessage(error: unknown, file: string, cwd: string): string {
     }
     return `agent CLI not found: ${file}`;
   }
-  if (code === 'EACCES') return `agent CLI is not executable: ${file}`;
+  // As the agents' user, a CLI installed under root's home (or a PATH entry there) is out of reach.
+  if (code === 'EACCES') return `agent CLI is not executable${user === null ? '' : ` by ${user}`}: ${file}`;
   if (error instanceof Error) return error.message;
   return String(error);
 }

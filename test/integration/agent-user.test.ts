@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
+import { startAgentProcess } from '../../server/sessions/agent-process.js';
 import { resolveAgentUser } from '../../server/sessions/agent-user.js';
 import { createSessionRunner } from '../../server/sessions/session-runner-factory.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -85,5 +86,31 @@ describe.skipIf(!isRoot)('starting as root', () => {
     expect(startWarnings({ ARBOR_AGENT_USER: 'nobody' })).toEqual([
       'ARBOR_API_TOKEN is unset: the API on loopback is open to every local process, agents included; set it',
     ]);
+  });
+});
+
+describe.skipIf(!isRoot)('an agent process as another user', () => {
+  it('says which user cannot run a CLI out of its reach', async () => {
+    const dataDir = path.join(tmp, 'cli');
+    const user = resolveAgentUser('nobody', { dataDir, ownUid: 0 })!;
+    // Where a root-only install would put it: a directory only root may enter.
+    const privateDir = path.join(tmp, 'private-bin');
+    mkdirSync(privateDir, { mode: 0o700 });
+    const cli = path.join(privateDir, 'agent');
+    writeFileSync(cli, '#!/bin/sh\nexit 0\n');
+    chmodSync(cli, 0o755);
+    const proc = startAgentProcess({
+      file: cli,
+      args: [],
+      cwd: dataDir,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      user,
+      stdin: '',
+      timeoutMs: 0,
+      stallMs: 0,
+      killGraceMs: 1000,
+      onLine: () => {},
+    });
+    expect(await proc.done).toEqual({ reason: 'failed_to_start', exitCode: null, signal: null, error: `agent CLI is not executable by nobody: ${cli}` });
   });
 });
