@@ -18,14 +18,23 @@ COPY tsconfig.json ./
 COPY migrations ./migrations
 COPY server ./server
 
-# Without DATABASE_URL Arbor runs an embedded Postgres under ARBOR_DATA_DIR.
-RUN mkdir -p /app/.arbor && chown node:node /app/.arbor
-USER node
+# Arbor runs as root so that it can start agents as `node` (ARBOR_AGENT_USER):
+# agents run code an AI wrote, and as another user they cannot read Arbor's
+# environment (its tokens, DATABASE_URL) or its data dir. Only root can start
+# processes as another user. Agents get node's home, /home/node; repositories
+# they work in must be writable by node (uid 1000).
+# Without DATABASE_URL Arbor runs an embedded Postgres under ARBOR_DATA_DIR; as
+# root it runs it as the `postgres` user. The data dir is passable by others
+# (to reach worktrees) but not listable.
+RUN groupadd --system postgres \
+ && useradd --system --gid postgres --home-dir /nonexistent --shell /usr/sbin/nologin postgres \
+ && mkdir -m 711 -p /app/.arbor
 
 # Listening beyond loopback: Arbor refuses to start unless ARBOR_API_TOKEN is set.
 ENV HOST=0.0.0.0 \
     PORT=8080 \
-    ARBOR_DATA_DIR=/app/.arbor
+    ARBOR_DATA_DIR=/app/.arbor \
+    ARBOR_AGENT_USER=node
 EXPOSE 8080
 
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

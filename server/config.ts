@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -15,6 +16,23 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 const optionalSecret = z.string().min(16, 'must be at least 16 characters').optional();
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Secrets that may also be given as a file named by `<name>_FILE`, so they need not sit in Arbor's environment. */
+const SECRETS_FROM_FILES = [
+  'DATABASE_URL',
+  'ARBOR_API_TOKEN',
+  'ARBOR_SIGNAL_TOKEN',
+  'ARBOR_GITHUB_WEBHOOK_SECRET',
+  'ARBOR_GITHUB_WEBHOOK_SECRET_OLD',
+] as const;
+type SecretFileVariable = `${(typeof SECRETS_FROM_FILES)[number]}_FILE`;
+
+function secretFileVariables(): Record<SecretFileVariable, z.ZodOptional<z.ZodString>> {
+  return Object.fromEntries(SECRETS_FROM_FILES.map((name) => [`${name}_FILE`, z.string().min(1).optional()])) as Record<
+    SecretFileVariable,
+    z.ZodOptional<z.ZodString>
+  >;
+}
 
 /** The environment variables Arbor reads, with their defaults. Exported for the docs and the compose test. */
 export const envSchema = z.object({
@@ -61,6 +79,11 @@ export const envSchema = z.object({
   ARBOR_CODEX_SANDBOX: z.string().min(1).default('workspace-write'),
   ARBOR_CODEX_ARGS: z.string().optional(),
   ARBOR_AGENT_COMMAND: z.string().optional(),
+  ARBOR_AGENT_USER: z
+    .string()
+    .regex(/^(\d+|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/, 'must be a user name or a numeric uid')
+    .optional(),
+  ...secretFileVariables(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -101,6 +124,8 @@ export interface Config {
     claude: { bin: string; permissionMode: string; args: string };
     codex: { bin: string; sandbox: string; args: string };
     command: string;
+    /** ARBOR_AGENT_USER as given (a user name or uid); null: agents run as Arbor's own user. Resolved by the session runner. */
+    agentUser: string | null;
     /** The environment agents inherit: Arbor's own secrets and database URL removed. */
     baseEnv: Record<string, string>;
   };
@@ -115,17 +140,26 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable means "not set" for every setting alike (`PORT=` is the
   // default port, not port 0).
-  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = envSchema.safeParse(given);
+  const given = Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+  );
+  const secrets = readSecretFiles(given);
+  const parsed = envSchema.safeParse({ ...given, ...secrets.values });
+  const problems = [...secrets.problems];
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+    for (const issue of parsed.error.issues) {
+      const name = issue.path.join('.');
+      problems.push(`${secrets.values[name] !== undefined ? `${name} (from ${name}_FILE)` : name}: ${issue.message}`);
+    }
+  }
+  if (!parsed.success || problems.length > 0) {
+    throw new ConfigError(`invalid configuration:\n${problems.map((line) => `  ${line}`).join('\n')}`);
   }
   const e = parsed.data;
   const known = new Set(Object.keys(envSchema.shape));
   const unknown = Object.keys(given).filter((name) => name.startsWith('ARBOR_') && !known.has(name));
   const config: Config = {
-    warnings: unknown.map((name) => `${name} is not a setting Arbor knows; is it misspelt?`),
+    warnings: [...unknown.map((name) => `${name} is not a setting Arbor knows; is it misspelt?`), ...secrets.warnings],
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.ARBOR_DATA_DIR),
     embeddedPostgresPort: e.ARBOR_EMBEDDED_PG_PORT,
@@ -160,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       claude: { bin: e.ARBOR_CLAUDE_BIN, permissionMode: e.ARBOR_CLAUDE_PERMISSION_MODE, args: e.ARBOR_CLAUDE_ARGS ?? '' },
       codex: { bin: e.ARBOR_CODEX_BIN, sandbox: e.ARBOR_CODEX_SANDBOX, args: e.ARBOR_CODEX_ARGS ?? '' },
       command: e.ARBOR_AGENT_COMMAND ?? '',
+      agentUser: e.ARBOR_AGENT_USER ?? null,
       baseEnv: agentEnvironment(env),
     },
     goals: {
@@ -173,14 +208,53 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return config;
 }
 
-/** Variables an agent must never inherit: they would hand it the whole API or the database. */
-const WITHHELD_FROM_AGENTS = new Set([
-  'DATABASE_URL',
-  'ARBOR_API_TOKEN',
-  'ARBOR_SIGNAL_TOKEN',
-  'ARBOR_GITHUB_WEBHOOK_SECRET',
-  'ARBOR_GITHUB_WEBHOOK_SECRET_OLD',
-]);
+/**
+ * Variables an agent must never inherit: they would hand it the whole API or the database.
+ * (The *_FILE ones only name files it cannot read as another user; it has no use for them either.)
+ */
+const WITHHELD_FROM_AGENTS = new Set<string>([...SECRETS_FROM_FILES, ...SECRETS_FROM_FILES.map((name) => `${name}_FILE`)]);
+
+/**
+ * `<name>_FILE` read into `<name>` (surrounding whitespace dropped: files usually end in a newline).
+ * A file other users may read is refused: an agent running as another user could read it too.
+ * One its group may read is allowed with a warning (the group may be meant to).
+ */
+function readSecretFiles(given: Record<string, string>): { values: Record<string, string>; problems: string[]; warnings: string[] } {
+  const values: Record<string, string> = {};
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  for (const name of SECRETS_FROM_FILES) {
+    const variable = `${name}_FILE`;
+    const file = given[variable];
+    if (file === undefined) continue;
+    if (given[name] !== undefined) {
+      problems.push(`${variable}: ${name} is set as well; give one of the two`);
+      continue;
+    }
+    let content: string;
+    let mode: number;
+    try {
+      const stat = statSync(file);
+      if (!stat.isFile()) throw Object.assign(new Error('not a file'), { code: 'not a regular file' });
+      mode = stat.mode & 0o777;
+      content = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      problems.push(`${variable}: cannot read ${file} (${code})`);
+      continue;
+    }
+    const shown = mode.toString(8).padStart(4, '0');
+    if (mode & 0o004) {
+      problems.push(`${variable}: ${file} is readable by every user (mode ${shown}); chmod 600 it`);
+    } else if (content === '') {
+      problems.push(`${variable}: ${file} is empty`);
+    } else {
+      if (mode & 0o040) warnings.push(`${variable}: ${file} is readable by its group (mode ${shown}); chmod 600 it unless that group should read it`);
+      values[name] = content;
+    }
+  }
+  return { values, problems, warnings };
+}
 
 function agentEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(

@@ -57,20 +57,20 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const runAs = await postgresUserIfRoot();
   const dataDir = path.resolve(options.dataDir);
   const clusterDir = path.join(dataDir, 'pg');
-  await fs.mkdir(dataDir, { recursive: true });
-  if (runAs) {
-    // The data dir is Arbor's own: let the postgres user pass through it
-    // (search only; the password file inside stays 0600).
-    const stat = await fs.stat(dataDir);
-    if (stat.uid === 0 && !(stat.mode & 0o001)) await fs.chmod(dataDir, (stat.mode & 0o7777) | 0o001);
-    await assertReachable(clusterDir, runAs);
-  }
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o711 });
+  // The data dir is Arbor's own: others (the postgres user, agents on their way
+  // to their worktrees) may pass through it but not list it, and the password
+  // file inside stays 0600.
+  const stat = await fs.stat(dataDir);
+  if (stat.uid === process.getuid?.() && (stat.mode & 0o777) !== 0o711) await fs.chmod(dataDir, 0o711);
+  if (runAs) await assertReachable(clusterDir, runAs);
 
   const passwordFile = path.join(dataDir, 'pg-password');
   if (!(await exists(path.join(clusterDir, 'PG_VERSION')))) {
     log(`initialising embedded Postgres in ${clusterDir}`);
     await initCluster(bin, clusterDir, passwordFile, options.durable, runAs);
   }
+  await fs.chmod(passwordFile, 0o600);
   const password = (await fs.readFile(passwordFile, 'utf8')).trim();
   const running = await runningPort(clusterDir);
   if (running !== null) {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { environmentOf, type AgentUser } from './agent-user.js';
 import { LineSplitter } from './process-lines.js';
 import {
   GIVE_UP_AFTER_KILL_MS,
@@ -50,6 +51,8 @@ export interface AgentProcessOptions {
   cwd: string;
   /** The complete environment of the child (the caller builds it, see childEnvironment). */
   env: Record<string, string>;
+  /** Run as this user (with its HOME, USER, LOGNAME) instead of Arbor's own; null or absent: Arbor's. */
+  user?: AgentUser | null;
   /** Written, then closed; an EPIPE from a child that never reads is ignored. */
   stdin: string;
   /** 0 = none. */
@@ -182,9 +185,11 @@ class GroupProcess implements AgentProcess {
 
     let child: ChildProcess;
     try {
+      const user = options.user ?? null;
       child = spawn(options.file, options.args, {
         cwd: options.cwd,
-        env: options.env,
+        env: user ? environmentOf(user, options.env) : options.env,
+        ...(user ? { uid: user.uid, gid: user.gid } : {}),
         detached: true,
         stdio: ['pipe', 'pipe', 'pipe'],
         windowsHide: true,
@@ -362,7 +367,7 @@ class GroupProcess implements AgentProcess {
       reason: 'failed_to_start',
       exitCode: null,
       signal: null,
-      error: startErrorMessage(error, this.options.file, this.options.cwd),
+      error: startErrorMessage(error, this.options.file, this.options.cwd, this.options.user?.name ?? null),
     });
   }
 
@@ -408,7 +413,7 @@ class GroupProcess implements AgentProcess {
   }
 }
 
-function startErrorMessage(error: unknown, file: string, cwd: string): string {
+function startErrorMessage(error: unknown, file: string, cwd: string, user: string | null): string {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (code === 'ENOENT') {
     // spawn reports a missing working directory with the same code.
@@ -418,7 +423,8 @@ function startErrorMessage(error: unknown, file: string, cwd: string): string {
     }
     return `agent CLI not found: ${file}`;
   }
-  if (code === 'EACCES') return `agent CLI is not executable: ${file}`;
+  // As the agents' user, a CLI installed under root's home (or a PATH entry there) is out of reach.
+  if (code === 'EACCES') return `agent CLI is not executable${user === null ? '' : ` by ${user}`}: ${file}`;
   if (error instanceof Error) return error.message;
   return String(error);
 }

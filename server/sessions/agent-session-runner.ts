@@ -27,6 +27,7 @@ import {
 import { getTaskContext } from '../store/tasks.js';
 import { childEnvironment, endOrphanGroup, startAgentProcess, type ProcessEnd } from './agent-process.js';
 import type { AgentAdapter } from './agents/index.js';
+import type { AgentUser } from './agent-user.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { PortBlocks } from './port-blocks.js';
 import { SessionLog } from './session-log.js';
@@ -45,6 +46,8 @@ export interface SessionSettings {
   logMaxLines: number;
   keepFailedWorktrees: boolean;
   ports: { base: number; perSession: number } | null;
+  /** The user agents run as; null or absent: Arbor's own. */
+  agentUser?: AgentUser | null;
 }
 
 export interface SessionRunnerDeps {
@@ -322,6 +325,7 @@ export class AgentSessionRunner implements SessionRunner {
         args: launch.args,
         cwd,
         env,
+        user: this.settings.agentUser ?? null,
         stdin: launch.stdin,
         timeoutMs,
         stallMs: this.settings.stallTimeoutMs,

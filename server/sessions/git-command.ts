@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
+import { environmentOf, type AgentUser } from './agent-user.js';
 
 /**
  * One place that runs git for the worktree manager: git itself, spawned
@@ -94,13 +95,23 @@ const CLOSE_GRACE_MS = 200;
  * git run with `env` as its environment, minus every GIT_* variable: a
  * GIT_DIR or GIT_INDEX_FILE (as set for a git hook Arbor runs under, say)
  * must never redirect Arbor's commands. `env` is read at each call.
+ *
+ * With `user`, git runs as that user (the agents' user), with its HOME. Its
+ * worktrees, and the repository, are written by agents: root running git there
+ * would run the hooks and config commands (core.fsmonitor, say) agents put
+ * there, so Arbor's git runs with no more rights than they have. That user
+ * trusts a repository owned by someone else (safe.directory, for this command
+ * only): the owner handed it to Arbor to work in.
  */
-export function createGit(env: Readonly<Record<string, string | undefined>>): Git {
-  const run = (cwd: string, args: readonly string[], options: RunGitOptions = {}): Promise<GitResult> =>
-    spawnGit(cwd, args, options, childEnvironment(env));
+export function createGit(env: Readonly<Record<string, string | undefined>>, options: { user?: AgentUser | null } = {}): Git {
+  const user = options.user ?? null;
+  const run = (cwd: string, args: readonly string[], runOptions: RunGitOptions = {}): Promise<GitResult> =>
+    user === null
+      ? spawnGit(cwd, args, runOptions, childEnvironment(env), null)
+      : spawnGit(cwd, args, { config: [...AS_AGENT_USER, ...(runOptions.config ?? [])] }, environmentOf(user, childEnvironment(env)), user);
 
-  const output = async (cwd: string, args: readonly string[], options: RunGitOptions = {}): Promise<string> => {
-    const result = await run(cwd, args, options);
+  const output = async (cwd: string, args: readonly string[], runOptions: RunGitOptions = {}): Promise<string> => {
+    const result = await run(cwd, args, runOptions);
     if (result.code !== 0) throw new GitCommandError(args, cwd, result);
     return result.stdout;
   };
@@ -131,6 +142,8 @@ export function createGit(env: Readonly<Record<string, string | undefined>>): Gi
   };
 }
 
+const AS_AGENT_USER: readonly string[] = ['safe.directory=*'];
+
 function childEnvironment(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const child: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
@@ -139,11 +152,17 @@ function childEnvironment(env: Readonly<Record<string, string | undefined>>): Re
   return child;
 }
 
-function spawnGit(cwd: string, args: readonly string[], options: RunGitOptions, env: Record<string, string>): Promise<GitResult> {
+function spawnGit(
+  cwd: string,
+  args: readonly string[],
+  options: RunGitOptions,
+  env: Record<string, string>,
+  user: AgentUser | null,
+): Promise<GitResult> {
   const argv = [...(options.config ?? []).flatMap((setting) => ['-c', setting]), ...args];
   const what = `git ${args[0] ?? ''} in ${cwd}`;
   return new Promise<GitResult>((resolve, reject) => {
-    const child = spawn('git', argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('git', argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], ...(user ? { uid: user.uid, gid: user.gid } : {}) });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let settled = false;

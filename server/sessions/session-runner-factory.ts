@@ -1,6 +1,9 @@
 import type { RunnerFactory } from '../arbor.js';
+import type { Config } from '../config.js';
 import type { AgentName } from '../domain/states.js';
+import type { Logger } from '../logger.js';
 import { AgentSessionRunner } from './agent-session-runner.js';
+import { resolveAgentUser, type AgentUser } from './agent-user.js';
 import { createAgentAdapter, parseArgv, type AgentAdapter, type AgentSettings } from './agents/index.js';
 import { WorktreeManager } from './worktrees.js';
 
@@ -17,8 +20,9 @@ export const createSessionRunner: RunnerFactory = ({ db, config, logger, apiUrl 
     if (!adapters.has(name)) adapters.set(name, createAgentAdapter(name, settings));
     return adapters.get(name)!;
   };
+  const agentUser = agentUserOf(config, logger);
   return new AgentSessionRunner(
-    { db, logger, worktrees: new WorktreeManager({ root: s.worktreeRoot, env: s.baseEnv }), agentFor },
+    { db, logger, worktrees: new WorktreeManager({ root: s.worktreeRoot, env: s.baseEnv, agentUser }), agentFor },
     {
       instanceId: config.instanceId,
       apiUrl,
@@ -30,6 +34,31 @@ export const createSessionRunner: RunnerFactory = ({ db, config, logger, apiUrl 
       logMaxLines: s.logMaxLines,
       keepFailedWorktrees: s.keepFailedWorktrees,
       ports: s.ports,
+      agentUser,
     },
   );
 };
+
+/**
+ * ARBOR_AGENT_USER resolved, and the operator told at start when agents can
+ * read Arbor's secrets: as Arbor's own user they can read its environment and
+ * files; as root, everything on the machine.
+ */
+function agentUserOf(config: Config, logger: Logger): AgentUser | null {
+  const ownUid = process.getuid?.() ?? -1;
+  const spec = config.sessions.agentUser;
+  const user = spec === null ? null : resolveAgentUser(spec, { dataDir: config.dataDir, ownUid });
+  if (user !== null) {
+    logger.info({ agent_user: user.name, uid: user.uid, gid: user.gid, home: user.home }, 'agents run as another OS user');
+    if (!config.auth.apiToken) {
+      logger.warn('ARBOR_API_TOKEN is unset: the API on loopback is open to every local process, agents included; set it');
+    }
+  } else if (spec === null && ownUid === 0) {
+    logger.warn(
+      'Arbor runs as root and ARBOR_AGENT_USER is unset: agents run as root and can read every secret Arbor has ' +
+        '(its environment, the database password, token files) and everything else on this machine. ' +
+        'Set ARBOR_AGENT_USER to an unprivileged user (see the README, "Agents and secrets").',
+    );
+  }
+  return user;
+}

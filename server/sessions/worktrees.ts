@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readlink, realpath, rm, rmdir, stat } from 'node:fs/promises';
+import { chown, mkdir, readdir, readlink, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { assertReachableBy, type AgentUser } from './agent-user.js';
 import { ARBOR_IDENTITY, createGit, GitCommandError, gitMessage, type Git, type WorktreeEntry } from './git-command.js';
 import { KeyedQueue } from './git-repo-queue.js';
 
@@ -30,6 +31,11 @@ export interface WorktreeManagerOptions {
    * Its GIT_* variables are dropped: they must never redirect Arbor's commands.
    */
   env: Readonly<Record<string, string | undefined>>;
+  /**
+   * The user agents run as, when not Arbor's own: git runs as that user (see
+   * createGit), so worktrees are theirs; the root must be reachable by it.
+   */
+  agentUser?: AgentUser | null;
 }
 
 /** A repository as the manager uses it. */
@@ -65,6 +71,7 @@ export class WorktreeManager {
   private readonly queue = new KeyedQueue();
   private readonly root: string;
   private readonly git: Git;
+  private readonly agentUser: AgentUser | null;
   private rootReal: Promise<string> | null = null;
   /**
    * Common git dir per repository top level (real paths) that openRepo has vetted. A repository's
@@ -75,7 +82,8 @@ export class WorktreeManager {
   constructor(options: WorktreeManagerOptions) {
     if (!path.isAbsolute(options.root)) throw new Error(`worktree root must be an absolute path: ${options.root}`);
     this.root = path.resolve(options.root);
-    this.git = createGit(options.env);
+    this.agentUser = options.agentUser ?? null;
+    this.git = createGit(options.env, { user: this.agentUser });
   }
 
   /** arbor/<slug of title: lowercase a-z0-9 and '-', at most 40 chars, no leading/trailing '-'>-<first 8 chars of id> */
@@ -428,9 +436,12 @@ export class WorktreeManager {
         throw new WorktreeError(`${target} exists but is not a worktree of ${r.display}`);
       }
     }
-    await mkdir(path.dirname(target), { recursive: true }).catch((error: unknown) => {
-      throw new WorktreeError(`cannot create ${path.dirname(target)}: ${error instanceof Error ? error.message : String(error)}`);
-    });
+    await mkdir(path.dirname(target), { recursive: true })
+      // git, run as the agents' user, makes the worktree in it.
+      .then(() => this.agentUser && chown(path.dirname(target), this.agentUser.uid, this.agentUser.gid))
+      .catch((error: unknown) => {
+        throw new WorktreeError(`cannot create ${path.dirname(target)}: ${error instanceof Error ? error.message : String(error)}`);
+      });
     const result = await r.git.run(r.path, ['worktree', 'add', ...args]);
     if (result.code === 0) return;
 
@@ -480,7 +491,9 @@ export class WorktreeManager {
 
   /** The root, created and resolved once (on macOS /tmp is /private/tmp; git reports real paths). */
   private realRoot(): Promise<string> {
-    this.rootReal ??= mkdir(this.root, { recursive: true })
+    // Passable by the agents' user, not listable by it.
+    this.rootReal ??= mkdir(this.root, { recursive: true, mode: 0o711 })
+      .then(() => this.agentUser && assertReachableBy(this.agentUser, this.root))
       .then(() => realpath(this.root))
       .catch((error: unknown) => {
         this.rootReal = null;

@@ -121,10 +121,18 @@ describe('Dockerfile', () => {
     expect(instructions.some((line) => /^RUN\s.*apt-get\s+install\b.*\sgit(\s|$)/i.test(line))).toBe(true);
   });
 
-  it('installs from the lock file and runs the server as the node user', () => {
+  it('installs from the lock file and runs the server as root, its agents as the node user', () => {
     expect(instructions.some((line) => /^RUN\s.*npm ci\b/i.test(line))).toBe(true);
-    expect(instructions).toContain('USER node');
+    // Only root can start agents as another user; a USER line would make them share Arbor's.
+    expect(instructions.filter((line) => /^USER\s/i.test(line))).toEqual([]);
+    const env = instructions.filter((line) => /^ENV\s/i.test(line)).join(' ');
+    expect(env).toMatch(/\bARBOR_AGENT_USER=node\b/);
+    expect(loadConfig({ ARBOR_AGENT_USER: 'node' }).sessions.agentUser).toBe('node');
     expect(instructions.some((line) => /^CMD\s.*server\/main\.ts/.test(line))).toBe(true);
+  });
+
+  it('has a postgres user for the embedded Postgres, which refuses to run as root', () => {
+    expect(instructions.some((line) => /^RUN\s.*useradd\b.*\spostgres(\s|$)/i.test(line))).toBe(true);
   });
 
   it('keeps local state out of the build context', () => {
