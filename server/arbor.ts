@@ -1,31 +1,41 @@
-import { serve } from '@hono/node-server';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { NotificationListener } from './db/notification-listener.js';
 import { openDatabase, type ReadyDatabase } from './database-setup.js';
 import { createApp } from './http/app.js';
+import { listenHttp, type HttpListener } from './http/listener.js';
 import type { Logger } from './logger.js';
 import type { SessionRunner } from './orchestrator/session-runner.js';
 import { TaskOrchestrator } from './orchestrator/task-orchestrator.js';
+import { runShutdownSteps, type ShutdownStep, type StepFailure } from './shutdown-steps.js';
 import { EVENTS_CHANNEL } from './store/events.js';
 
 /**
  * One running Arbor: database (embedded or given) -> migrations -> change
  * notifications -> orchestrator (unless `role` is `api`) -> HTTP (unless it is
- * `worker`). `stop()` undoes it in reverse: no new requests, in-flight ones
- * finish, the orchestrator hands its running tasks back, then the database
- * goes.
+ * `worker`). `stop()` undoes it in reverse: no new requests, streams end,
+ * in-flight requests finish, the orchestrator hands its running tasks back,
+ * then the database goes. A start that fails part-way undoes what it did.
  */
 export interface RunningArbor {
   /** Where the API listens; null for a worker. */
   url: string | null;
   database: ReadyDatabase;
   orchestrator: TaskOrchestrator | null;
-  stop(): Promise<void>;
+  /** Settles when Arbor cannot go on (its embedded Postgres is lost for good): stop it and exit non-zero. */
+  failed: Promise<Error>;
+  /**
+   * Runs every step of the shutdown even when one fails, within a bounded
+   * time, and never rejects: resolves with the steps that failed (logged).
+   */
+  stop(): Promise<StepFailure[]>;
 }
 
 const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * How long the orchestrator may take beyond its grace for sessions (handing
+ * tasks back, recording outcomes); a drain phase adds its own time here.
+ */
+const ORCHESTRATOR_STOP_MARGIN_MS = 20_000;
 
 /** Builds the runner once the database is open: real sessions record themselves there. */
 export type RunnerFactory = (deps: {
@@ -38,52 +48,73 @@ export type RunnerFactory = (deps: {
 
 export async function startArbor(config: Config, logger: Logger, makeRunner: RunnerFactory): Promise<RunningArbor> {
   const database = await openDatabase(config, logger);
-  let url: string | null = null;
-  const apiUrl = () => config.sessions.publicUrl ?? url ?? `http://127.0.0.1:${config.http.port}`;
-  const runner = makeRunner({ db: database.db, config, logger: logger.child({ component: 'sessions' }), apiUrl });
-  const notifications = new NotificationListener(database.url, EVENTS_CHANNEL, logger);
-  await notifications.start();
-
-  let server: Server | null = null;
-  const shuttingDown = new AbortController();
-  if (config.role !== 'worker') {
-    const app = createApp({ db: database.db, logger, config, notifications, shutdown: shuttingDown.signal });
-    server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }) as Server;
-    await new Promise<void>((resolve, reject) => {
-      server!.once('listening', resolve);
-      server!.once('error', reject);
-    });
-    const { port } = server.address() as AddressInfo;
-    url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
-  }
-  // After the API listens: agents started from here on are told where it is.
+  let http: HttpListener | null = null;
+  let notifications: NotificationListener | null = null;
   let orchestrator: TaskOrchestrator | null = null;
-  if (config.role !== 'api') {
-    orchestrator = new TaskOrchestrator(
-      { db: database.db, runner, logger: logger.child({ component: 'orchestrator' }), notifications },
-      { instanceId: config.instanceId, stopGraceMs: SHUTDOWN_GRACE_MS, ...config.orchestrator },
-    );
-    await orchestrator.start();
-  }
+  const shuttingDown = new AbortController();
 
-  logger.info({ url, role: config.role, instance: config.instanceId }, 'arbor listening');
-
-  return {
-    url,
-    database,
-    orchestrator,
-    stop: async () => {
-      if (server) {
-        const force = setTimeout(() => server!.closeAllConnections(), SHUTDOWN_GRACE_MS);
-        // Streams end themselves on this; idle keep-alives close now, anything else at the deadline.
+  const stopSteps = (): ShutdownStep[] => [
+    {
+      name: 'closing HTTP',
+      run: async () => {
+        // Streams end themselves on this; the listener closes connections as they go idle.
         shuttingDown.abort();
-        server.closeIdleConnections();
-        await new Promise<void>((resolve) => server!.close(() => resolve()));
-        clearTimeout(force);
-      }
-      await orchestrator?.stop();
-      await notifications.stop();
-      await database.close();
+        await http?.close(SHUTDOWN_GRACE_MS);
+      },
+      deadlineMs: SHUTDOWN_GRACE_MS + 1_000,
     },
+    { name: 'stopping the orchestrator', run: async () => orchestrator?.stop(), deadlineMs: SHUTDOWN_GRACE_MS + ORCHESTRATOR_STOP_MARGIN_MS },
+    { name: 'stopping notifications', run: async () => notifications?.stop(), deadlineMs: 5_000 },
+    // No deadline: it bounds its own steps, and Postgres must be stopped before the process exits.
+    { name: 'closing the database', run: () => database.close() },
+  ];
+  const runStop = async (): Promise<StepFailure[]> => {
+    const failures = await runShutdownSteps(stopSteps());
+    for (const { step, error } of failures) logger.error({ err: error }, `shutdown: ${step} failed`);
+    return failures;
   };
+
+  try {
+    let url: string | null = null;
+    const apiUrl = () => config.sessions.publicUrl ?? url ?? `http://127.0.0.1:${config.http.port}`;
+    const runner = makeRunner({ db: database.db, config, logger: logger.child({ component: 'sessions' }), apiUrl });
+    notifications = new NotificationListener(database.url, EVENTS_CHANNEL, logger);
+    await notifications.start();
+
+    if (config.role !== 'worker') {
+      const app = createApp({
+        db: database.db,
+        logger,
+        config,
+        notifications,
+        shutdown: shuttingDown.signal,
+        healthProblem: database.problem,
+      });
+      http = await listenHttp(app.fetch, config.http.host, config.http.port);
+      url = http.url;
+    }
+    // After the API listens: agents started from here on are told where it is.
+    if (config.role !== 'api') {
+      orchestrator = new TaskOrchestrator(
+        { db: database.db, runner, logger: logger.child({ component: 'orchestrator' }), notifications },
+        { instanceId: config.instanceId, stopGraceMs: SHUTDOWN_GRACE_MS, ...config.orchestrator },
+      );
+      await orchestrator.start();
+    }
+
+    logger.info({ url, role: config.role, instance: config.instanceId }, 'arbor listening');
+
+    let stopping: Promise<StepFailure[]> | null = null;
+    return {
+      url,
+      database,
+      orchestrator,
+      failed: database.lost,
+      stop: () => (stopping ??= runStop()),
+    };
+  } catch (err) {
+    // Whatever started is stopped, the embedded Postgres included, so the data dir is free for the next try.
+    await runStop();
+    throw err;
+  }
 }

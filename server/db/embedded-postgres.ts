@@ -1,10 +1,12 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 
 /**
  * A real Postgres for when no DATABASE_URL is given, from the binaries that the
@@ -16,6 +18,10 @@ import { promisify } from 'node:util';
  * still finishing its transactions. `pg_ctl` also runs the server detached, so
  * after Arbor is killed outright the cluster survives and the next start
  * adopts it instead of tripping over its lock file.
+ *
+ * Only the holder of the data dir's lock touches the cluster: a second Arbor
+ * on the same data dir waits for the first to be gone rather than adopting a
+ * Postgres that a live owner is about to stop.
  */
 
 const execFileAsync = promisify(execFile);
@@ -28,6 +34,8 @@ export interface EmbeddedPostgresOptions {
   /** Tests trade crash safety for speed; a server never does. */
   durable: boolean;
   log?: (message: string) => void;
+  /** How long to wait for another Arbor holding the data dir; then start fails naming its pid. */
+  lockWaitMs?: number;
 }
 
 export interface EmbeddedPostgres {
@@ -36,6 +44,11 @@ export interface EmbeddedPostgres {
   port: number;
   /** True when the cluster was already running (left behind by a crash) and was adopted. */
   adopted: boolean;
+  /** Whether the postmaster is alive now. */
+  alive(): Promise<boolean>;
+  /** Starts the cluster again on its port after it died; the connection string stays valid. */
+  restart(): Promise<void>;
+  /** Stops the cluster and lets go of the data dir, which is released even when stopping fails. */
   stop(): Promise<void>;
 }
 
@@ -50,12 +63,32 @@ interface RunAs {
 }
 
 const SUPERUSER = 'postgres';
+/** Covers a previous owner's graceful stop (HTTP drain, sessions, Postgres shutdown). */
+const DEFAULT_LOCK_WAIT_MS = 90_000;
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const log = options.log ?? (() => {});
+  const dataDir = path.resolve(options.dataDir);
+  const lock = await acquireDataDirLock(dataDir, {
+    waitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
+    onWait: (holder) => log(`waiting for the Arbor${holder.pid ? ` with pid ${holder.pid}` : ''} that holds ${dataDir} to stop`),
+  });
+  try {
+    return await startOwned(dataDir, options, log, lock);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+async function startOwned(
+  dataDir: string,
+  options: EmbeddedPostgresOptions,
+  log: (message: string) => void,
+  lock: DataDirLock,
+): Promise<EmbeddedPostgres> {
   const bin = await loadBinaries();
   const runAs = await postgresUserIfRoot();
-  const dataDir = path.resolve(options.dataDir);
   const clusterDir = path.join(dataDir, 'pg');
   await fs.mkdir(dataDir, { recursive: true, mode: 0o711 });
   // The data dir is Arbor's own: others (the postgres user, agents on their way
@@ -72,33 +105,48 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   await fs.chmod(passwordFile, 0o600);
   const password = (await fs.readFile(passwordFile, 'utf8')).trim();
+  const cluster: Cluster = { bin, clusterDir, runAs, lock };
   const running = await runningPort(clusterDir);
   if (running !== null) {
+    // Safe only because we hold the lock: whoever started it is gone.
     log(`adopting embedded Postgres already running on port ${running}`);
-    return handle(bin, clusterDir, running, password, true, runAs);
+    return handle(cluster, running, password, true);
   }
   const port = await startCluster(bin, clusterDir, options.port, runAs);
   log(`embedded Postgres listening on 127.0.0.1:${port}`);
-  return handle(bin, clusterDir, port, password, false, runAs);
+  return handle(cluster, port, password, false);
 }
 
-function handle(
-  bin: Binaries,
-  clusterDir: string,
-  port: number,
-  password: string,
-  adopted: boolean,
-  runAs: RunAs | null,
-): EmbeddedPostgres {
+interface Cluster {
+  bin: Binaries;
+  clusterDir: string;
+  runAs: RunAs | null;
+  lock: DataDirLock;
+}
+
+function handle(cluster: Cluster, port: number, password: string, adopted: boolean): EmbeddedPostgres {
+  const { bin, clusterDir, runAs, lock } = cluster;
   return {
     url: `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     port,
     adopted,
+    alive: async () => (await postmasterPid(clusterDir)) !== null,
+    restart: async () => {
+      await startCluster(bin, clusterDir, port, runAs);
+    },
     stop: async () => {
-      await run(bin.pg_ctl, ['stop', '-D', clusterDir, '-m', 'fast', '-w', '-t', '60'], runAs).catch((err) => {
-        // Already stopped is the state we wanted.
-        if (!/not running|No such file|does not exist/i.test(String(err))) throw err;
-      });
+      try {
+        if ((await postmasterPid(clusterDir)) === null) return;
+        await run(bin.pg_ctl, ['stop', '-D', clusterDir, '-m', 'fast', '-w', '-t', '60'], runAs).catch(async (err) => {
+          // Gone meanwhile is the state we wanted; hung is not: end it without waiting for clients.
+          if ((await postmasterPid(clusterDir)) === null) return;
+          await run(bin.pg_ctl, ['stop', '-D', clusterDir, '-m', 'immediate', '-w', '-t', '30'], runAs).catch(() => {
+            throw err;
+          });
+        });
+      } finally {
+        await lock.release();
+      }
     },
   };
 }
@@ -191,23 +239,38 @@ async function initCluster(
   await fs.rename(scratch, clusterDir);
 }
 
-/** The port of a cluster whose postmaster is alive, or null. */
-async function runningPort(clusterDir: string): Promise<number | null> {
-  let lines: string[];
-  try {
-    lines = (await fs.readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n');
-  } catch {
-    return null;
-  }
-  const pid = Number(lines[0]);
-  const port = Number(lines[3]);
-  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port)) return null;
+/** The pid of the cluster's postmaster if it is alive, from its lock file. */
+async function postmasterPid(clusterDir: string): Promise<number | null> {
+  const lines = await fs.readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8').then(
+    (text) => text.split('\n'),
+    () => null,
+  );
+  const pid = Number(lines?.[0]);
+  return Number.isInteger(pid) && pid > 0 && processAlive(pid) ? pid : null;
+}
+
+function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
     // EPERM: alive but owned by the postgres user.
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return null;
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  // A killed postmaster nobody has reaped yet still answers signal 0.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
+
+/** The port of a cluster whose postmaster is alive, or null. */
+async function runningPort(clusterDir: string): Promise<number | null> {
+  if ((await postmasterPid(clusterDir)) === null) return null;
+  const lines = (await fs.readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n');
+  const port = Number(lines[3]);
+  if (!Number.isInteger(port)) return null;
   // A stale pid file whose pid was reused by an unrelated process: only trust
   // it when something accepts connections on the recorded port.
   return (await acceptsConnections(port)) ? port : null;

@@ -13,6 +13,8 @@ export interface AppDeps {
   notifications?: NotificationListener;
   /** Aborted when the server shuts down: long-lived streams end instead of holding the shutdown. */
   shutdown?: AbortSignal;
+  /** Why a part this process runs itself is not working (its embedded Postgres is down), or null; `/healthz` reports it. */
+  healthProblem?: () => string | null;
 }
 
 export type Caller = { kind: 'api' } | { kind: 'signal' } | { kind: 'task'; taskId: string; sessionId: string } | { kind: 'anonymous' };

@@ -31,6 +31,9 @@ export class ApiError extends Error {
 
 export const notFound = (what: string) => new ApiError(404, `${what} not found`);
 
+/** A stream opened while the server shuts down would end at once: the client should come back (to the next instance). */
+export const shuttingDown = () => new ApiError(503, 'the server is shutting down; reconnect shortly', undefined, { 'Retry-After': '1' });
+
 export function errorResponse(c: Context<AppEnv>, status: ContentfulStatusCode, error: string, details?: unknown) {
   const body: z.infer<typeof ErrorSchema> = { error, request_id: c.get('requestId') ?? 'unknown' };
   if (details !== undefined) body.details = details;

@@ -1,8 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { access } from 'node:fs/promises';
+import { access, chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { startEmbeddedPostgres } from '../../server/db/embedded-postgres.js';
+import { createGitRepo } from './git-repo.js';
+import { processGone } from './processes.js';
 
 /**
  * The real server (`node --import tsx server/main.ts`) as a child process, for
@@ -17,18 +21,26 @@ export interface ServerExit {
   signal: NodeJS.Signals | null;
 }
 
-export interface ServerProcess {
-  url: string;
+/** A server process from the moment it is spawned; `listening` settles with its URL (or fails if it exits first). */
+export interface LaunchedServer {
   pid: number;
   child: ChildProcess;
   /** Everything the process wrote so far, stdout and stderr interleaved. */
   output(): string;
   /** Parsed pino lines from stdout so far (non-JSON lines are skipped). */
   logLines(): Record<string, unknown>[];
+  /** The first log line (already written or still to come) that `match` accepts; fails if the process exits first. */
+  waitForLog(what: string, match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** The URL from the 'arbor listening' line. */
+  listening: Promise<string>;
   /** Settles when the process has exited. */
   exited: Promise<ServerExit>;
   /** Sends `signal` and waits for the exit, failing with the output after `timeoutMs`. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<ServerExit>;
+}
+
+export interface ServerProcess extends LaunchedServer {
+  url: string;
 }
 
 export interface StartServerOptions {
@@ -46,6 +58,19 @@ export interface StartServerOptions {
 const live = new Set<ChildProcess>();
 
 export async function startServer(options: StartServerOptions): Promise<ServerProcess> {
+  const server = launchServer(options);
+  const url = await server.listening.catch(async (err: unknown) => {
+    if (server.child.exitCode === null && server.child.signalCode === null) {
+      server.child.kill('SIGKILL');
+      await server.exited;
+    }
+    throw err;
+  });
+  return { ...server, url };
+}
+
+/** Spawns the server without waiting for it to listen (it may have to wait for another one first). */
+export function launchServer(options: StartServerOptions): LaunchedServer {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const env: NodeJS.ProcessEnv = { ...process.env };
   // No DATABASE_URL: the server runs its own embedded Postgres. Settings from
@@ -71,7 +96,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
   let output = '';
   const lines: Record<string, unknown>[] = [];
   let pending = '';
-  let onLine: ((line: Record<string, unknown>) => void) | undefined;
+  const watchers = new Set<(line: Record<string, unknown>) => void>();
   child.stdout!.setEncoding('utf8');
   child.stderr!.setEncoding('utf8');
   child.stdout!.on('data', (chunk: string) => {
@@ -85,7 +110,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
       try {
         const line = JSON.parse(text) as Record<string, unknown>;
         lines.push(line);
-        onLine?.(line);
+        for (const watcher of [...watchers]) watcher(line);
       } catch {
         // not a log line
       }
@@ -102,40 +127,48 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
     });
   });
 
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      onLine = undefined;
-      reject(new Error(`the server did not log 'arbor listening' within ${timeoutMs} ms; output:\n${output}`));
-    }, timeoutMs);
-    onLine = (line) => {
-      if (line.msg === 'arbor listening' && typeof line.url === 'string') {
+  const waitForLog = (what: string, match: (line: Record<string, unknown>) => boolean, waitMs = timeoutMs) => {
+    const seen = lines.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      const done = () => {
         clearTimeout(timer);
-        onLine = undefined;
-        resolve(line.url);
-      }
-    };
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`could not spawn the server: ${err.message}`));
+        watchers.delete(watcher);
+      };
+      const watcher = (line: Record<string, unknown>) => {
+        if (!match(line)) return;
+        done();
+        resolve(line);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`the server did not log ${what} within ${waitMs} ms; output:\n${output}`));
+      }, waitMs);
+      watchers.add(watcher);
+      child.once('error', (err) => {
+        done();
+        reject(new Error(`could not spawn the server: ${err.message}`));
+      });
+      void exited.then(({ code, signal }) => {
+        done();
+        reject(new Error(`the server exited (code ${code}, signal ${signal}) before it logged ${what}; output:\n${output}`));
+      });
     });
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited (code ${code}, signal ${signal}) before listening; output:\n${output}`));
-    });
-  }).catch(async (err: unknown) => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-    throw err;
-  });
+  };
+
+  const listening = waitForLog("'arbor listening'", (line) => line.msg === 'arbor listening' && typeof line.url === 'string').then(
+    (line) => line.url as string,
+  );
+  // Callers that only care about the exit need not handle a start that never listened.
+  listening.catch(() => {});
 
   return {
-    url,
     pid: child.pid!,
     child,
     output: () => output,
     logLines: () => [...lines],
+    waitForLog,
+    listening,
     exited,
     stop: async (signal = 'SIGTERM', stopTimeoutMs = 60_000) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -182,4 +215,53 @@ export async function stopLeftoverPostgres(dataDir: string): Promise<void> {
   if (!present) return;
   const pg = await startEmbeddedPostgres({ dataDir, port: 0, durable: true });
   await pg.stop();
+}
+
+/** The pid of a live postmaster in `dataDir`'s embedded cluster, or null when none runs there. */
+export async function embeddedPostgresPid(dataDir: string): Promise<number | null> {
+  const text = await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').catch(() => null);
+  const pid = Number(text?.split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 && !processGone(pid) ? pid : null;
+}
+
+/** A fresh data dir for a server (as root, Postgres runs as the postgres user, who must traverse it). */
+export async function createDataDir(prefix = 'arbor-e2e-'): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  await chmod(dir, 0o755);
+  return dir;
+}
+
+/** Stops what a killed server left running in `dataDir`, then removes it. */
+export async function removeDataDir(dataDir: string): Promise<void> {
+  try {
+    await stopLeftoverPostgres(dataDir);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * For a test file of server processes: fresh data dirs, and a git repository
+ * for goals; after the file, servers still running are killed and the dirs
+ * removed with whatever Postgres a killed server left running there.
+ */
+export function useServerDirs(prefix: string): { newDataDir(): Promise<string>; repo(): string } {
+  const dataDirs: string[] = [];
+  let repo: string | undefined;
+  beforeAll(async () => {
+    repo = (await createGitRepo({ prefix: `${prefix}repo-` })).path;
+  });
+  afterAll(async () => {
+    await killAllServers();
+    await Promise.all(dataDirs.map(removeDataDir));
+    if (repo) await rm(repo, { recursive: true, force: true });
+  }, 120_000);
+  return {
+    newDataDir: async () => {
+      const dir = await createDataDir(prefix);
+      dataDirs.push(dir);
+      return dir;
+    },
+    repo: () => repo!,
+  };
 }

@@ -3,7 +3,7 @@ import { streamSSE } from 'hono/streaming';
 import { readEvents } from '../../store/event-log.js';
 import { getGoal } from '../../store/goals.js';
 import type { AppDeps, AppEnv, AppRouteHandler } from '../context.js';
-import { ApiError, notFound } from '../errors.js';
+import { ApiError, notFound, shuttingDown } from '../errors.js';
 import { EventFeed } from './events.feed.js';
 import type * as routes from './events.routes.js';
 import { toEventJson } from './events.schemas.js';
@@ -26,6 +26,7 @@ export function eventHandlers({ db, logger, notifications, shutdown }: AppDeps) 
     if (goalId !== undefined && !(await getGoal(db, goalId))) throw notFound('goal');
 
     if (wantsStream(c.req.header('accept'))) {
+      if (shutdown?.aborted) throw shuttingDown();
       return follow(c, { after: resumeAfter === undefined ? null : BigInt(resumeAfter), goalId });
     }
 

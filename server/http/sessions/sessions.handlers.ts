@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { streamSSE } from 'hono/streaming';
 import { getSession as findSession, listSessions as querySessions, readSessionLogs, requestSessionStop } from '../../store/sessions.js';
 import { isUuid } from '../common.schemas.js';
 import type { AppDeps, AppRouteHandler } from '../context.js';
-import { ApiError, notFound } from '../errors.js';
+import { ApiError, notFound, shuttingDown } from '../errors.js';
 import type * as routes from './sessions.routes.js';
 import { toSessionJson } from './sessions.schemas.js';
 
@@ -33,6 +34,7 @@ export function sessionHandlers({ db, shutdown }: AppDeps) {
       const json = lines.map((l) => ({ ...l, at: l.at.toISOString() }));
       return c.json({ lines: json, next_after: lines.at(-1)?.seq ?? after }, 200);
     }
+    if (shutdown?.aborted) throw shuttingDown();
     return streamSSE(c, async (stream) => {
       let last = after;
       let open = true;
@@ -56,7 +58,8 @@ export function sessionHandlers({ db, shutdown }: AppDeps) {
           await stream.writeSSE({ event: 'end', data: JSON.stringify({ status: current?.status ?? 'ended' }) });
           return;
         }
-        await stream.sleep(LOG_POLL_MS);
+        // Woken by the shutdown too: the stream ends at once, not after the poll.
+        await sleep(LOG_POLL_MS, undefined, { signal: shutdown }).catch(() => {});
       }
     }) as never;
   };
