@@ -38,9 +38,17 @@ export async function runArborProcess(makeRunner: RunnerFactory): Promise<void> 
     requested = { reason, exitCode };
     if (arbor) void stopAndExit(arbor, logger, requested);
   };
+  let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
     if (!requested) return requestStop(signal, 0);
-    logger.warn({ signal }, 'second signal: stopping Postgres and exiting now');
+    if (signals === 2 && arbor) {
+      // The drain waits for running agents; a second signal means "not that long".
+      logger.warn({ signal }, 'second signal: stopping running sessions now (a third exits at once)');
+      arbor.hurry();
+      return;
+    }
+    logger.warn({ signal }, 'another signal: stopping Postgres and exiting now');
     void exitNow(arbor, logger);
   };
   process.on('SIGINT', onSignal);

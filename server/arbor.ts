@@ -28,6 +28,8 @@ export interface RunningArbor {
    * time, and never rejects: resolves with the steps that failed (logged).
    */
   stop(): Promise<StepFailure[]>;
+  /** During a stop's drain, stops waiting for running sessions (a second signal). */
+  hurry(): void;
 }
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -54,6 +56,8 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
   const shuttingDown = new AbortController();
 
   const stopSteps = (): ShutdownStep[] => [
+    // First, while the API still answers the agents: running sessions may finish.
+    { name: 'draining sessions', run: async () => orchestrator?.drain(config.shutdownDrainMs), deadlineMs: config.shutdownDrainMs + 5_000 },
     {
       name: 'closing HTTP',
       run: async () => {
@@ -111,6 +115,7 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
       orchestrator,
       failed: database.lost,
       stop: () => (stopping ??= runStop()),
+      hurry: () => orchestrator?.cutDrain(),
     };
   } catch (err) {
     // Whatever started is stopped, the embedded Postgres included, so the data dir is free for the next try.

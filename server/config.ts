@@ -44,6 +44,8 @@ export const envSchema = z.object({
   PORT: int(0, 65535).default(8080),
   ARBOR_DATA_DIR: z.string().min(1).default('.arbor'),
   ARBOR_EMBEDDED_PG_PORT: int(0, 65535).default(0),
+  ARBOR_DATA_DIR_LOCK_WAIT_S: int(0, 3600).default(90),
+  ARBOR_SHUTDOWN_DRAIN_S: int(0, 86_400).default(30),
   ARBOR_API_TOKEN: optionalSecret,
   ARBOR_SIGNAL_TOKEN: optionalSecret,
   ARBOR_GITHUB_WEBHOOK_SECRET: optionalSecret,
@@ -95,6 +97,10 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   embeddedPostgresPort: number;
+  /** How long a start waits for another Arbor to let go of the same data dir. */
+  dataDirLockWaitMs: number;
+  /** On a stop, how long running sessions may finish before they are stopped; nothing new starts meanwhile. */
+  shutdownDrainMs: number;
   dbPoolSize: number;
   instanceId: string;
   /** `api` serves HTTP only, `worker` runs the orchestrator only; `all` both. */
@@ -163,6 +169,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.ARBOR_DATA_DIR),
     embeddedPostgresPort: e.ARBOR_EMBEDDED_PG_PORT,
+    dataDirLockWaitMs: e.ARBOR_DATA_DIR_LOCK_WAIT_S * 1000,
+    shutdownDrainMs: e.ARBOR_SHUTDOWN_DRAIN_S * 1000,
     dbPoolSize: e.ARBOR_DB_POOL_SIZE,
     instanceId: e.ARBOR_INSTANCE_ID ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     role: e.ARBOR_ROLE,

@@ -34,6 +34,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Read
       dataDir: config.dataDir,
       port: config.embeddedPostgresPort,
       durable: true,
+      lockWaitMs: config.dataDirLockWaitMs,
       log: (message) => logger.info(message),
     });
     url = embedded.url;

@@ -71,6 +71,7 @@ export class TaskOrchestrator {
   private lastExpiry = 0;
   /** Set by a graceful stop: running sessions may finish, nothing new is claimed. */
   private draining = false;
+  private readonly drainCut = new AbortController();
   private readonly host: string;
   /** Whether an activation pass could find something: after a change we did not make ourselves, or one that released a hold. */
   private holdsMayBeReady = true;
@@ -113,21 +114,49 @@ export class TaskOrchestrator {
   }
 
   /**
-   * Stops this instance's part in the work, and never throws: a shutdown must
-   * get to the end whatever the database does meanwhile.
-   *
-   * With `drainMs`, nothing new is claimed and running sessions get that long
-   * to finish on their own (their outcomes are recorded as usual). Then the
-   * rest are stopped and their tasks handed back without counting the
-   * interrupted attempt, after the transition in flight has committed. Every
-   * task ends up recorded with its outcome or pending again; what cannot be
-   * written now (the database is gone) is left to lease expiry and to the
-   * next instance on this host, which sees that this process is gone.
+   * The first half of a graceful stop: nothing new is claimed, and running
+   * sessions get up to `drainMs` to finish on their own (their outcomes are
+   * recorded as usual). `cutDrain()` ends the wait early. Never throws.
    */
-  async stop(options: { drainMs?: number } = {}): Promise<void> {
+  async drain(drainMs: number): Promise<void> {
+    if (!this.started || this.stopping || this.draining) return;
+    this.draining = true;
+    if (this.running.size === 0 || drainMs <= 0) return;
+    this.deps.logger.info({ sessions: this.running.size, drain_ms: drainMs }, 'draining: running sessions may finish, nothing new starts');
+    const deadline = Date.now() + drainMs;
+    const cut = new Promise((resolve) => this.drainCut.signal.addEventListener('abort', resolve, { once: true }));
+    while (this.running.size > 0 && Date.now() < deadline && !this.drainCut.signal.aborted) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.race([...this.running.values()].map((s) => s.done)),
+        new Promise((resolve) => (timer = setTimeout(resolve, deadline - Date.now()))),
+        cut,
+      ]);
+      clearTimeout(timer);
+    }
+    // Record what finished while draining before the stop goes on.
+    this.kick();
+    await this.tickPromise;
+    if (this.running.size > 0) this.deps.logger.info({ sessions: this.running.size }, 'drain over: stopping the sessions still running');
+  }
+
+  /** Ends a drain in progress now (a second signal): the stop goes on at once. */
+  cutDrain(): void {
+    this.drainCut.abort();
+  }
+
+  /**
+   * Stops this instance's part in the work, and never throws: a shutdown must
+   * get to the end whatever the database does meanwhile. Running sessions are
+   * stopped and their tasks handed back without counting the interrupted
+   * attempt (their work stays committed on their branches for the next one),
+   * after the transition in flight has committed. Every task ends up recorded
+   * with its outcome or pending again; what cannot be written now (the
+   * database is gone) is left to lease expiry and to the next instance on this
+   * host, which sees that this process is gone.
+   */
+  async stop(): Promise<void> {
     if (!this.started || this.stopping) return;
-    const drainMs = options.drainMs ?? 0;
-    if (drainMs > 0 && this.running.size > 0) await this.drain(drainMs);
     this.stopping = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
@@ -156,23 +185,6 @@ export class TaskOrchestrator {
     if (released !== undefined) {
       await this.step('deregistering', () => removeInstances(this.deps.db, [{ id: this.options.instanceId, pid: process.pid }]));
     }
-  }
-
-  /** Lets running sessions finish for up to `drainMs` while nothing new starts. */
-  private async drain(drainMs: number): Promise<void> {
-    this.draining = true;
-    this.deps.logger.info({ sessions: this.running.size, drain_ms: drainMs }, 'draining: running sessions may finish, nothing new starts');
-    const deadline = Date.now() + drainMs;
-    while (this.running.size > 0 && Date.now() < deadline) {
-      const left = deadline - Date.now();
-      await Promise.race([
-        Promise.race([...this.running.values()].map((s) => s.done)),
-        new Promise((resolve) => setTimeout(resolve, left)),
-      ]);
-    }
-    // Record what finished while draining before the stop goes on.
-    this.kick();
-    await this.tickPromise;
   }
 
   /** Runs one step of a shutdown; a failure is logged and the shutdown goes on. */

@@ -83,6 +83,8 @@ export function launchServer(options: StartServerOptions): LaunchedServer {
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'info',
+    // Tests that stop a server mid-run want it stopped now; the drain has a test of its own.
+    ARBOR_SHUTDOWN_DRAIN_S: '0',
     ...options.env,
   });
 
