@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -6,9 +5,9 @@ import { createLogger } from '../../server/logger.js';
 import { childEnvironment, startAgentProcess } from '../../server/sessions/agent-process.js';
 import { ClaudeStreamParser, type AgentOutputParser } from '../../server/sessions/agents/index.js';
 import { SessionLog } from '../../server/sessions/session-log.js';
-import { createSession, readSessionLogs } from '../../server/store/sessions.js';
+import { readSessionLogs } from '../../server/store/sessions.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { createGoal } from '../support/orchestration.js';
+import { createTestSession } from '../support/sessions.js';
 
 /**
  * Agent output is whatever bytes an agent prints. A real process prints NUL
@@ -23,23 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => database.destroy());
 
-async function newSession() {
-  const { goal, tasks } = await createGoal(database.db, [{ key: 'a', title: 'A' }]);
-  return createSession(database.db, {
-    id: randomUUID(),
-    goalId: goal.id,
-    kind: 'spawned',
-    agent: 'command',
-    worktreePath: '/tmp/w',
-    branch: 'b',
-    baseSha: null,
-    taskId: tasks[0]!.id,
-    attempt: 1,
-    owner: 'test',
-    host: 'test',
-    tokenHash: randomUUID(),
-  });
-}
+const newSession = () => createTestSession(database.db);
 
 /** Runs `script` under sh the way a session runs its agent: lines through `parser` into the session log. */
 async function runAgent(script: string, parser: AgentOutputParser) {
