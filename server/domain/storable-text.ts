@@ -66,8 +66,8 @@ export function storableJson<T>(value: T): T {
 }
 
 export interface Unstorable {
-  /** Where, as the keys and indexes from the root joined by '.'; '' for the root itself. */
-  path: string;
+  /** Where: the keys and indexes from the root (none for the root itself), each storable. */
+  path: string[];
   problem: string;
 }
 
@@ -91,7 +91,7 @@ export function findUnstorable(value: unknown, maxDepth = Number.POSITIVE_INFINI
       continue;
     }
     if (typeof visit.value !== 'object' || visit.value === null) continue;
-    if (visit.depth + 1 > maxDepth) return { path: pathOf(visit), problem: `nests deeper than ${maxDepth} levels` };
+    if (visit.depth + 1 > maxDepth) return { path: pathOf(visit), problem: `nested too deeply (more than ${maxDepth} levels)` };
     const entries = Object.entries(visit.value);
     // Reversed onto the stack so the first child is looked at first.
     for (let i = entries.length - 1; i >= 0; i--) {
@@ -110,10 +110,10 @@ interface Visit {
   depth: number;
 }
 
-function pathOf(visit: Visit): string {
+function pathOf(visit: Visit): string[] {
   const keys: string[] = [];
   for (let at: Visit | null = visit; at !== null && at.key !== null; at = at.parent) keys.push(storableText(at.key));
-  return keys.reverse().join('.');
+  return keys.reverse();
 }
 
 function emptyLike(value: object): Record<string, unknown> {

@@ -67,13 +67,13 @@ describe('storableJson', () => {
 
 describe('findUnstorable', () => {
   it('names the first offending path in document order', () => {
-    expect(findUnstorable({ a: 'ok', b: [1, 'x\u0000'], c: 'y\u0000' })).toEqual({ path: 'b.1', problem: 'must not contain NUL characters' });
-    expect(findUnstorable({ a: { b: `x${LOW}` } })).toEqual({ path: 'a.b', problem: 'must not contain lone UTF-16 surrogates' });
-    expect(findUnstorable('\u0000')).toEqual({ path: '', problem: 'must not contain NUL characters' });
+    expect(findUnstorable({ a: 'ok', b: [1, 'x\u0000'], c: 'y\u0000' })).toEqual({ path: ['b', '1'], problem: 'must not contain NUL characters' });
+    expect(findUnstorable({ a: { b: `x${LOW}` } })).toEqual({ path: ['a', 'b'], problem: 'must not contain lone UTF-16 surrogates' });
+    expect(findUnstorable('\u0000')).toEqual({ path: [], problem: 'must not contain NUL characters' });
   });
 
   it('finds keys that cannot be stored, and shows the key storably', () => {
-    expect(findUnstorable({ meta: { 'k\u0000': 1 } })).toEqual({ path: 'meta.k\uFFFD', problem: 'key must not contain NUL characters' });
+    expect(findUnstorable({ meta: { 'k\u0000': 1 } })).toEqual({ path: ['meta', 'k\uFFFD'], problem: 'key must not contain NUL characters' });
   });
 
   it('finds nothing in storable values', () => {
@@ -83,8 +83,8 @@ describe('findUnstorable', () => {
 
   it('reports nesting deeper than the limit, where the limit is crossed, at any depth', () => {
     expect(findUnstorable(nested(3), 3)).toBeNull();
-    expect(findUnstorable(nested(4), 3)).toEqual({ path: 'x.x.x', problem: 'nests deeper than 3 levels' });
-    expect(findUnstorable(nested(200_000), 100)?.problem).toBe('nests deeper than 100 levels');
+    expect(findUnstorable(nested(4), 3)).toEqual({ path: ['x', 'x', 'x'], problem: 'nested too deeply (more than 3 levels)' });
+    expect(findUnstorable(nested(200_000), 100)?.problem).toBe('nested too deeply (more than 100 levels)');
     expect(findUnstorable(nested(200_000, 'a\u0000'))?.problem).toBe('must not contain NUL characters');
   });
 });
