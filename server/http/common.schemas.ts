@@ -12,6 +12,11 @@ export function isUuid(id: string): boolean {
   return UUID.test(id);
 }
 
+/** Server-Sent Events only for a client that asks for them by name; everything else gets JSON. */
+export function wantsEventStream(accept: string | undefined): boolean {
+  return accept !== undefined && /(^|,)\s*text\/event-stream\s*(;|,|$)/i.test(accept);
+}
+
 const MAX_BIGINT = 2n ** 63n - 1n;
 
 /** A Postgres bigint as clients pass it back (an event id, a page cursor): a string of digits, in range. */

@@ -97,6 +97,22 @@ describe('malformed input is a 4xx naming the field, and changes nothing', () =>
     expect(await snapshot()).toBe(before);
   });
 
+  it('400 for a body that is not UTF-8, even where the broken bytes sit inside a string', async () => {
+    const before = await snapshot();
+    const text = new TextEncoder().encode(JSON.stringify({ summary: 'done, really' }));
+    const comma = text.indexOf(0x2c);
+    // U+D800 written out as UTF-8 bytes (as some encoders do) where the comma was: lenient decoding would make it U+FFFD.
+    const body = new Uint8Array([...text.slice(0, comma), 0xed, 0xa0, 0x80, ...text.slice(comma + 1)]);
+    const res = await app.request(`/api/tasks/${runningTaskId}/complete`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(body.byteLength) },
+      body,
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'the body is not valid UTF-8', request_id: expect.any(String) });
+    expect(await snapshot()).toBe(before);
+  });
+
   it('still takes the same requests without the offending text', async () => {
     expect((await call(app, 'POST', `/api/tasks/${runningTaskId}/complete`, { summary: 'done 😀', artifacts: { deep: JSON.parse(deep(100)) } })).status).toBe(200);
     expect((await call(app, 'GET', '/api/signals?type=gh_ci&repo=acme%2Fweb')).status).toBe(200);

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { readEvents } from '../../store/event-log.js';
 import { getGoal } from '../../store/goals.js';
+import { wantsEventStream } from '../common.schemas.js';
 import type { AppDeps, AppEnv, AppRouteHandler } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
 import { EventFeed } from './events.feed.js';
@@ -25,7 +26,7 @@ export function eventHandlers({ db, logger, notifications, shutdown }: AppDeps) 
     // Checked before anything streams: afterwards only an event could say so.
     if (goalId !== undefined && !(await getGoal(db, goalId))) throw notFound('goal');
 
-    if (wantsStream(c.req.header('accept'))) {
+    if (wantsEventStream(c.req.header('accept'))) {
       return follow(c, { after: resumeAfter === undefined ? null : BigInt(resumeAfter), goalId });
     }
 
@@ -121,9 +122,4 @@ export function eventHandlers({ db, logger, notifications, shutdown }: AppDeps) 
   }
 
   return { list };
-}
-
-/** Server-Sent Events only for a client that asks for them; everything else gets JSON. */
-function wantsStream(accept: string | undefined): boolean {
-  return accept !== undefined && /(^|,)\s*text\/event-stream\s*(;|,|$)/i.test(accept);
 }
