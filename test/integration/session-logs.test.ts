@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { appendSessionLogs, readSessionLogs, type LogLine } from '../../server/store/sessions.js';
+import { appendSessionLogs, createSession, readSessionLogs, type LogLine } from '../../server/store/sessions.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { createTestSession } from '../support/sessions.js';
+import { createGoal } from '../support/orchestration.js';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -9,7 +10,23 @@ beforeAll(async () => {
 });
 afterAll(() => database.destroy());
 
-const newSession = () => createTestSession(database.db);
+async function newSession() {
+  const { goal, tasks } = await createGoal(database.db, [{ key: 'a', title: 'A' }]);
+  return createSession(database.db, {
+    id: randomUUID(),
+    goalId: goal.id,
+    kind: 'spawned',
+    agent: 'command',
+    worktreePath: '/tmp/w',
+    branch: 'b',
+    baseSha: null,
+    taskId: tasks[0]!.id,
+    attempt: 1,
+    owner: 'test',
+    host: 'test',
+    tokenHash: randomUUID(),
+  });
+}
 
 const lines = (n: number, from = 0): LogLine[] =>
   Array.from({ length: n }, (_, i) => ({ stream: 'stdout', text: `line ${from + i} ✓ "quoted" \\ back`, at: new Date() }));
