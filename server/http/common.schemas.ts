@@ -39,7 +39,7 @@ export const commonErrors = {
 
 export const bodyErrors = {
   ...commonErrors,
-  400: error('the body is not valid JSON, or the query holds text that cannot be stored'),
+  400: error('the body is not valid UTF-8 JSON, or the query holds text that cannot be stored'),
   413: error('the body is too large'),
   415: error('the body is not application/json'),
 } as const;
