@@ -69,9 +69,9 @@ export class MalformedRequests {
     ];
     if (op.method !== 'get') {
       for (const mutation of Object.keys(BODY_MUTATIONS)) kinds.push(() => this.bodyMutation(op, mutation as BodyMutation));
-      // Body mutations are most of what there is to break: weigh them up.
-      for (const mutation of ['nul-in-string', 'surrogate-in-string', 'wrong-type', 'truncated'] as const) {
-        kinds.push(() => this.bodyMutation(op, mutation));
+      // What a body holds is most of what there is to break: weigh it up.
+      for (const mutation of Object.keys(PLACED_MUTATIONS)) {
+        kinds.push(() => this.placedMutation(op, mutation as PlacedMutation), () => this.placedMutation(op, mutation as PlacedMutation));
       }
     }
     for (let attempt = 0; attempt < 50; attempt++) {
@@ -126,6 +126,26 @@ export class MalformedRequests {
     return this.request(op, 'odd-headers', { headers });
   }
 
+  /** Every placed mutation at every place of the operation's body it applies to, once each. */
+  sweep(op: Operation): FuzzRequest[] {
+    const base = this.fixtures.baseBodies[operationKey(op)];
+    if (base === undefined) return [];
+    return Object.entries(PLACED_MUTATIONS).flatMap(([mutation, { applies, apply }]) =>
+      positions(base)
+        .filter(applies)
+        .map((place) => this.request(op, mutation, { body: apply(this.random, base, place), headers: { 'content-type': 'application/json' } })),
+    );
+  }
+
+  private placedMutation(op: Operation, mutation: PlacedMutation): FuzzRequest | null {
+    const base = this.fixtures.baseBodies[operationKey(op)];
+    if (base === undefined) return null;
+    const { applies, apply } = PLACED_MUTATIONS[mutation];
+    const places = positions(base).filter(applies);
+    if (places.length === 0) return null;
+    return this.request(op, mutation, { body: apply(this.random, base, this.random.pick(places)), headers: { 'content-type': 'application/json' } });
+  }
+
   private bodyMutation(op: Operation, mutation: BodyMutation): FuzzRequest | null {
     const base = this.fixtures.baseBodies[operationKey(op)];
     // A bodiless command on a real row would simply run: what is wrong must be refused before it.
@@ -155,38 +175,64 @@ export function operationsOf(doc: { paths: Record<string, Record<string, any>> }
 
 type Made = { body: string | Uint8Array; contentType: string | null } | null;
 type BodyMutation = keyof typeof BODY_MUTATIONS;
+type PlacedMutation = keyof typeof PLACED_MUTATIONS;
+interface Place {
+  path: Path;
+  value: Json;
+}
 
 const json = (body: string): Made => ({ body, contentType: 'application/json' });
+const RAW = '\u0001RAW\u0001';
+/** `base` with the value at `path` replaced by raw JSON text (a number no JS value prints as, a nesting no stringify survives). */
+const withRaw = (base: Json, path: Path, raw: string) => JSON.stringify(setAt(base, path, RAW)).replace(JSON.stringify(RAW), raw);
+const isFree = (place: Place) => place.path.some((segment) => FREE_FIELDS.has(String(segment)));
+const insertAt = (random: SeededRandom, text: string, inserted: string) => {
+  const at = random.int(0, text.length);
+  return `${text.slice(0, at)}${inserted}${text.slice(at)}`;
+};
+
+/**
+ * Mutations aimed at one place in a well-formed body. Random requests pick a
+ * place; the sweep tries each mutation at every place it applies to.
+ */
+const PLACED_MUTATIONS = {
+  'nul-in-string': {
+    applies: (place: Place) => typeof place.value === 'string',
+    apply: (random: SeededRandom, base: Json, place: Place) =>
+      JSON.stringify(setAt(base, place.path, insertAt(random, place.value as string, random.pick(['\u0000', 'a\u0000', '\u0000\u0000'])))),
+  },
+  'surrogate-in-string': {
+    applies: (place: Place) => typeof place.value === 'string',
+    apply: (random: SeededRandom, base: Json, place: Place) =>
+      JSON.stringify(
+        setAt(base, place.path, insertAt(random, place.value as string, random.pick(['\ud800', '\udbff', '\udc00', '\udfff', '\ude00\ud83d', 'x\ud800y']))),
+      ),
+  },
+  'nul-in-key': {
+    applies: (place: Place) => typeof place.path.at(-1) === 'string',
+    apply: (random: SeededRandom, base: Json, place: Place) =>
+      JSON.stringify(renameKey(base, place.path, `${String(place.path.at(-1))}${random.pick(['\u0000', '\ud800', '\udc00'])}`)),
+  },
+  'wrong-type': {
+    applies: (place: Place) => place.path.length > 0 && !isFree(place),
+    apply: (random: SeededRandom, base: Json, place: Place) =>
+      JSON.stringify(setAt(base, place.path, random.pick(TYPED_VALUES.filter((v) => jsonType(v) !== jsonType(place.value))))),
+  },
+  'huge-number': {
+    applies: (place: Place) => place.path.length > 0 && !isFree(place) && typeof place.value !== 'object',
+    apply: (random: SeededRandom, base: Json, place: Place) =>
+      withRaw(base, place.path, random.pick(['99999999999999999999999', '1e400', '-1e400', '1.5', '9007199254740993', '-99999999999999999999999'])),
+  },
+  'deep-at-field': {
+    applies: (place: Place) => place.path.length > 0,
+    apply: (random: SeededRandom, base: Json, place: Place) => {
+      const depth = random.int(521, 20_000);
+      return withRaw(base, place.path, random.chance(0.5) ? '['.repeat(depth) + '"x"' + ']'.repeat(depth) : '{"x":'.repeat(depth) + '"x"' + '}'.repeat(depth));
+    },
+  },
+};
 
 const BODY_MUTATIONS = {
-  'nul-in-string': (random: SeededRandom, base: Json) => injectIntoString(random, base, random.pick(['\u0000', 'a\u0000', '\u0000\u0000'])),
-  'surrogate-in-string': (random: SeededRandom, base: Json) =>
-    injectIntoString(random, base, random.pick(['\ud800', '\udbff', '\udc00', '\udfff', '\ude00\ud83d', 'x\ud800y'])),
-  'nul-in-key': (random: SeededRandom, base: Json) => {
-    const objects = positions(base).filter((p) => isObject(p.value) && Object.keys(p.value).length > 0);
-    if (objects.length === 0) return null;
-    const { path, value } = random.pick(objects);
-    const keys = Object.keys(value as object);
-    const renamed = random.pick(keys);
-    const replacement = Object.fromEntries(
-      keys.map((k) => [k === renamed ? `${k}${random.pick(['\u0000', '\ud800', '\udc00'])}` : k, (value as Record<string, Json>)[k]!]),
-    );
-    return json(JSON.stringify(setAt(base, path, replacement)));
-  },
-  'wrong-type': (random: SeededRandom, base: Json) => {
-    const fields = positions(base).filter((p) => p.path.length > 0 && !p.path.some((s) => FREE_FIELDS.has(String(s))));
-    if (fields.length === 0) return null;
-    const { path, value } = random.pick(fields);
-    const wrong = random.pick(TYPED_VALUES.filter((v) => jsonType(v) !== jsonType(value)));
-    return json(JSON.stringify(setAt(base, path, wrong)));
-  },
-  'huge-number': (random: SeededRandom, base: Json) => {
-    const fields = positions(base).filter((p) => p.path.length > 0 && !p.path.some((s) => FREE_FIELDS.has(String(s))) && typeof p.value !== 'object');
-    if (fields.length === 0) return null;
-    const { path } = random.pick(fields);
-    const raw = random.pick(['99999999999999999999999', '1e400', '-1e400', '1.5', '9007199254740993', '-99999999999999999999999']);
-    return json(JSON.stringify(setAt(base, path, '\u0001RAW\u0001')).replace('"\\u0001RAW\\u0001"', raw));
-  },
   truncated: (random: SeededRandom, base: Json) => {
     const text = JSON.stringify(base);
     return json(text.slice(0, random.int(0, text.length - 1)));
@@ -196,13 +242,6 @@ const BODY_MUTATIONS = {
   'deep-body': (random: SeededRandom) => {
     const depth = random.int(600, 50_000);
     return json(random.chance(0.5) ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth));
-  },
-  'deep-at-field': (random: SeededRandom, base: Json) => {
-    const fields = positions(base).filter((p) => p.path.length > 0);
-    if (fields.length === 0) return null;
-    const depth = random.int(521, 20_000);
-    const deep = random.chance(0.5) ? '['.repeat(depth) + '"x"' + ']'.repeat(depth) : '{"x":'.repeat(depth) + '"x"' + '}'.repeat(depth);
-    return json(JSON.stringify(setAt(base, random.pick(fields).path, '\u0001RAW\u0001')).replace('"\\u0001RAW\\u0001"', deep));
   },
   'unknown-field': (random: SeededRandom, base: Json) => {
     if (!isObject(base)) return null;
@@ -225,21 +264,20 @@ const BODY_MUTATIONS = {
   oversized: (random: SeededRandom) => json(`{"summary":"${'x'.repeat(random.int(1_050_000, 1_200_000))}"}`),
 };
 
-/** A copy of `base` with a string somewhere in it (keys are `nul-in-key`'s) carrying `text`. */
-function injectIntoString(random: SeededRandom, base: Json, text: string): Made {
-  const strings = positions(base).filter((p) => typeof p.value === 'string');
-  if (strings.length === 0) return null;
-  const { path, value } = random.pick(strings);
-  const at = random.int(0, (value as string).length);
-  return json(JSON.stringify(setAt(base, path, `${(value as string).slice(0, at)}${text}${(value as string).slice(at)}`)));
-}
-
 /** Every value in a JSON document with its path, the root included. */
 function positions(value: Json, path: Path = []): { path: Path; value: Json }[] {
   const here = [{ path, value }];
   if (Array.isArray(value)) return [...here, ...value.flatMap((item, i) => positions(item, [...path, i]))];
   if (isObject(value)) return [...here, ...Object.entries(value).flatMap(([k, v]) => positions(v, [...path, k]))];
   return here;
+}
+
+/** A copy of `base` with the key at the end of `path` renamed, its place among its siblings kept. */
+function renameKey(base: Json, path: Path, name: string): Json {
+  const parentPath = path.slice(0, -1);
+  const parent = positions(base).find((p) => p.path.length === parentPath.length && p.path.every((s, i) => s === parentPath[i]))!.value as Record<string, Json>;
+  const renamed = Object.fromEntries(Object.entries(parent).map(([k, v]) => [k === path.at(-1) ? name : k, v]));
+  return setAt(base, parentPath, renamed);
 }
 
 function setAt(base: Json, path: Path, replacement: Json): Json {
