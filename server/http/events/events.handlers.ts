@@ -2,12 +2,12 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { readEvents } from '../../store/event-log.js';
 import { getGoal } from '../../store/goals.js';
-import { wantsEventStream } from '../common.schemas.js';
 import type { AppDeps, AppEnv, AppRouteHandler } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
 import { EventFeed } from './events.feed.js';
 import type * as routes from './events.routes.js';
 import { toEventJson } from './events.schemas.js';
+import { wantsEventStream as wantsStream } from '../common.schemas.js';
 
 /** Rows per read when a stream catches up. */
 const STREAM_PAGE = 500;
@@ -26,7 +26,7 @@ export function eventHandlers({ db, logger, notifications, shutdown }: AppDeps) 
     // Checked before anything streams: afterwards only an event could say so.
     if (goalId !== undefined && !(await getGoal(db, goalId))) throw notFound('goal');
 
-    if (wantsEventStream(c.req.header('accept'))) {
+    if (wantsStream(c.req.header('accept'))) {
       return follow(c, { after: resumeAfter === undefined ? null : BigInt(resumeAfter), goalId });
     }
 
