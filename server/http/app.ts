@@ -13,6 +13,7 @@ import { limitBodySize, observeRequests, requireJsonBody } from './request-guard
 import { sessionsRouter } from './sessions/sessions.router.js';
 import { signalsRouter } from './signals/signals.router.js';
 import { tasksRouter } from './tasks/tasks.router.js';
+import { requireUtf8Body } from './utf8-body.js';
 import { webhooksRouter } from './webhooks/webhooks.router.js';
 
 /**
@@ -38,6 +39,7 @@ export function createApp(deps: AppDeps) {
   );
   app.use('/api/*', limitBodySize(deps.config.http.bodyLimitBytes));
   app.use('/api/*', requireJsonBody());
+  app.use('/api/*', requireUtf8Body());
 
   app.route('/', healthRouter(deps, metrics));
   app.route('/', goalsRouter(deps));

@@ -12,10 +12,26 @@ export function isUuid(id: string): boolean {
   return UUID.test(id);
 }
 
+/** Server-Sent Events only for a client that asks for them by name; everything else gets JSON. */
+export function wantsEventStream(accept: string | undefined): boolean {
+  return accept !== undefined && /(^|,)\s*text\/event-stream\s*(;|,|$)/i.test(accept);
+}
+
+const MAX_BIGINT = 2n ** 63n - 1n;
+
+/** A Postgres bigint as clients pass it back (an event id, a page cursor): a string of digits, in range. */
+export function bigintString(message: string) {
+  return z
+    .string()
+    .refine((id) => /^\d{1,19}$/.test(id) && BigInt(id) <= MAX_BIGINT, message)
+    .openapi({ pattern: '^\\d{1,19}$' });
+}
+
 const error = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });
 
 /** The error answers every /api route can give, for the OpenAPI document. */
 export const commonErrors = {
+  400: error('the query or a header holds text that cannot be stored (NUL, a lone surrogate)'),
   401: error('missing or invalid token'),
   403: error('the token may not call this route'),
   422: error('the request has the wrong shape'),
@@ -23,7 +39,7 @@ export const commonErrors = {
 
 export const bodyErrors = {
   ...commonErrors,
-  400: error('the body is not valid JSON'),
+  400: error('the body is not valid UTF-8 JSON, or the query holds text that cannot be stored'),
   413: error('the body is too large'),
   415: error('the body is not application/json'),
 } as const;

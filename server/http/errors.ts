@@ -1,7 +1,9 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import type { ValidationTargets } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from '@hono/zod-openapi';
+import { MAX_JSON_DEPTH, findUnstorable } from '../domain/storable-text.js';
 import type { AppEnv } from './context.js';
 
 /**
@@ -60,16 +62,30 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]) {
   return issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
 }
 
-/** The hook every route's validator uses: a wrong shape is 422, before any handler runs. */
+/**
+ * The hook every route's validator uses: a wrong shape is 422, before any
+ * handler runs. A shape that passes is then screened for what Postgres cannot
+ * store (NUL, lone surrogates) and for nesting no serializer survives: refused
+ * here, once for every route, so no write further in can fail on it.
+ */
 export function validationHook(
-  result: { success: true } | { success: false; error: z.ZodError },
+  result: ({ success: true; data: unknown } | { success: false; error: z.ZodError }) & { target: keyof ValidationTargets },
   c: Context<AppEnv>,
 ) {
-  if (!result.success) {
-    const details = describeIssues(result.error.issues);
-    const first = details[0];
-    const message = first ? `invalid request: ${first.path ? `${first.path}: ` : ''}${first.message}` : 'invalid request';
-    return errorResponse(c, 422, message, details);
-  }
-  return undefined;
+  if (!result.success) return invalidRequest(c, 422, 'invalid request', describeIssues(result.error.issues));
+  // Path parameters are ids: one that cannot be stored names nothing, and the handler answers 404.
+  if (result.target === 'param') return undefined;
+  const found = findUnstorable(result.data, MAX_JSON_DEPTH);
+  if (!found) return undefined;
+  const details = [{ path: found.path.join('.'), message: found.problem }];
+  // A body is a document of the wrong content (422); a query or header is a malformed request line (400).
+  return result.target === 'json' || result.target === 'form'
+    ? invalidRequest(c, 422, 'invalid request', details)
+    : invalidRequest(c, 400, `invalid ${result.target}`, details);
+}
+
+function invalidRequest(c: Context<AppEnv>, status: ContentfulStatusCode, what: string, details: { path: string; message: string }[]) {
+  const first = details[0];
+  const message = first ? `${what}: ${first.path ? `${first.path}: ` : ''}${first.message}` : what;
+  return errorResponse(c, status, message, details);
 }

@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import { storableText } from '../domain/storable-text.js';
 
 /** Longest piece delivered as one line, in UTF-16 code units; longer lines are split. */
 export const MAX_LINE_LENGTH = 64 * 1024;
@@ -8,13 +9,19 @@ export const MAX_LINE_LENGTH = 64 * 1024;
  * newline (a `\r` before it is dropped too), UTF-8 sequences split across
  * chunks are decoded whole, and a line longer than MAX_LINE_LENGTH is
  * delivered in pieces of at most that length. `end()` delivers a final
- * unterminated line.
+ * unterminated line. Every line is storable text (NUL and lone surrogates
+ * become U+FFFD): agent output enters here, and one odd byte must not make
+ * its logs, summary or result unwritable further in.
  */
 export class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
   private pending = '';
 
-  constructor(private readonly deliver: (line: string) => void) {}
+  private readonly deliver: (line: string) => void;
+
+  constructor(deliver: (line: string) => void) {
+    this.deliver = (line) => deliver(storableText(line));
+  }
 
   push(chunk: Buffer): void {
     const text = this.decoder.write(chunk);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import { gateMatchKeys, signalMatchKeys, type GateCondition } from '../domain/gate.js';
+import { storableJson, storableText } from '../domain/storable-text.js';
 import { leafMatches, normalizeSignal, type NormalizedSignal } from '../domain/signal-rules.js';
 import { appendEvents, type NewEvent } from '../store/events.js';
 import { decideWaitingGate, storedGate } from '../store/holds.js';
@@ -37,7 +38,8 @@ export class SignalError extends Error {
   override name = 'SignalError';
 }
 
-export async function resolveSignal(db: Db, input: SignalInput): Promise<ResolveResult> {
+export async function resolveSignal(db: Db, raw: SignalInput): Promise<ResolveResult> {
+  const input = storableSignal(raw);
   const checked = normalizeSignal(input.type, input.attributes);
   if (!checked.ok) throw new SignalError(checked.error);
   const signal = checked.signal;
@@ -86,6 +88,22 @@ export async function resolveSignal(db: Db, input: SignalInput): Promise<Resolve
     await appendEvents(trx, events);
     return { signalId: stored.signal.id, matched, duplicate: false };
   });
+}
+
+/**
+ * Every signal enters here, from the API and from webhooks alike. A webhook
+ * cannot be refused back to its sender for an odd byte, so its text is made
+ * storable rather than rejected (the API refuses such requests earlier).
+ */
+function storableSignal(input: SignalInput): SignalInput {
+  return {
+    ...input,
+    type: storableText(input.type),
+    attributes: storableJson(input.attributes),
+    summary: input.summary === undefined ? undefined : storableText(input.summary),
+    artifacts: storableJson(input.artifacts),
+    idempotencyKey: input.idempotencyKey === undefined ? undefined : storableText(input.idempotencyKey),
+  };
 }
 
 function mentions(condition: GateCondition, signal: NormalizedSignal): boolean {

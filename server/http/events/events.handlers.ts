@@ -7,6 +7,7 @@ import { ApiError, notFound, shuttingDown } from '../errors.js';
 import { EventFeed } from './events.feed.js';
 import type * as routes from './events.routes.js';
 import { toEventJson } from './events.schemas.js';
+import { wantsEventStream as wantsStream } from '../common.schemas.js';
 
 /** Rows per read when a stream catches up. */
 const STREAM_PAGE = 500;
@@ -122,9 +123,4 @@ export function eventHandlers({ db, logger, notifications, shutdown }: AppDeps) 
   }
 
   return { list };
-}
-
-/** Server-Sent Events only for a client that asks for them; everything else gets JSON. */
-function wantsStream(accept: string | undefined): boolean {
-  return accept !== undefined && /(^|,)\s*text\/event-stream\s*(;|,|$)/i.test(accept);
 }

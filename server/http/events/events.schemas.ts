@@ -1,14 +1,9 @@
 import { z } from '@hono/zod-openapi';
 import type { EventRow } from '../../store/event-log.js';
-import { isUuid } from '../common.schemas.js';
-
-const MAX_BIGINT = 2n ** 63n - 1n;
+import { bigintString, isUuid } from '../common.schemas.js';
 
 /** An event id as clients pass it back: a non-negative bigint, as a string. */
-export const EventIdSchema = z
-  .string()
-  .refine((id) => /^\d{1,19}$/.test(id) && BigInt(id) <= MAX_BIGINT, 'must be an event id')
-  .openapi({ pattern: '^\\d{1,19}$' });
+export const EventIdSchema = bigintString('must be an event id');
 
 export const EventsQuerySchema = z.object({
   goal_id: z

@@ -1,7 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { GOAL_STATUSES } from '../../domain/states.js';
 import { IdParamSchema, bodyErrors, commonErrors, conflictError, jsonContent, notFoundError } from '../common.schemas.js';
-import { CreateGoalSchema, GoalPageSchema, GoalSchema, GoalWithTasksSchema } from './goals.schemas.js';
+import { CreateGoalSchema, GoalPageSchema, GoalSchema, GoalWithTasksSchema, GoalsQuerySchema } from './goals.schemas.js';
 
 const tags = ['goals'];
 
@@ -23,11 +22,7 @@ export const listGoals = createRoute({
   tags,
   summary: 'List goals, newest first',
   request: {
-    query: z.object({
-      status: z.enum(GOAL_STATUSES).optional(),
-      limit: z.coerce.number().int().min(1).max(500).default(50),
-      cursor: z.string().regex(/^\d+$/, 'must be a next_cursor from a previous page').optional(),
-    }),
+    query: GoalsQuerySchema,
   },
   responses: { 200: jsonContent(GoalPageSchema, 'a page of goals'), ...commonErrors },
 });

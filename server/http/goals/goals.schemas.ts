@@ -1,19 +1,15 @@
 import { z } from '@hono/zod-openapi';
+import { MAX_JSON_DEPTH, findUnstorable } from '../../domain/storable-text.js';
 import { AGENTS, CHILDREN_MODES, GOAL_STATUSES, SESSION_POLICIES, TASK_KINDS } from '../../domain/states.js';
 import type { TaskSpec } from '../../domain/goal-tree.js';
 import type { Goal } from '../../store/goals.js';
+import { bigintString } from '../common.schemas.js';
 import { TaskSchema, iso } from '../tasks/tasks.schemas.js';
 
 /**
  * Shapes only: lengths, types, enums, unknown fields. The rules that need the
  * whole tree (keys, edges, cycles, gates) are the domain's `planGoalTree`.
  */
-
-/**
- * JSON nesting beyond any configurable tree depth (each task level is an object
- * inside a `children` array): stops pathological bodies before the recursive parse.
- */
-const HARD_MAX_DEPTH = 2 * 256 + 8;
 
 export const TaskSpecSchema: z.ZodType<TaskSpec> = z
   .strictObject({
@@ -42,10 +38,11 @@ export const TaskSpecSchema: z.ZodType<TaskSpec> = z
 
 export const CreateGoalSchema = z
   .preprocess(
+    // Before the recursive parse of the tree, so a hostile depth cannot blow the stack.
     (body, ctx) => {
-      const problem = screenBody(body);
-      if (problem) {
-        ctx.addIssue({ code: 'custom', message: problem, input: body });
+      const found = findUnstorable(body, MAX_JSON_DEPTH);
+      if (found) {
+        ctx.addIssue({ code: 'custom', message: found.problem, path: found.path, input: body });
         return z.NEVER;
       }
       return body;
@@ -63,6 +60,12 @@ export const CreateGoalSchema = z
     }),
   )
   .openapi('CreateGoal');
+
+export const GoalsQuerySchema = z.object({
+  status: z.enum(GOAL_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: bigintString('must be a next_cursor from a previous page').optional(),
+});
 
 export const GoalSchema = z
   .object({
@@ -110,25 +113,4 @@ export function toGoalJson(goal: Goal): z.infer<typeof GoalSchema> {
     started_at: iso(goal.startedAt),
     finished_at: iso(goal.finishedAt),
   };
-}
-
-/**
- * What no field may hold, checked once over the whole body, iteratively so a
- * hostile body cannot blow the stack: nesting past any possible tree, and NUL
- * characters, which Postgres text and jsonb cannot store.
- */
-function screenBody(value: unknown): string | null {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop()!;
-    if (depth > HARD_MAX_DEPTH) return 'the task tree is nested too deeply';
-    if (typeof item === 'string' && item.includes('\u0000')) return 'text must not contain NUL characters';
-    if (typeof item === 'object' && item !== null) {
-      for (const [key, child] of Object.entries(item)) {
-        if (key.includes('\u0000')) return 'text must not contain NUL characters';
-        stack.push([child, depth + 1]);
-      }
-    }
-  }
-  return null;
 }

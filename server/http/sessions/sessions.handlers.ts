@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { streamSSE } from 'hono/streaming';
 import { getSession as findSession, listSessions as querySessions, readSessionLogs, requestSessionStop } from '../../store/sessions.js';
-import { isUuid } from '../common.schemas.js';
+import { isUuid, wantsEventStream } from '../common.schemas.js';
 import type { AppDeps, AppRouteHandler } from '../context.js';
 import { ApiError, notFound, shuttingDown } from '../errors.js';
 import type * as routes from './sessions.routes.js';
@@ -29,7 +29,7 @@ export function sessionHandlers({ db, shutdown }: AppDeps) {
     const { after, limit } = c.req.valid('query');
     const session = isUuid(id) ? await findSession(db, id) : undefined;
     if (!session) throw notFound('session');
-    if (!(c.req.header('accept') ?? '').includes('text/event-stream')) {
+    if (!wantsEventStream(c.req.header('accept'))) {
       const lines = await readSessionLogs(db, id, { after, limit });
       const json = lines.map((l) => ({ ...l, at: l.at.toISOString() }));
       return c.json({ lines: json, next_after: lines.at(-1)?.seq ?? after }, 200);

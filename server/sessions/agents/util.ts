@@ -1,3 +1,5 @@
+import { storableJson } from '../../domain/storable-text.js';
+
 /** Small helpers shared by the agent output parsers. Pure. */
 
 /** Longest summary kept from an agent's final message. */
@@ -20,13 +22,17 @@ export function truncate(text: string, max: number): string {
 
 export type JsonObject = Record<string, unknown>;
 
-/** Parses a line that holds one JSON object; null for anything else (plain text, arrays, broken JSON). */
+/**
+ * Parses a line that holds one JSON object; null for anything else (plain
+ * text, arrays, broken JSON). Its strings are made storable: the line itself
+ * is, but a `\u0000` escape inside it is not until parsed.
+ */
 export function parseJsonObject(line: string): JsonObject | null {
   const trimmed = line.trim();
   if (!trimmed.startsWith('{') || !trimmed.endsWith('}')) return null;
   try {
     const value: unknown = JSON.parse(trimmed);
-    return isObject(value) ? value : null;
+    return isObject(value) ? storableJson(value) : null;
   } catch {
     return null;
   }
