@@ -100,7 +100,7 @@ export async function applyCompletions(
         .execute();
       events.push(taskEvent(task.goalId, task.id, 'running', 'blocked', { reason: completion.outcome.reason }));
     } else {
-      await retryOrFail(trx, task, completion.outcome.error, policy, events, completion.outcome.result);
+      await retryOrFail(trx, task, completion.outcome.error, policy, events, completion.outcome.result, completion.outcome.permanent);
     }
   }
 
@@ -141,8 +141,9 @@ async function retryOrFail(
   policy: RetryPolicy,
   events: NewEvent[],
   result?: unknown,
+  permanent = false,
 ): Promise<void> {
-  const decision = decideAfterFailure(task.attempt - task.attemptFloor, task.maxAttempts, policy);
+  const decision = decideAfterFailure(task.attempt - task.attemptFloor, task.maxAttempts, policy, permanent);
   const logEntry = JSON.stringify([{ attempt: task.attempt, error, at: new Date().toISOString() }]);
   if (decision.retry) {
     await trx
@@ -176,7 +177,7 @@ async function retryOrFail(
     })
     .where('id', '=', task.id)
     .execute();
-  events.push(taskEvent(task.goalId, task.id, 'running', 'failed', { attempt: task.attempt, error }));
+  events.push(taskEvent(task.goalId, task.id, 'running', 'failed', { attempt: task.attempt, error, ...(permanent ? { permanent } : {}) }));
   await propagateFailure(trx, task, events);
 }
 
