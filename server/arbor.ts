@@ -47,7 +47,7 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
   let server: Server | null = null;
   const shuttingDown = new AbortController();
   if (config.role !== 'worker') {
-    const app = createApp({ db: database.db, logger, config, notifications, shutdown: shuttingDown.signal });
+    const app = createApp({ db: database.db, logger, config, notifications, shutdown: shuttingDown.signal, goalPreflight: runner.preflight });
     server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }) as Server;
     await new Promise<void>((resolve, reject) => {
       server!.once('listening', resolve);

@@ -2,6 +2,8 @@ import type { RunnerFactory } from '../arbor.js';
 import type { AgentName } from '../domain/states.js';
 import { AgentSessionRunner } from './agent-session-runner.js';
 import { createAgentAdapter, parseArgv, type AgentAdapter, type AgentSettings } from './agents/index.js';
+import { warnIfAgentCliMissing } from './agents/cli-lookup.js';
+import { createGoalPreflight } from './goal-preflight.js';
 import { WorktreeManager } from './worktrees.js';
 
 /** The runner that runs real agent CLIs, configured from the environment. */
@@ -17,8 +19,12 @@ export const createSessionRunner: RunnerFactory = ({ db, config, logger, apiUrl 
     if (!adapters.has(name)) adapters.set(name, createAgentAdapter(name, settings));
     return adapters.get(name)!;
   };
+  // An api-only instance runs no agents: it checks only the repositories it can see, and has no CLI to warn about.
+  const runsAgents = config.role !== 'api';
+  const preflight = createGoalPreflight({ agents: settings, env: s.baseEnv, runsAgents });
+  if (runsAgents) void warnIfAgentCliMissing(config.goals.defaultAgent, settings, s.baseEnv.PATH, logger);
   return new AgentSessionRunner(
-    { db, logger, worktrees: new WorktreeManager({ root: s.worktreeRoot, env: s.baseEnv }), agentFor },
+    { db, logger, worktrees: new WorktreeManager({ root: s.worktreeRoot, env: s.baseEnv }), agentFor, preflight },
     {
       instanceId: config.instanceId,
       apiUrl,
