@@ -13,9 +13,9 @@ import type { HttpMetrics } from './metrics.js';
  * first, as Hono's own bodyLimit does, pauses the socket: the 413 went out as
  * keep-alive and the connection died under the client's next request.)
  *
- * A chunked body (or one of no stated length) is counted as it is read, up to the limit. Past it the rest
- * is not wanted, so the 413 says `Connection: close`: the client knows not to
- * send anything more on this connection.
+ * A chunked body (or one of no stated length) is counted as it is read, up
+ * to the limit. Past it the rest is not wanted, so the 413 says
+ * `Connection: close`: the client knows not to send more on this connection.
  */
 export function limitBodySize(maxBytes: number): MiddlewareHandler<AppEnv> {
   const tooLarge = (headers?: Record<string, string>) => new ApiError(413, `request body is larger than ${maxBytes} bytes`, undefined, headers);
@@ -27,9 +27,9 @@ export function limitBodySize(maxBytes: number): MiddlewareHandler<AppEnv> {
       if (Number(length) > maxBytes) throw tooLarge();
       return next();
     }
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    if (c.req.method === 'GET' || c.req.method === 'HEAD' || !c.req.raw.body) return next();
     // Chunked, or (HTTP/2, an in-process request) of no stated length: count it.
-    const body = await readChunkedBody(c.req.raw, maxBytes);
+    const body = await readChunkedBody(c.req.raw.body, maxBytes);
     if (body === null) throw tooLarge({ connection: 'close' });
     c.req.raw = new Request(c.req.raw, { body });
     return next();
@@ -37,9 +37,8 @@ export function limitBodySize(maxBytes: number): MiddlewareHandler<AppEnv> {
 }
 
 /** The whole body, or null once it has grown past `maxBytes` (nothing more is read then). */
-async function readChunkedBody(request: Request, maxBytes: number): Promise<Uint8Array | null> {
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
+async function readChunkedBody(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array | null> {
+  const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
