@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as initialSchema from './0001_initial_schema.js';
+import * as webhookPayloadIdentity from './0002_webhook_payload_identity.js';
 
 /**
  * The migrations in order. A static list rather than a directory scan: it works
@@ -8,4 +9,5 @@ import * as initialSchema from './0001_initial_schema.js';
  */
 export const migrations: Record<string, Migration> = {
   '0001_initial_schema': initialSchema,
+  '0002_webhook_payload_identity': webhookPayloadIdentity,
 };

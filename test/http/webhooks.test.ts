@@ -267,6 +267,20 @@ describe('POST /api/webhooks/github: replays', () => {
     expect((await taskRow(gate.taskId)).status).toBe('succeeded');
   });
 
+  it("a caller of the signals API cannot take the key of GitHub's verdict ahead of it", async () => {
+    const payload = checkSuite(85, 'failure');
+    const key = `github:check_suite:${payload.check_suite.id}:2019-05-15T15:21:14Z:codertocat/hello-world#85`;
+    const squat = await call(app, 'POST', '/api/signals/resolve', { type: 'gh_ci', repo: 'someone/else', pr: 1, status: 'pass', idempotency_key: key });
+    expect(squat.json).toMatchObject({ duplicate: false });
+    const { taskId } = await waitingGate({ type: 'gh_ci', repo: 'codertocat/hello-world', pr: 85 });
+    const res = await deliver('check_suite', JSON.stringify(payload));
+    expect(res.json.signals).toEqual([{ signal_id: expect.any(String), matched: [taskId], duplicate: false }]);
+    expect((await taskRow(taskId)).status).toBe('failed');
+    // The API's own key space still dedupes as before.
+    const again = await call(app, 'POST', '/api/signals/resolve', { type: 'gh_ci', repo: 'someone/else', pr: 1, status: 'pass', idempotency_key: key });
+    expect(again.json).toMatchObject({ signal_id: squat.json.signal_id, duplicate: true });
+  });
+
   it(`one delivery posts at most ${MAX_SIGNALS_PER_DELIVERY} signals`, async () => {
     const payload = checkSuite(100);
     const [pr] = payload.check_suite.pull_requests;
