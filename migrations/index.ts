@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as initialSchema from './0001_initial_schema.js';
 import * as instances from './0002_instances.js';
+import * as webhookPayloadIdentity from './0003_webhook_payload_identity.js';
 
 /**
  * The migrations in order. A static list rather than a directory scan: it works
@@ -10,4 +11,5 @@ import * as instances from './0002_instances.js';
 export const migrations: Record<string, Migration> = {
   '0001_initial_schema': initialSchema,
   '0002_instances': instances,
+  '0003_webhook_payload_identity': webhookPayloadIdentity,
 };

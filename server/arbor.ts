@@ -93,6 +93,7 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
         notifications,
         shutdown: shuttingDown.signal,
         healthProblem: database.problem,
+        goalPreflight: runner.preflight,
       });
       http = await listenHttp(app.fetch, config.http.host, config.http.port);
       url = http.url;

@@ -8,7 +8,11 @@ import type { TaskKind, TaskStatus } from './states.js';
 /** How a session's work on a task ended, as the runner reports it. */
 export type TaskOutcome =
   | { kind: 'succeeded'; result?: TaskResult }
-  | { kind: 'failed'; error: string; result?: TaskResult }
+  /**
+   * `permanent`: the failure cannot heal by trying again (the agent CLI is not
+   * installed, the repository or base_ref is gone), so no attempt is spent on it.
+   */
+  | { kind: 'failed'; error: string; result?: TaskResult; permanent?: boolean }
   | { kind: 'blocked'; reason: string; result?: TaskResult };
 
 export interface TaskResult {
@@ -55,10 +59,11 @@ export type FailureDecision = { retry: true; delayMs: number } | { retry: false 
 
 /**
  * After a failed attempt: try again after an exponential backoff while the
- * task has attempts left, otherwise fail it for good.
+ * task has attempts left, otherwise fail it for good. A permanent failure
+ * fails it at once: the next attempt would meet the same wall, only later.
  */
-export function decideAfterFailure(attemptsUsed: number, maxAttempts: number, policy: RetryPolicy): FailureDecision {
-  if (attemptsUsed >= maxAttempts) return { retry: false };
+export function decideAfterFailure(attemptsUsed: number, maxAttempts: number, policy: RetryPolicy, permanent = false): FailureDecision {
+  if (permanent || attemptsUsed >= maxAttempts) return { retry: false };
   const delayMs = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attemptsUsed - 1));
   return { retry: true, delayMs };
 }

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import type { NotificationListener } from '../db/notification-listener.js';
 import type { Logger } from '../logger.js';
+import type { GoalPreflight } from '../orchestrator/session-runner.js';
 
 /** What the HTTP layer is built from; a test passes its own database and settings. */
 export interface AppDeps {
@@ -11,6 +12,12 @@ export interface AppDeps {
   config: Pick<Config, 'http' | 'auth' | 'goals'>;
   /** Change notifications, for streaming events live; without it streams fall back to polling. */
   notifications?: NotificationListener;
+  /**
+   * Checks a new goal against what its runs will need (repository, base_ref,
+   * agent CLI); a problem is a 422. None: goals are taken as they are (runs
+   * that need nothing of the machine, as in scheduling tests).
+   */
+  goalPreflight?: GoalPreflight;
   /** Aborted when the server shuts down: long-lived streams end instead of holding the shutdown. */
   shutdown?: AbortSignal;
   /** Why a part this process runs itself is not working (its embedded Postgres is down), or null; `/healthz` reports it. */

@@ -1,3 +1,4 @@
+import type { AgentName } from '../domain/states.js';
 import type { TaskOutcome } from '../domain/task-rules.js';
 import type { Goal } from '../store/goals.js';
 import type { Task } from '../store/tasks.js';
@@ -24,6 +25,11 @@ export interface SessionRunner {
    * stops its session and resolves promptly.
    */
   run(assignment: SessionAssignment): Promise<TaskOutcome>;
+  /**
+   * What this runner needs of a goal, checked before the goal is accepted and
+   * after a failed start (to tell a failure that cannot heal). None: it needs nothing.
+   */
+  preflight?: GoalPreflight;
   /** Before the first run: clean up what a previous process left (stale worktrees). */
   start?(): Promise<void>;
   /**
@@ -37,3 +43,18 @@ export interface SessionRunner {
   /** After the last run has ended. */
   stop?(): Promise<void>;
 }
+
+/** What a goal's runs need of the machine; a null field is not checked. */
+export interface GoalRequirements {
+  repo: string;
+  baseRef: string | null;
+  agent: AgentName | null;
+}
+
+/** Why every run of a goal would fail, naming the request field at fault and what to do. */
+export interface GoalProblem {
+  field: 'repo' | 'base_ref' | 'agent';
+  message: string;
+}
+
+export type GoalPreflight = (goal: GoalRequirements) => Promise<GoalProblem | null>;

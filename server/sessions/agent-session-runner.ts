@@ -6,7 +6,7 @@ import { buildPrompt, type PromptInput } from '../domain/prompt.js';
 import type { AgentName } from '../domain/states.js';
 import type { TaskOutcome, TaskResult } from '../domain/task-rules.js';
 import type { Logger } from '../logger.js';
-import type { SessionAssignment, SessionRunner } from '../orchestrator/session-runner.js';
+import type { GoalPreflight, GoalRequirements, SessionAssignment, SessionRunner } from '../orchestrator/session-runner.js';
 import { getGoal, setGoalBranch } from '../store/goals.js';
 import {
   createSession,
@@ -55,6 +55,8 @@ export interface SessionRunnerDeps {
   logger: Logger;
   worktrees: WorktreeManager;
   agentFor(name: AgentName): AgentAdapter;
+  /** What a goal needs of this machine; it also tells a failed start that cannot heal. */
+  preflight?: GoalPreflight;
 }
 
 /** The end of a run that never got going. */
@@ -89,6 +91,10 @@ export class AgentSessionRunner implements SessionRunner {
     private readonly settings: SessionSettings,
   ) {
     this.ports = new PortBlocks(settings.ports);
+  }
+
+  get preflight(): GoalPreflight | undefined {
+    return this.deps.preflight;
   }
 
   async start(): Promise<void> {
@@ -127,7 +133,7 @@ export class AgentSessionRunner implements SessionRunner {
       ({ branch: goalBranch, head: startHead } = await this.goalBranch(assignment.goal));
       worktree = await this.deps.worktrees.goalWorktree(assignment.goal.repo, assignment.goal.id, goalBranch);
     } catch (err) {
-      return { kind: 'failed', error: describe(err) };
+      return this.permanentIfExplained({ kind: 'failed', error: describe(err) }, repoNeeds(assignment.goal));
     }
     const goal = { ...assignment.goal, branch: goalBranch };
     const { token, hash } = newTaskToken();
@@ -196,7 +202,7 @@ export class AgentSessionRunner implements SessionRunner {
       goalBranch = (await this.goalBranch(assignment.goal)).branch;
       place = await this.deps.worktrees.spawnWorktree(assignment.goal.repo, { id: assignment.goal.id, branch: goalBranch }, task.key, sessionId);
     } catch (err) {
-      return { kind: 'failed', error: describe(err) };
+      return this.permanentIfExplained({ kind: 'failed', error: describe(err) }, repoNeeds(assignment.goal));
     }
     const goal = { ...assignment.goal, branch: goalBranch };
     const { token, hash } = newTaskToken();
@@ -373,7 +379,8 @@ export class AgentSessionRunner implements SessionRunner {
       input_tokens: report.inputTokens ?? 0,
       output_tokens: report.outputTokens ?? 0,
     };
-    const outcome = decideOutcome(end, report, reported, stoppedOnRequest, timeoutLabel(task.timeoutS, this.settings), result);
+    let outcome = decideOutcome(end, report, reported, stoppedOnRequest, timeoutLabel(task.timeoutS, this.settings), result);
+    if (end.reason === 'failed_to_start') outcome = await this.permanentIfExplained(outcome, { repo: goal.repo, baseRef: null, agent: agent.name });
     return {
       outcome,
       result,
@@ -387,6 +394,17 @@ export class AgentSessionRunner implements SessionRunner {
         outputTokens: report.outputTokens ?? 0,
       },
     };
+  }
+
+  /**
+   * A failure the preflight explains (the agent CLI is not installed, the
+   * repository or base_ref is gone) cannot heal: it is marked permanent, so
+   * no attempt is spent on meeting it again.
+   */
+  private async permanentIfExplained(outcome: TaskOutcome, needs: GoalRequirements): Promise<TaskOutcome> {
+    if (outcome.kind !== 'failed' || !this.deps.preflight) return outcome;
+    const problem = await this.deps.preflight(needs).catch(() => null);
+    return problem ? { ...outcome, error: `${outcome.error} (not retried: ${problem.message})`, permanent: true } : outcome;
   }
 
   /** Heartbeats live sessions (so no one takes them for orphans) and honours stop requests. */
@@ -522,6 +540,11 @@ function describeEnd(end: ProcessEnd): string {
 function timeoutLabel(taskTimeoutS: number | null, settings: SessionSettings): string {
   const seconds = taskTimeoutS ?? Math.round(settings.taskTimeoutMs / 1000);
   return seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
+}
+
+/** What setting up a goal's branch needs: its repository, and base_ref until the branch exists. */
+function repoNeeds(goal: SessionAssignment['goal']): GoalRequirements {
+  return { repo: goal.repo, baseRef: goal.branch ? null : goal.baseRef, agent: null };
 }
 
 function describe(err: unknown): string {

@@ -5,6 +5,8 @@ import type { Logger } from '../logger.js';
 import { AgentSessionRunner } from './agent-session-runner.js';
 import { resolveAgentUser, type AgentUser } from './agent-user.js';
 import { createAgentAdapter, parseArgv, type AgentAdapter, type AgentSettings } from './agents/index.js';
+import { warnIfAgentCliMissing } from './agents/cli-lookup.js';
+import { createGoalPreflight } from './goal-preflight.js';
 import { WorktreeManager } from './worktrees.js';
 
 /** The runner that runs real agent CLIs, configured from the environment. */
@@ -21,8 +23,12 @@ export const createSessionRunner: RunnerFactory = ({ db, config, logger, apiUrl 
     return adapters.get(name)!;
   };
   const agentUser = agentUserOf(config, logger);
+  // An api-only instance runs no agents: it checks only the repositories it can see, and has no CLI to warn about.
+  const runsAgents = config.role !== 'api';
+  const preflight = createGoalPreflight({ agents: settings, env: s.baseEnv, runsAgents, agentUser });
+  if (runsAgents) void warnIfAgentCliMissing(config.goals.defaultAgent, settings, s.baseEnv.PATH, logger);
   return new AgentSessionRunner(
-    { db, logger, worktrees: new WorktreeManager({ root: s.worktreeRoot, env: s.baseEnv, agentUser }), agentFor },
+    { db, logger, worktrees: new WorktreeManager({ root: s.worktreeRoot, env: s.baseEnv, agentUser }), agentFor, preflight },
     {
       instanceId: config.instanceId,
       apiUrl,

@@ -11,13 +11,21 @@ import type { SignalInput } from './resolver.js';
  *   pull_request_review submitted -> `gh_review` (approved: pass,
  *     changes_requested: fail; a plain comment is not a verdict);
  *   ping -> ping; everything else -> ignored, with the reason.
+ *
+ * Replays: the signature covers the body but not the headers, so anyone who
+ * captured a delivery can send it again under a new `X-GitHub-Delivery`. A
+ * signal's idempotency key therefore names what the payload is about (the
+ * check suite's completion, the workflow run's attempt, the review), not the
+ * delivery: a replayed body is a duplicate however it is labelled, while a
+ * re-run (a new attempt, a suite completing again) is a new result.
  */
 
 /** A signal as the resolver takes it, less its `source` (the caller adds `'github'`). */
 export type GithubSignal = Omit<SignalInput, 'source'>;
 
 export type GithubEventOutcome =
-  | { kind: 'signals'; signals: GithubSignal[] }
+  /** `dropped`: pull requests left out because the delivery named more than MAX_SIGNALS_PER_DELIVERY. */
+  | { kind: 'signals'; signals: GithubSignal[]; dropped: number }
   | { kind: 'ping' }
   | { kind: 'ignored'; reason: string };
 
@@ -55,6 +63,13 @@ const CI_CONCLUSIONS: Record<string, 'pass' | 'fail'> = {
 };
 
 const REVIEW_STATES: Record<string, 'pass' | 'fail'> = { approved: 'pass', changes_requested: 'fail' };
+
+/**
+ * Most signals one delivery may post (one per pull request a CI run lists).
+ * GitHub lists a handful at most; the cap bounds what one signed body, or a
+ * replay of it, can make Arbor store and decide. Past it the rest are left out.
+ */
+export const MAX_SIGNALS_PER_DELIVERY = 20;
 
 /** Review bodies can be long; a summary is for reading, the link has the rest. */
 const MAX_SUMMARY_CHARS = 20_000;
@@ -118,16 +133,24 @@ function fromCiRun(event: 'check_suite' | 'workflow_run', payload: Record<string
     head_branch: text(run.head_branch),
   });
   const repo = repository.fullName.toLowerCase();
+  // A workflow re-run is a new attempt of the same run; a re-run check suite
+  // keeps its id and completes again later.
+  const identity =
+    event === 'workflow_run'
+      ? idIdentity(event, run.id, String(typeof run.run_attempt === 'number' ? run.run_attempt : 1))
+      : idIdentity(event, run.id, text(run.updated_at) ?? conclusion ?? '');
+  const taken = [...prs].slice(0, MAX_SIGNALS_PER_DELIVERY);
   return {
     kind: 'signals',
-    signals: [...prs].map((pr) => ({
+    signals: taken.map((pr) => ({
       type: 'gh_ci',
       attributes: { repo, pr, sha },
       status,
       summary: clean(`CI: ${name} ${conclusion} on ${sha.slice(0, 7)}`),
       artifacts,
-      idempotencyKey: `github:${deliveryId}:${repo}#${pr}`,
+      idempotencyKey: idempotencyKey(identity ?? `delivery:${deliveryId}`, repo, pr),
     })),
+    dropped: prs.size - taken.length,
   };
 }
 
@@ -170,10 +193,23 @@ function fromReview(payload: Record<string, unknown>, deliveryId: string): Githu
           review_id: review.id,
           author_association: text(review.author_association),
         }),
-        idempotencyKey: `github:${deliveryId}:${repo}#${pr}`,
+        // A review is submitted once: its id is the verdict's identity.
+        idempotencyKey: idempotencyKey(idIdentity('pull_request_review', review.id, '') ?? `delivery:${deliveryId}`, repo, pr),
       },
     ],
+    dropped: 0,
   };
+}
+
+/** `<event>:<id>[:<version>]` when the payload carries a usable id, else null (the delivery id stands in). */
+function idIdentity(event: string, id: unknown, version: string): string | null {
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0) return null;
+  return version ? `${event}:${id}:${version}` : `${event}:${id}`;
+}
+
+/** One key per pull request: after a failure part-way, a redelivery applies only what is missing. */
+function idempotencyKey(identity: string, repo: string, pr: number): string {
+  return `github:${identity}:${repo}#${pr}`;
 }
 
 interface Repository {

@@ -98,7 +98,7 @@ export async function applyCompletions(
         .execute();
       events.push(taskEvent(task.goalId, task.id, 'running', 'blocked', { reason: completion.outcome.reason }));
     } else {
-      await retryOrFail(trx, task, completion.outcome.error, policy, events, completion.outcome.result);
+      await retryOrFail(trx, task, completion.outcome.error, policy, events, completion.outcome.result, { permanent: completion.outcome.permanent ?? false });
     }
   }
 
@@ -139,9 +139,9 @@ async function retryOrFail(
   policy: RetryPolicy,
   events: NewEvent[],
   result?: unknown,
-  options: { now?: boolean } = {},
+  options: { now?: boolean; permanent?: boolean } = {},
 ): Promise<void> {
-  const decided = decideAfterFailure(task.attempt - task.attemptFloor, task.maxAttempts, policy);
+  const decided = decideAfterFailure(task.attempt - task.attemptFloor, task.maxAttempts, policy, options.permanent ?? false);
   const decision = decided.retry && options.now ? { ...decided, delayMs: 0 } : decided;
   const logEntry = JSON.stringify([{ attempt: task.attempt, error, at: new Date().toISOString() }]);
   if (decision.retry) {
@@ -176,7 +176,7 @@ async function retryOrFail(
     })
     .where('id', '=', task.id)
     .execute();
-  events.push(taskEvent(task.goalId, task.id, 'running', 'failed', { attempt: task.attempt, error }));
+  events.push(taskEvent(task.goalId, task.id, 'running', 'failed', { attempt: task.attempt, error, ...(options.permanent ? { permanent: true } : {}) }));
   await propagateFailure(trx, task, events);
 }
 

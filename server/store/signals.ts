@@ -43,19 +43,25 @@ export interface NewSignal {
 }
 
 /**
- * Stores a signal; with an idempotency key seen before, stores nothing and
- * returns the first one (a concurrent twin waits on the unique index and then
- * finds it).
+ * Stores a signal; with an idempotency key its source used before, stores
+ * nothing and returns the first one (a concurrent twin waits on the unique
+ * index and then finds it). Each source has its own keys: an API caller cannot
+ * take a key GitHub's deliveries will use.
  */
 export async function insertSignal(trx: Db, signal: NewSignal): Promise<{ duplicate: boolean; signal: Signal }> {
   const inserted = await trx
     .insertInto('signals')
     .values({ ...signal, artifacts: signal.artifacts === undefined ? null : (signal.artifacts as object) })
-    .onConflict((oc) => oc.column('idempotencyKey').doNothing())
+    .onConflict((oc) => oc.columns(['source', 'idempotencyKey']).doNothing())
     .returningAll()
     .executeTakeFirst();
   if (inserted) return { duplicate: false, signal: inserted };
-  const first = await trx.selectFrom('signals').selectAll().where('idempotencyKey', '=', signal.idempotencyKey).executeTakeFirstOrThrow();
+  const first = await trx
+    .selectFrom('signals')
+    .selectAll()
+    .where('source', '=', signal.source)
+    .where('idempotencyKey', '=', signal.idempotencyKey)
+    .executeTakeFirstOrThrow();
   return { duplicate: true, signal: first };
 }
 

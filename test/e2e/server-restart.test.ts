@@ -2,7 +2,9 @@ import { access, chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
 import { designGoal } from '../support/app.js';
+import { createGitRepo } from '../support/git-repo.js';
 import { killAllServers, startServer, stopLeftoverPostgres, type ServerProcess } from '../support/server-process.js';
 
 /**
@@ -25,7 +27,10 @@ interface GoalWithTasks {
   tasks: TaskJson[];
 }
 
-const GOAL = designGoal('/tmp/some/repo');
+/** Set once the repository exists: the server checks the goal's repo and agent CLI before taking it. */
+let GOAL: ReturnType<typeof designGoal>;
+/** The claude the server runs: the fake CLI, so the goal's agent is installed. */
+const FAKE_CLAUDE = fileURLToPath(new URL('../fixtures/fake-claude.mjs', import.meta.url));
 
 const ALL_KEYS = ['api', 'build', 'ci', 'ok', 'plan', 'ui'];
 
@@ -36,6 +41,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'arbor-e2e-'));
   // mkdtemp makes it 0700; as root, Postgres runs as the postgres user, who must traverse it.
   await chmod(dataDir, 0o755);
+  GOAL = designGoal((await createGitRepo({ parent: dataDir })).path);
 });
 
 afterAll(async () => {
@@ -90,7 +96,7 @@ async function expectGoalStored(base: string, goalId: string, createdTasks: Task
 describe('the server as a child process across restarts', () => {
   it('keeps a goal across a graceful restart and a crash (adopting the running Postgres)', { timeout: 180_000 }, async () => {
     // 1. First start: a fresh embedded cluster is initialised and migrated.
-    server = await startServer({ dataDir });
+    server = await startServer({ dataDir, env: { ARBOR_CLAUDE_BIN: FAKE_CLAUDE } });
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const base = server.url;
 
@@ -136,7 +142,7 @@ describe('the server as a child process across restarts', () => {
     expect(await postmasterPidExists(), 'Postgres still running after a graceful stop').toBe(false);
 
     // 4. Second start on the same data dir: the goal is still there.
-    server = await startServer({ dataDir });
+    server = await startServer({ dataDir, env: { ARBOR_CLAUDE_BIN: FAKE_CLAUDE } });
     expect(server.logLines().some((l) => typeof l.msg === 'string' && l.msg.startsWith('adopting'))).toBe(false);
     await expectGoalStored(server.url, goalId, createdBody.tasks);
 
@@ -146,7 +152,7 @@ describe('the server as a child process across restarts', () => {
     expect(await postmasterPidExists(), 'Postgres should outlive a killed server').toBe(true);
 
     // ...and the next start adopts it rather than tripping over its lock file.
-    server = await startServer({ dataDir });
+    server = await startServer({ dataDir, env: { ARBOR_CLAUDE_BIN: FAKE_CLAUDE } });
     expect(
       server.logLines().some((l) => typeof l.msg === 'string' && l.msg.startsWith('adopting embedded Postgres')),
       server.output(),

@@ -1,4 +1,13 @@
+import { mkdtemp, realpath, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../server/http/app.js';
+import { createLogger } from '../../server/logger.js';
+import type { AgentSettings } from '../../server/sessions/agents/index.js';
+import { createGoalPreflight } from '../../server/sessions/goal-preflight.js';
+import { createGitRepo, type TestRepo } from '../support/git-repo.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { call, designGoal, rowCounts, testApp, testConfig, type RowCounts } from '../support/app.js';
 
@@ -265,5 +274,77 @@ describe('the HTTP edge', () => {
       expect.arrayContaining(['/api/goals', '/api/goals/{id}', '/api/goals/{id}/pause', '/api/goals/{id}/resume', '/api/goals/{id}/cancel', '/api/tasks/{id}']),
     );
     expect(doc.json.paths['/api/goals'].post.responses).toHaveProperty('422');
+  });
+});
+
+describe('POST /api/goals checks what the goal will need before accepting it', () => {
+  const FAKE_CLAUDE = fileURLToPath(new URL('../fixtures/fake-claude.mjs', import.meta.url));
+  let tmp: string;
+  let repo: TestRepo;
+  let checked: ReturnType<typeof createApp>;
+  let before: RowCounts;
+
+  const agents: AgentSettings = {
+    claude: { bin: FAKE_CLAUDE, permissionMode: 'acceptEdits', extraArgs: [] },
+    codex: { bin: 'arbor-test-no-such-codex', sandbox: 'workspace-write', extraArgs: [] },
+    command: { argv: [] },
+  };
+  const appWith = (runsAgents: boolean) =>
+    createApp({
+      db: database.db,
+      logger: createLogger('silent'),
+      config: testConfig(),
+      goalPreflight: createGoalPreflight({ agents, env: { PATH: process.env.PATH ?? '' }, runsAgents }),
+    });
+
+  beforeAll(async () => {
+    tmp = await realpath(await mkdtemp(path.join(os.tmpdir(), 'arbor-preflight-')));
+    repo = await createGitRepo({ parent: tmp });
+    checked = appWith(true);
+  });
+  afterAll(() => rm(tmp, { recursive: true, force: true }));
+  beforeEach(async () => {
+    before = await rowCounts(database.db);
+  });
+
+  const goal = (fields: Record<string, unknown>) => ({ title: 'G', repo: repo.path, base_ref: 'main', tasks: [{ key: 'a', title: 'A' }], ...fields });
+
+  async function expect422(res: Awaited<ReturnType<typeof call>>, field: string, message: RegExp) {
+    expect(res.status).toBe(422);
+    expect(res.json).toMatchObject({ error: expect.stringMatching(message), details: [{ path: field, message: res.json.error }] });
+    expect(await rowCounts(database.db)).toEqual(before);
+  }
+
+  it('accepts a goal whose repository, base_ref and agent CLI are all there', async () => {
+    const res = await call(checked, 'POST', '/api/goals', goal({ agent: 'claude' }));
+    expect(res.status).toBe(201);
+  });
+
+  it('422 for a repo that does not exist, or is not a git repository', async () => {
+    await expect422(await call(checked, 'POST', '/api/goals', goal({ repo: path.join(tmp, 'missing') })), 'repo', /^repo .*missing does not exist on this machine/);
+    const plain = await mkdtemp(path.join(tmp, 'plain-'));
+    await expect422(await call(checked, 'POST', '/api/goals', goal({ repo: plain })), 'repo', /^repo .* is not a usable git repository \(.*not a git repository/);
+  });
+
+  it('422 for a base_ref that names no commit in the repository', async () => {
+    await expect422(await call(checked, 'POST', '/api/goals', goal({ base_ref: 'no-such-branch' })), 'base_ref', /^base_ref "no-such-branch" names no commit in /);
+  });
+
+  it('422 for a base_ref git would take for an option, whether or not the repository can be checked', async () => {
+    for (const target of [checked, app]) {
+      await expect422(await call(target, 'POST', '/api/goals', goal({ base_ref: '--output=/tmp/x' })), 'base_ref', /starts with "-"/);
+    }
+  });
+
+  it('422 naming the setting when the agent CLI is not installed', async () => {
+    await expect422(await call(checked, 'POST', '/api/goals', goal({ agent: 'codex' })), 'agent', /"arbor-test-no-such-codex" is not installed.*set ARBOR_CODEX_BIN.*ARBOR_AGENT=command/);
+    await expect422(await call(checked, 'POST', '/api/goals', goal({ agent: 'command' })), 'agent', /set ARBOR_AGENT_COMMAND/);
+  });
+
+  it('an instance that runs no agents checks only a repository it can see', async () => {
+    const apiOnly = appWith(false);
+    expect((await call(apiOnly, 'POST', '/api/goals', goal({ agent: 'codex', repo: path.join(tmp, 'on-a-worker') }))).status).toBe(201);
+    before = await rowCounts(database.db);
+    await expect422(await call(apiOnly, 'POST', '/api/goals', goal({ base_ref: 'no-such-branch' })), 'base_ref', /names no commit/);
   });
 });

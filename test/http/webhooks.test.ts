@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_SIGNALS_PER_DELIVERY } from '../../server/signals/github.js';
 import { activateReadyTasks } from '../../server/store/dispatch.js';
 import { call, rowCounts, testApp, testConfig } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -28,9 +29,14 @@ function example(event: string, pick: (payload: Record<string, any>) => boolean 
   return structuredClone(found);
 }
 
+/** Ids for payloads: each suite, run and review is one of its own, as on GitHub. */
+let ids = 500_000_000;
+const nextId = () => ++ids;
+
 /** A real completed, successful check suite of Codertocat/Hello-World for pull request `pr`. */
 function checkSuite(pr: number, conclusion = 'success') {
   const payload = example('check_suite', (p) => p.action === 'completed' && p.check_suite.pull_requests.length > 0);
+  payload.check_suite.id = nextId();
   payload.check_suite.conclusion = conclusion;
   payload.check_suite.pull_requests[0].number = pr;
   return payload;
@@ -40,6 +46,7 @@ function checkSuite(pr: number, conclusion = 'success') {
 function review(pr: number, state: string, body: string | null) {
   const payload = example('pull_request_review', (p) => p.action === 'submitted');
   payload.pull_request.number = pr;
+  payload.review.id = nextId();
   payload.review.state = state;
   payload.review.body = body;
   return payload;
@@ -90,7 +97,8 @@ async function state() {
 describe('POST /api/webhooks/github: CI', () => {
   it('resolves a waiting gh_ci gate from a signed real check_suite payload', async () => {
     const { goalId, taskId } = await waitingGate({ type: 'gh_ci', repo: 'Codertocat/Hello-World', pr: 2 });
-    const body = JSON.stringify(checkSuite(2));
+    const payload = checkSuite(2);
+    const body = JSON.stringify(payload);
     const delivery = nextDelivery();
     const res = await deliver('check_suite', body, { 'x-github-delivery': delivery });
     expect(res.status).toBe(200);
@@ -104,7 +112,8 @@ describe('POST /api/webhooks/github: CI', () => {
       status: 'pass',
       source: 'github',
       attributes: { repo: 'codertocat/hello-world', pr: 2, sha: 'ec26c3e57ca3a959ca5aad62de7213c562f8c821' },
-      idempotencyKey: `github:${delivery}:codertocat/hello-world#2`,
+      // What the payload is about, not which delivery brought it.
+      idempotencyKey: `github:check_suite:${payload.check_suite.id}:2019-05-15T15:21:14Z:codertocat/hello-world#2`,
     });
   });
 
@@ -192,6 +201,95 @@ describe('POST /api/webhooks/github: reviews', () => {
     expect(res.json).toEqual({ ignored: 'a review that is commented is not a verdict' });
     expect(await state()).toEqual(before);
     expect((await taskRow(taskId)).status).toBe('waiting');
+  });
+});
+
+describe('POST /api/webhooks/github: replays', () => {
+  /** A real completed workflow_run of octo-org/octo-repo for pull request `pr`, at `attempt`. */
+  function workflowRun(pr: number, conclusion: string, attempt: number) {
+    const payload = example('workflow_run', (p) => p.action === 'completed' && p.workflow_run.conclusion === 'success');
+    const run = payload.workflow_run;
+    run.conclusion = conclusion;
+    run.run_attempt = attempt;
+    const repo = { id: payload.repository.id, url: payload.repository.url, name: 'octo-repo' };
+    run.pull_requests = [{ url: `${payload.repository.url}/pulls/${pr}`, number: pr, head: { ref: 'f', sha: run.head_sha, repo }, base: { ref: 'master', sha: 'a'.repeat(40), repo } }];
+    return payload;
+  }
+
+  it('a captured failure sent again under a new delivery id is a duplicate: a gate waiting now is not touched', async () => {
+    const first = await waitingGate({ type: 'gh_ci', repo: 'codertocat/hello-world', pr: 81 });
+    const body = JSON.stringify(checkSuite(81, 'failure'));
+    const applied = await deliver('check_suite', body);
+    expect(applied.json.signals).toEqual([{ signal_id: expect.any(String), matched: [first.taskId], duplicate: false }]);
+    expect((await taskRow(first.taskId)).status).toBe('failed');
+
+    // The gate armed again (here: a new one for the same pull request), then the
+    // same signed bytes arrive with a fresh X-GitHub-Delivery.
+    const second = await waitingGate({ type: 'gh_ci', repo: 'codertocat/hello-world', pr: 81 });
+    const before = await state();
+    const replayed = await deliver('check_suite', body);
+    expect(replayed.status).toBe(200);
+    expect(replayed.json.signals).toEqual([{ signal_id: applied.json.signals[0].signal_id, matched: [first.taskId], duplicate: true }]);
+    expect(await state()).toEqual(before);
+    expect((await taskRow(second.taskId)).status).toBe('waiting');
+  });
+
+  it('a replayed review is a duplicate', async () => {
+    const body = JSON.stringify(review(82, 'changes_requested', 'no'));
+    const first = await deliver('pull_request_review', body);
+    expect(first.json.signals[0].duplicate).toBe(false);
+    const { taskId } = await waitingGate({ type: 'gh_review', repo: 'codertocat/hello-world', pr: 82 });
+    const before = await state();
+    const again = await deliver('pull_request_review', body);
+    expect(again.json.signals).toEqual([{ signal_id: first.json.signals[0].signal_id, matched: [], duplicate: true }]);
+    expect(await state()).toEqual(before);
+    expect((await taskRow(taskId)).status).toBe('waiting');
+  });
+
+  it('a re-run is a new result: the next attempt of a workflow run, a check suite completing again', async () => {
+    const failed = await deliver('workflow_run', JSON.stringify(workflowRun(83, 'failure', 1)));
+    expect(failed.json.signals[0].duplicate).toBe(false);
+    const { taskId } = await waitingGate({ type: 'gh_ci', repo: 'octo-org/octo-repo', pr: 83 });
+    // A replay of attempt 1 changes nothing; attempt 2 decides.
+    expect((await deliver('workflow_run', JSON.stringify(workflowRun(83, 'failure', 1)))).json.signals[0].duplicate).toBe(true);
+    expect((await taskRow(taskId)).status).toBe('waiting');
+    const rerun = await deliver('workflow_run', JSON.stringify(workflowRun(83, 'success', 2)));
+    expect(rerun.json.signals).toEqual([{ signal_id: expect.any(String), matched: [taskId], duplicate: false }]);
+    expect((await taskRow(taskId)).status).toBe('succeeded');
+
+    const suite = checkSuite(84, 'failure');
+    expect((await deliver('check_suite', JSON.stringify(suite))).json.signals[0].duplicate).toBe(false);
+    const gate = await waitingGate({ type: 'gh_ci', repo: 'codertocat/hello-world', pr: 84 });
+    suite.check_suite.conclusion = 'success';
+    suite.check_suite.updated_at = '2019-05-15T16:02:51Z';
+    const again = await deliver('check_suite', JSON.stringify(suite));
+    expect(again.json.signals).toEqual([{ signal_id: expect.any(String), matched: [gate.taskId], duplicate: false }]);
+    expect((await taskRow(gate.taskId)).status).toBe('succeeded');
+  });
+
+  it("a caller of the signals API cannot take the key of GitHub's verdict ahead of it", async () => {
+    const payload = checkSuite(85, 'failure');
+    const key = `github:check_suite:${payload.check_suite.id}:2019-05-15T15:21:14Z:codertocat/hello-world#85`;
+    const squat = await call(app, 'POST', '/api/signals/resolve', { type: 'gh_ci', repo: 'someone/else', pr: 1, status: 'pass', idempotency_key: key });
+    expect(squat.json).toMatchObject({ duplicate: false });
+    const { taskId } = await waitingGate({ type: 'gh_ci', repo: 'codertocat/hello-world', pr: 85 });
+    const res = await deliver('check_suite', JSON.stringify(payload));
+    expect(res.json.signals).toEqual([{ signal_id: expect.any(String), matched: [taskId], duplicate: false }]);
+    expect((await taskRow(taskId)).status).toBe('failed');
+    // The API's own key space still dedupes as before.
+    const again = await call(app, 'POST', '/api/signals/resolve', { type: 'gh_ci', repo: 'someone/else', pr: 1, status: 'pass', idempotency_key: key });
+    expect(again.json).toMatchObject({ signal_id: squat.json.signal_id, duplicate: true });
+  });
+
+  it(`one delivery posts at most ${MAX_SIGNALS_PER_DELIVERY} signals`, async () => {
+    const payload = checkSuite(100);
+    const [pr] = payload.check_suite.pull_requests;
+    payload.check_suite.pull_requests = Array.from({ length: MAX_SIGNALS_PER_DELIVERY + 30 }, (_, i) => ({ ...structuredClone(pr), number: 100 + i }));
+    const before = await state();
+    const res = await deliver('check_suite', JSON.stringify(payload));
+    expect(res.status).toBe(200);
+    expect(res.json.signals).toHaveLength(MAX_SIGNALS_PER_DELIVERY);
+    expect((await state()).signals - before.signals).toBe(MAX_SIGNALS_PER_DELIVERY);
   });
 });
 

@@ -15,6 +15,7 @@ import { createLogger } from '../../server/logger.js';
 import { TaskOrchestrator } from '../../server/orchestrator/task-orchestrator.js';
 import { AgentSessionRunner, type SessionSettings } from '../../server/sessions/agent-session-runner.js';
 import { createAgentAdapter, type AgentAdapter, type AgentSettings } from '../../server/sessions/agents/index.js';
+import { createGoalPreflight } from '../../server/sessions/goal-preflight.js';
 import { WorktreeManager } from '../../server/sessions/worktrees.js';
 import { getGoal, insertGoalTree, type NewGoal } from '../../server/store/goals.js';
 import { retryTask } from '../../server/store/task-commands.js';
@@ -81,6 +82,8 @@ interface HarnessOptions {
   extraEnv?: Record<string, string>;
   /** A plain directory instead of a git repository as the goals' repo. */
   notARepo?: boolean;
+  /** Give the runner the goal preflight, as the server does. */
+  preflight?: boolean;
 }
 
 interface Harness {
@@ -165,7 +168,8 @@ async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
     ports: null,
     ...options.settings,
   };
-  const runner = new AgentSessionRunner({ db: db.db, logger, worktrees: new WorktreeManager({ root, env: process.env }), agentFor }, settings);
+  const preflight = options.preflight ? createGoalPreflight({ agents: agentSettings, env: settings.baseEnv, runsAgents: true }) : undefined;
+  const runner = new AgentSessionRunner({ db: db.db, logger, worktrees: new WorktreeManager({ root, env: process.env }), agentFor, preflight }, settings);
   const orchestrator = new TaskOrchestrator({ db: db.db, runner, logger }, orchestratorOptions);
   await orchestrator.start();
 
@@ -515,6 +519,32 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
     expect(readdirSync(h.repo.path)).toEqual([]);
     expect(await sessionsOf(h, goal.id)).toEqual([]);
     expect(h.transcript()).toEqual([]);
+  });
+
+  it('a missing agent CLI fails the task at once: the attempts left are not spent on it', async () => {
+    const h = await startHarness({ claudeBin: '/nonexistent/claude', preflight: true });
+    const { goal } = await h.createGoal([{ key: 'x', title: 'X', max_attempts: 3, instructions: 'FAKE: say hi' }]);
+    const failed = await waitForTask(h, goal.id, 'x', 'failed');
+    expect(failed.attempt).toBe(1);
+    expect(failed.error).toMatch(/^agent CLI not found: \/nonexistent\/claude \(not retried: .*ARBOR_CLAUDE_BIN/);
+    await waitForGoal(h.db.db, goal.id, 'failed', WAIT_MS);
+  });
+
+  it('a repository that is not one (any more) fails the task at once', async () => {
+    const h = await startHarness({ notARepo: true, preflight: true });
+    const { goal } = await h.createGoal([{ key: 'x', title: 'X', max_attempts: 3, instructions: 'FAKE: say hi' }]);
+    const failed = await waitForTask(h, goal.id, 'x', 'failed');
+    expect(failed.attempt).toBe(1);
+    expect(failed.error).toMatch(/not a git repository.*\(not retried: repo .* is not a usable git repository/s);
+    expect(h.transcript()).toEqual([]);
+  });
+
+  it('a failure that can heal is still retried', async () => {
+    const h = await startHarness({ preflight: true });
+    const { goal } = await h.createGoal([{ key: 'x', title: 'X', max_attempts: 2, instructions: 'FAKE: fail boom' }]);
+    const failed = await waitForTask(h, goal.id, 'x', 'failed');
+    expect(failed.attempt).toBe(2);
+    expect(failed.error).not.toContain('not retried');
   });
 
   it('keeps a bounded log, served as JSON and as an event stream', async () => {

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { sign } from '@octokit/webhooks-methods';
 import { describe, expect, it } from 'vitest';
-import { signalsFromGithubEvent, verifyGithubSignature, type GithubEventOutcome } from '../../server/signals/github.js';
+import { MAX_SIGNALS_PER_DELIVERY, signalsFromGithubEvent, verifyGithubSignature, type GithubEventOutcome } from '../../server/signals/github.js';
 
 /** The community's real webhook payloads; the package is JSON, so it is loaded with require. */
 const require = createRequire(import.meta.url);
@@ -48,7 +48,7 @@ describe('signalsFromGithubEvent: check_suite', () => {
           url: 'https://api.github.com/repos/Codertocat/Hello-World/check-suites/118578147',
           head_branch: 'changes',
         },
-        idempotencyKey: `github:${DELIVERY}:codertocat/hello-world#2`,
+        idempotencyKey: 'github:check_suite:118578147:2019-05-15T15:21:14Z:codertocat/hello-world#2',
       },
     ]);
   });
@@ -95,9 +95,31 @@ describe('signalsFromGithubEvent: check_suite', () => {
     payload.check_suite.pull_requests.push({ ...structuredClone(pr), number: 7 }, structuredClone(pr));
     const signals = signalsOf(signalsFromGithubEvent('check_suite', payload, DELIVERY));
     expect(signals.map((s) => [s.attributes.pr, s.idempotencyKey])).toEqual([
-      [2, `github:${DELIVERY}:codertocat/hello-world#2`],
-      [7, `github:${DELIVERY}:codertocat/hello-world#7`],
+      [2, 'github:check_suite:118578147:2019-05-15T15:21:14Z:codertocat/hello-world#2'],
+      [7, 'github:check_suite:118578147:2019-05-15T15:21:14Z:codertocat/hello-world#7'],
     ]);
+  });
+
+  it('keys each signal by the suite and when it completed, not by the delivery: a replay under a new delivery id gets the same key', () => {
+    const payload = completedSuiteWithPr();
+    const key = (p: Record<string, any>, delivery: string) => signalsOf(signalsFromGithubEvent('check_suite', p, delivery))[0]!.idempotencyKey;
+    expect(key(payload, 'another-delivery')).toBe(key(payload, DELIVERY));
+    // The suite re-run and completed again: a new result.
+    const rerun = structuredClone(payload);
+    rerun.check_suite.updated_at = '2019-05-15T16:00:00Z';
+    expect(key(rerun, DELIVERY)).not.toBe(key(payload, DELIVERY));
+    // Without an id to go by, the delivery id is all there is.
+    delete payload.check_suite.id;
+    expect(key(payload, DELIVERY)).toBe(`github:delivery:${DELIVERY}:codertocat/hello-world#2`);
+  });
+
+  it(`posts at most ${MAX_SIGNALS_PER_DELIVERY} signals and says how many pull requests it left out`, () => {
+    const payload = completedSuiteWithPr();
+    const [pr] = payload.check_suite.pull_requests;
+    payload.check_suite.pull_requests = Array.from({ length: MAX_SIGNALS_PER_DELIVERY + 5 }, (_, i) => ({ ...structuredClone(pr), number: i + 1 }));
+    const outcome = signalsFromGithubEvent('check_suite', payload, DELIVERY);
+    expect(outcome).toMatchObject({ kind: 'signals', dropped: 5 });
+    expect(signalsOf(outcome).map((s) => s.attributes.pr)).toEqual(Array.from({ length: MAX_SIGNALS_PER_DELIVERY }, (_, i) => i + 1));
   });
 
   it('leaves out pull requests of other repositories and ones whose head moved on', () => {
@@ -194,7 +216,7 @@ describe('signalsFromGithubEvent: workflow_run', () => {
           run_attempt: 1,
           head_branch: 'master',
         },
-        idempotencyKey: `github:${DELIVERY}:octo-org/octo-repo#12`,
+        idempotencyKey: 'github:workflow_run:289782451:1:octo-org/octo-repo#12',
       },
     ]);
   });
@@ -252,7 +274,7 @@ describe('signalsFromGithubEvent: pull_request_review', () => {
           review_id: 237895671,
           author_association: 'OWNER',
         },
-        idempotencyKey: `github:${DELIVERY}:codertocat/hello-world#2`,
+        idempotencyKey: 'github:pull_request_review:237895671:codertocat/hello-world#2',
       },
     ]);
   });

@@ -1,5 +1,6 @@
 import { planGoalTree } from '../../domain/goal-tree.js';
 import type { GoalCommand } from '../../domain/states.js';
+import { baseRefProblem } from '../../sessions/goal-preflight.js';
 import { applyGoalCommand, getGoal as findGoal, insertGoalTree, listGoals as pageGoals } from '../../store/goals.js';
 import { listGoalTasks } from '../../store/tasks.js';
 import { isUuid } from '../common.schemas.js';
@@ -9,9 +10,11 @@ import { toTaskJson } from '../tasks/tasks.schemas.js';
 import type * as routes from './goals.routes.js';
 import { toGoalJson } from './goals.schemas.js';
 
-export function goalHandlers({ db, config }: AppDeps) {
+export function goalHandlers({ db, config, goalPreflight }: AppDeps) {
   const create: AppRouteHandler<typeof routes.createGoal> = async (c) => {
     const body = c.req.valid('json');
+    const baseRef = body.base_ref ?? 'HEAD';
+    const agent = body.agent ?? config.goals.defaultAgent;
     const plan = planGoalTree(body.tasks, body.children_mode ?? 'sequential', {
       maxTasks: config.goals.maxTasksPerGoal,
       maxDepth: config.goals.maxTreeDepth,
@@ -20,14 +23,17 @@ export function goalHandlers({ db, config }: AppDeps) {
       const first = plan.errors[0]!;
       throw new ApiError(422, first.task ? `task "${first.task}": ${first.message}` : first.message, plan.errors);
     }
+    // Mistakes every run would meet, found now rather than after a failed attempt.
+    const problem = baseRefProblem(baseRef) ?? (await goalPreflight?.({ repo: body.repo, baseRef, agent }));
+    if (problem) throw new ApiError(422, problem.message, [{ path: problem.field, message: problem.message }]);
     const { goal, tasks } = await insertGoalTree(
       db,
       {
         title: body.title,
         description: body.description ?? '',
         repo: body.repo,
-        baseRef: body.base_ref ?? 'HEAD',
-        agent: body.agent ?? config.goals.defaultAgent,
+        baseRef,
+        agent,
         childrenMode: body.children_mode ?? 'sequential',
         maxParallel: body.max_parallel ?? 4,
         metadata: body.metadata ?? {},

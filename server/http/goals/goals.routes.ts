@@ -9,6 +9,10 @@ export const createGoal = createRoute({
   path: '/api/goals',
   tags,
   summary: 'Create a goal with its whole task tree',
+  description:
+    'Before the goal is stored, what its runs will need is checked: `repo` is a git repository, `base_ref` names a commit in it, ' +
+    "the agent's CLI is installed. A miss is 422, naming the field in `details[].path` and what to do. An instance that runs no " +
+    'agents (`ARBOR_ROLE=api`) checks only a repository it can see.',
   request: { body: { required: true, content: { 'application/json': { schema: CreateGoalSchema } } } },
   responses: {
     201: jsonContent(GoalWithTasksSchema, 'the stored goal and its tasks, flattened in tree order'),

@@ -1,4 +1,4 @@
-import { signalsFromGithubEvent, verifyGithubSignature } from '../../signals/github.js';
+import { MAX_SIGNALS_PER_DELIVERY, signalsFromGithubEvent, verifyGithubSignature } from '../../signals/github.js';
 import { SignalError, resolveSignal } from '../../signals/resolver.js';
 import type { AppDeps, AppRouteHandler } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -35,8 +35,14 @@ export function webhookHandlers({ db, config }: AppDeps) {
       log.info({ event, delivery, reason: outcome.reason }, 'github webhook ignored');
       return c.json({ ignored: outcome.reason }, 202);
     }
-    // One signal per pull request, each with its own idempotency key: after a
-    // failure part-way, GitHub's redelivery applies only what is missing.
+    if (outcome.dropped > 0) {
+      log.warn(
+        { event, delivery, dropped: outcome.dropped, limit: MAX_SIGNALS_PER_DELIVERY },
+        'github webhook names more pull requests than one delivery may signal; the rest are left out',
+      );
+    }
+    // One signal per pull request, each keyed by what the payload is about: a
+    // redelivery, or a replay under a new delivery id, applies only what is missing.
     const results: { signal_id: string; matched: string[]; duplicate: boolean }[] = [];
     for (const signal of outcome.signals) {
       try {

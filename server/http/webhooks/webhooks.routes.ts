@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { MAX_SIGNALS_PER_DELIVERY } from '../../signals/github.js';
 import { jsonContent } from '../common.schemas.js';
 import { ErrorSchema } from '../errors.js';
 import { WebhookIgnoredSchema, WebhookPingSchema, WebhookSignalsSchema, webhookHeaderParameters } from './webhooks.schemas.js';
@@ -18,7 +19,12 @@ export const githubWebhook = createRoute({
     'repository they list, with the head commit as `sha` (success passes; failure, timed_out, cancelled,',
     'action_required and startup_failure fail; other conclusions are ignored). `pull_request_review`',
     '`submitted` posts `gh_review`: approved passes, changes_requested fails with the review body;',
-    'comments are ignored. A redelivery (same `X-GitHub-Delivery`) is applied once.',
+    'comments are ignored.',
+    '',
+    'Each result is applied once, whatever the delivery id: a redelivery, or the same body replayed under a new',
+    '`X-GitHub-Delivery`, answers `duplicate: true` and changes nothing. What counts as the same result: the',
+    'check suite id and the time it completed, the workflow run id and its attempt, the review id. One delivery',
+    `posts at most ${MAX_SIGNALS_PER_DELIVERY} signals (pull requests past that are left out and logged).`,
   ].join('\n'),
   security: [],
   parameters: webhookHeaderParameters,
