@@ -3,7 +3,7 @@ import { planGoalTree, type TaskSpec } from '../../server/domain/goal-tree.js';
 import { createLogger } from '../../server/logger.js';
 import { TaskOrchestrator, type OrchestratorOptions } from '../../server/orchestrator/task-orchestrator.js';
 import type { NotificationListener } from '../../server/db/notification-listener.js';
-import { insertGoalTree, type NewGoal } from '../../server/store/goals.js';
+import { applyGoalCommand, insertGoalTree, type NewGoal } from '../../server/store/goals.js';
 import { listGoalTasks, type TaskWithDeps } from '../../server/store/tasks.js';
 import type { ScriptedRunner } from './scripted-runner.js';
 
@@ -78,4 +78,20 @@ export async function statuses(db: Db, goalId: string): Promise<Record<string, s
 
 export function byKey(tasks: TaskWithDeps[]): Record<string, TaskWithDeps> {
   return Object.fromEntries(tasks.map((t) => [t.key, t]));
+}
+
+/**
+ * Waits until the orchestrator has dispatched a one-task probe goal posted
+ * now. Claims take older goals first, so once the probe runs, a tick has
+ * passed that would also have started anything else that was ready: "nothing
+ * else started" can then be checked without waiting a fixed time. Returns
+ * the probe's task key, for leaving it out of what the test counts.
+ */
+export async function afterNextDispatch(db: Db, runner: ScriptedRunner): Promise<string> {
+  const key = `probe-${Math.random().toString(36).slice(2, 8)}`;
+  const { goal } = await createGoal(db, [{ key, title: 'probe' }], { title: key });
+  await waitFor(`the probe goal ${key} to be dispatched`, () => runner.runsOf(key).length > 0);
+  // Done with it: cancelled, it can run for no later test on this database.
+  await applyGoalCommand(db, goal.id, 'cancel');
+  return key;
 }
