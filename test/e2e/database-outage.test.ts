@@ -9,6 +9,7 @@ import { connectDatabase, type DbHandle } from '../../server/db/database.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../server/db/embedded-postgres.js';
 import { createLogger } from '../../server/logger.js';
 import { createGitRepo, type TestRepo } from '../support/git-repo.js';
+import { parallelGoal, postGoal } from '../support/goal-requests.js';
 import { waitFor, waitForGoal } from '../support/orchestration.js';
 import { killAllServers, startServer } from '../support/server-process.js';
 
@@ -76,20 +77,7 @@ it('records every outcome of agents that finished while the database was down', 
       AGENT_DIR: agentDir,
     },
   });
-  const created = await fetch(`${server.url}/api/goals`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      title: 'Outage',
-      repo: repo.path,
-      base_ref: 'main',
-      children_mode: 'parallel',
-      max_parallel: TASKS,
-      tasks: Array.from({ length: TASKS }, (_, i) => ({ key: `t${i}`, title: `t${i}`, session_policy: 'spawn', max_attempts: 1 })),
-    }),
-  });
-  expect(created.status).toBe(201);
-  const { goal } = (await created.json()) as { goal: { id: string } };
+  const { goal } = await postGoal(server.url, parallelGoal(repo.path, TASKS, 'Outage', { max_attempts: 1 }));
   const sessions = await waitFor(
     'every agent to run',
     async () => {

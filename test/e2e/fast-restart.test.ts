@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { createGitRepo, type TestRepo } from '../support/git-repo.js';
+import { parallelGoal, postGoal } from '../support/goal-requests.js';
 import { waitFor, waitForGoal } from '../support/orchestration.js';
 import { processGone } from '../support/processes.js';
 import { killAllServers, startServer } from '../support/server-process.js';
@@ -62,20 +63,7 @@ it('ends the orphans of a killed server before their tasks run again, at once', 
   const start = () => startServer({ dataDir: path.join(tmp, 'data'), databaseUrl: database.url, env });
 
   const first = await start();
-  const created = await fetch(`${first.url}/api/goals`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      title: 'Fast restart',
-      repo: repo.path,
-      base_ref: 'main',
-      children_mode: 'parallel',
-      max_parallel: TASKS,
-      tasks: Array.from({ length: TASKS }, (_, i) => ({ key: `t${i}`, title: `t${i}`, session_policy: 'spawn', max_attempts: 3 })),
-    }),
-  });
-  expect(created.status).toBe(201);
-  const { goal } = (await created.json()) as { goal: { id: string } };
+  const { goal } = await postGoal(first.url, parallelGoal(repo.path, TASKS, 'Fast restart', { max_attempts: 3 }));
 
   const firstRun = await waitFor(
     'all twenty agents to run',
