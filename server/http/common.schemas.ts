@@ -5,6 +5,16 @@ export const IdParamSchema = z.object({
   id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: '3f1c2b9e-6a0d-4a3e-9a53-2c1f0c7b8d11' }),
 });
 
+/**
+ * The body of a command that takes no arguments (pause, retry, stop...): none
+ * at all, or `{}`. Anything else — malformed JSON, unknown fields — is refused
+ * before the command runs, rather than ignored.
+ */
+export const NoArgumentsBody = {
+  required: false,
+  content: { 'application/json': { schema: z.strictObject({}) } },
+};
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Ids are opaque to clients: one that is not even a uuid is simply not found. */

@@ -16,6 +16,8 @@ let database: TestDatabase;
 let app: ReturnType<typeof testApp>;
 let runningTaskId: string;
 let waitingGateId: string;
+let goalOfRunning: string;
+let sessionOfRunning: string;
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -29,7 +31,8 @@ beforeAll(async () => {
   expect(claimed).toHaveLength(1);
   runningTaskId = tasks[0]!.id;
   waitingGateId = tasks[1]!.id;
-  await createTestSession(database.db, { taskId: runningTaskId, goalId: goal.id });
+  goalOfRunning = goal.id;
+  sessionOfRunning = (await createTestSession(database.db, { taskId: runningTaskId, goalId: goal.id })).id;
   await activateReadyTasks(database.db);
 });
 afterAll(() => database.destroy());
@@ -117,5 +120,29 @@ describe('malformed input is a 4xx naming the field, and changes nothing', () =>
     expect((await call(app, 'POST', `/api/tasks/${runningTaskId}/complete`, { summary: 'done 😀', artifacts: { deep: JSON.parse(deep(100)) } })).status).toBe(200);
     expect((await call(app, 'GET', '/api/signals?type=gh_ci&repo=acme%2Fweb')).status).toBe(200);
     expect((await call(app, 'GET', '/api/goals?cursor=9223372036854775807')).status).toBe(200);
+  });
+});
+
+describe('a command that takes no arguments refuses a body it cannot read, before it runs', () => {
+  const commands = () => {
+    return [
+      `/api/goals/${goalOfRunning}/pause`,
+      `/api/goals/${goalOfRunning}/cancel`,
+      `/api/tasks/${runningTaskId}/retry`,
+      `/api/sessions/${sessionOfRunning}/stop`,
+    ];
+  };
+  it.each([
+    ['truncated JSON', '{"', 400],
+    ['an unknown field', { force: true }, 422],
+    ['an array', [], 422],
+  ] as const)('%s', async (_name, body, status) => {
+    for (const path of commands()) {
+      const before = await snapshot();
+      const res = await call(app, 'POST', path, body);
+      expect({ path, status: res.status }).toEqual({ path, status });
+      expect(res.json).toMatchObject({ error: expect.any(String), request_id: expect.any(String) });
+      expect(await snapshot()).toBe(before);
+    }
   });
 });

@@ -167,7 +167,8 @@ export function operationsOf(doc: { paths: Record<string, Record<string, any>> }
       method,
       path,
       query: (op.parameters ?? []).filter((p: any) => p.in === 'query').map((p: any) => p.name as string),
-      hasBody: op.requestBody !== undefined,
+      // A command that takes no arguments documents an empty body (`{}`): it has no body to break field by field.
+      hasBody: op.requestBody !== undefined && !isEmptyObjectSchema(op.requestBody.content?.['application/json']?.schema),
       bodyRequired: op.requestBody?.required === true,
     })),
   );
@@ -295,4 +296,8 @@ function isObject(value: Json): value is { [key: string]: Json } {
 
 function jsonType(value: Json): string {
   return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+}
+
+function isEmptyObjectSchema(schema: any): boolean {
+  return schema?.type === 'object' && Object.keys(schema.properties ?? {}).length === 0 && schema.additionalProperties === false;
 }

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { IdParamSchema, bodyErrors, commonErrors, conflictError, jsonContent, notFoundError } from '../common.schemas.js';
+import { IdParamSchema, NoArgumentsBody, bodyErrors, commonErrors, conflictError, jsonContent, notFoundError } from '../common.schemas.js';
 import { CreateGoalSchema, GoalPageSchema, GoalSchema, GoalWithTasksSchema, GoalsQuerySchema } from './goals.schemas.js';
 
 const tags = ['goals'];
@@ -46,7 +46,7 @@ const goalCommand = (command: 'pause' | 'resume' | 'cancel', summary: string) =>
     path: `/api/goals/{id}/${command}`,
     tags,
     summary,
-    request: { params: IdParamSchema },
+    request: { params: IdParamSchema, body: NoArgumentsBody },
     responses: {
       200: jsonContent(z.object({ goal: GoalSchema }), 'the goal after the change'),
       ...bodyErrors,

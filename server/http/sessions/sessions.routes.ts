@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { IdParamSchema, bodyErrors, commonErrors, conflictError, jsonContent, notFoundError } from '../common.schemas.js';
+import { IdParamSchema, NoArgumentsBody, bodyErrors, commonErrors, conflictError, jsonContent, notFoundError } from '../common.schemas.js';
 import { LogLineSchema, SessionSchema } from './sessions.schemas.js';
 
 const tags = ['sessions'];
@@ -57,7 +57,7 @@ export const stopSession = createRoute({
   path: '/api/sessions/{id}/stop',
   tags,
   summary: 'Stop a running session (SIGTERM to its process group, SIGKILL after a grace); its task becomes blocked',
-  request: { params: IdParamSchema },
+  request: { params: IdParamSchema, body: NoArgumentsBody },
   responses: {
     202: jsonContent(z.object({ session: SessionSchema }), 'the stop was requested; the owning instance ends the process'),
     ...bodyErrors,

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { IdParamSchema, bodyErrors, commonErrors, conflictError, jsonContent, notFoundError } from '../common.schemas.js';
+import { IdParamSchema, NoArgumentsBody, bodyErrors, commonErrors, conflictError, jsonContent, notFoundError } from '../common.schemas.js';
 import { TaskSchema } from './tasks.schemas.js';
 
 const tags = ['tasks'];
@@ -19,7 +19,7 @@ export const retryTask = createRoute({
   tags,
   summary: 'Run a failed or blocked task again, with a fresh budget of attempts',
   description: 'What its failure skipped is pending again, and a goal that failed with it is running again.',
-  request: { params: IdParamSchema },
+  request: { params: IdParamSchema, body: NoArgumentsBody },
   responses: {
     200: jsonContent(z.object({ task: TaskSchema }), 'the task, pending again'),
     ...bodyErrors,
