@@ -6,7 +6,7 @@ import { ARBOR_IDENTITY, createGit, GitCommandError, gitMessage, type Git, type 
 import { KeyedQueue } from './git-repo-queue.js';
 
 /**
- * Worktrees and branches for agent sessions (DESIGN.md §5).
+ * Worktrees and branches for agent sessions.
  *
  * Layout under the Arbor-owned root:
  *   <root>/<goal id first 8>/goal                      the goal's worktree, on the goal branch
