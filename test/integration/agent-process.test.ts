@@ -15,6 +15,7 @@ import {
   type AgentProcessOptions,
   type OutputFlow,
 } from '../../server/sessions/agent-process.js';
+import { resolveAgentUser } from '../../server/sessions/agent-user.js';
 import { parseProcStat } from '../../server/sessions/process-group.js';
 
 /**
@@ -285,6 +286,52 @@ describe('agent process: ending it', () => {
     expect(await r.process.done).toEqual({ reason: 'exited', exitCode: 0, signal: null, error: null });
   });
 
+  it('finishSoon disarms the timeout: a lingering child is ended by the finish grace and reported as exited', async () => {
+    const r = run([fixture('proc-hang.mjs')], { timeoutMs: 200 });
+    r.process.finishSoon(1_500);
+    expect(await r.process.done).toEqual({ reason: 'exited', exitCode: null, signal: 'SIGTERM', error: null });
+  });
+
+  it('stop() during the finish grace ends the group at once; the end stays exited', async () => {
+    const r = run([fixture('proc-hang.mjs')]);
+    await r.waitForLine(/^ready /);
+    r.process.finishSoon(600_000);
+    r.process.stop('timed_out');
+    expect(await r.process.done).toEqual({ reason: 'exited', exitCode: null, signal: 'SIGTERM', error: null });
+  });
+
+  it('of two finishSoon graces the earlier deadline wins', async () => {
+    const r = run([fixture('proc-hang.mjs')]);
+    await r.waitForLine(/^ready /);
+    r.process.finishSoon(600_000);
+    r.process.finishSoon(100);
+    r.process.finishSoon(600_000);
+    expect(await r.process.done).toEqual({ reason: 'exited', exitCode: null, signal: 'SIGTERM', error: null });
+  });
+
+  it('after finishSoon, a child that ignores SIGTERM is SIGKILLed after the grace and still reported as exited', async () => {
+    const r = run([fixture('proc-hang.mjs'), '--ignore-term'], { killGraceMs: 300 });
+    await r.waitForLine(/^ready /);
+    r.process.finishSoon(0);
+    expect(await r.process.done).toEqual({ reason: 'exited', exitCode: null, signal: 'SIGKILL', error: null });
+    expect(r.stdout()).toContain('got SIGTERM');
+  });
+
+  it('a leader that exits by itself while a leftover ignores SIGTERM: the leftover is SIGKILLed, done waits for it', async () => {
+    // The leader exits only once the grandchild ignores SIGTERM, so the SIGKILL after the grace is what ends it.
+    const grandchildScript = "process.on('SIGTERM', () => {}); setInterval(() => {}, 60000); console.log('ready')";
+    const leaderScript = [
+      "const { spawn } = require('node:child_process');",
+      `const g = spawn(process.execPath, ['-e', ${JSON.stringify(grandchildScript)}], { stdio: ['ignore', 'pipe', 'inherit'] });`,
+      "g.stdout.once('data', () => { console.log('grandchild ' + g.pid); process.exit(0); });",
+    ].join('\n');
+    const r = run(['-e', leaderScript], { killGraceMs: 300 });
+    const grandchild = pidIn(await r.waitForLine(/^grandchild \d+$/));
+    await remember(grandchild);
+    expect(await r.process.done).toEqual({ reason: 'exited', exitCode: 0, signal: null, error: null });
+    expect(isGone(grandchild)).toBe(true);
+  });
+
   it('a child killed by a signal nobody here sent is reported as killed', async () => {
     const r = run([fixture('proc-hang.mjs')]);
     const pid = pidIn(await r.waitForLine(/^ready \d+$/));
@@ -382,6 +429,24 @@ describe.runIf(linux)('process start time and orphans', () => {
     expect(isGone(member)).toBe(true);
     // Once gone it is never touched again.
     expect(await endOrphanGroup(leader, startTime!, 500)).toBe(false);
+  });
+});
+
+describe.runIf(linux && process.getuid?.() === 0)('agent process: as another user', () => {
+  it("runs with the user's uid, gid and HOME, and is still ended as a group", async () => {
+    // The user must be able to pass through to its home under the data dir.
+    const base = await mkdtemp(join(tmpdir(), 'arbor-proc-user-'));
+    await chmod(base, 0o711);
+    try {
+      const user = resolveAgentUser('nobody', { dataDir: join(base, 'data'), ownUid: 0 })!;
+      const script = "console.log(`id ${process.getuid()} ${process.getgid()} ${process.env.HOME} ${process.env.USER}`); setInterval(() => {}, 60000)";
+      const r = run(['-e', script], { user, cwd: user.home });
+      expect(await r.waitForLine(/^id /)).toBe(`id ${user.uid} ${user.gid} ${user.home} ${user.name}`);
+      r.process.stop();
+      expect(await r.process.done).toEqual({ reason: 'stopped', exitCode: null, signal: 'SIGTERM', error: null });
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
   });
 });
 
