@@ -2,20 +2,14 @@ import os from 'node:os';
 import { isDatabaseUnavailable } from '../db/availability.js';
 import type { Db } from '../db/database.js';
 import type { NotificationListener } from '../db/notification-listener.js';
-import { unrecordableOutcome, type RetryPolicy, type TaskOutcome } from '../domain/task-rules.js';
-import { ownProcess, processIsAlive } from '../host/proc-stat.js';
+import type { RetryPolicy, TaskOutcome } from '../domain/task-rules.js';
+import { ownProcess } from '../host/proc-stat.js';
 import type { Logger } from '../logger.js';
-import {
-  completeTasks,
-  expireLeases,
-  reclaimTasksOf,
-  releaseTasks,
-  renewLeases,
-  type Completion,
-  type CompletionReport,
-} from '../store/completion.js';
+import { expireLeases, releaseTasks, renewLeases, type CompletionReport } from '../store/completion.js';
 import { activateReadyTasks, claimReadyTasks, completeAndClaim, sweepGateDeadlines, type ClaimedTask } from '../store/dispatch.js';
-import { heartbeatInstance, otherInstancesOnHost, registerInstance, removeInstances } from '../store/instances.js';
+import { heartbeatInstance, registerInstance, removeInstances } from '../store/instances.js';
+import { recoverDeadInstances } from './dead-instances.js';
+import { OutcomeQueue } from './outcome-queue.js';
 import type { SessionRunner } from './session-runner.js';
 import { SpawnLimiter } from './spawn-limiter.js';
 
@@ -43,9 +37,6 @@ interface RunningSession {
   done: Promise<void>;
 }
 
-/** Largest number of completions applied in one transaction. */
-const COMPLETION_BATCH = 500;
-
 /**
  * Ticks over every open goal: expires dead leases, moves ready groups, gates
  * and reviews into their holding states, claims ready agent tasks up to this
@@ -60,7 +51,7 @@ const COMPLETION_BATCH = 500;
  */
 export class TaskOrchestrator {
   private readonly running = new Map<string, RunningSession>();
-  private readonly completions: Completion[] = [];
+  private readonly outcomes: OutcomeQueue;
   private readonly spawnLimiter: SpawnLimiter;
   private tickPromise: Promise<void> | null = null;
   private again = false;
@@ -86,6 +77,7 @@ export class TaskOrchestrator {
   ) {
     this.spawnLimiter = new SpawnLimiter(options.spawnPerSecond, options.spawnBurst);
     this.host = options.host ?? os.hostname();
+    this.outcomes = new OutcomeQueue(deps, { owner: options.instanceId, retry: options.retry, onReport: (report) => this.noteReport(report) });
   }
 
   get instanceId(): string {
@@ -164,7 +156,7 @@ export class TaskOrchestrator {
     this.deps.notifications?.off('reconnected', this.wake);
     await this.tickPromise;
     // Outcomes that arrived before the stop are real results: record them.
-    await this.step('recording outcomes at stop', () => this.flushCompletions());
+    await this.step('recording outcomes at stop', () => this.outcomes.flush());
     const interrupted = [...this.running.values()];
     for (const session of interrupted) session.controller.abort(new Error('instance stopping'));
     await Promise.race([
@@ -178,7 +170,7 @@ export class TaskOrchestrator {
         interrupted.map((s) => ({ taskId: s.taskId, attempt: s.attempt })),
       ),
     );
-    this.completions.length = 0;
+    this.outcomes.clear();
     this.running.clear();
     await this.step('stopping the runner', async () => this.deps.runner.stop?.());
     // Handed everything back: nobody needs to find this instance dead.
@@ -226,7 +218,7 @@ export class TaskOrchestrator {
     const { db } = this.deps;
     await this.phase('recording outcomes', async () => {
       await this.completeAndClaim();
-      await this.flushCompletions();
+      await this.outcomes.flush();
     });
     if (this.stopping) return;
     const now = Date.now();
@@ -270,23 +262,8 @@ export class TaskOrchestrator {
     }
   }
 
-  /**
-   * Instances on this host whose process is gone (and, at start, this
-   * instance's own id from before a restart): their agents are ended first,
-   * then their tasks are retried at once instead of after the lease runs out.
-   * Instances on other hosts cannot be asked by pid; their leases expire.
-   */
-  private async recoverDeadInstances(startup: boolean): Promise<void> {
-    const others = await otherInstancesOnHost(this.deps.db, this.host, this.options.instanceId);
-    const dead = others.filter((instance) => !processIsAlive(instance.pid, instance.pidStartedAt));
-    const owners = [...(startup ? [this.options.instanceId] : []), ...dead.map((instance) => instance.id)];
-    if (owners.length === 0) return;
-    await this.deps.runner.recoverOrphans?.({ owners, startup });
-    const reclaimed = await reclaimTasksOf(this.deps.db, owners, this.options.retry);
-    await removeInstances(this.deps.db, dead);
-    if (reclaimed > 0 || dead.length > 0) {
-      this.deps.logger.warn({ reclaimed, instances: owners }, 'took back the work of Arbor processes that went away');
-    }
+  private recoverDeadInstances(startup: boolean): Promise<void> {
+    return recoverDeadInstances(this.deps, { instanceId: this.options.instanceId, host: this.host, retry: this.options.retry, startup });
   }
 
   private claimOptions() {
@@ -310,15 +287,9 @@ export class TaskOrchestrator {
    * window — the rest of the tick picks up.)
    */
   private async completeAndClaim(): Promise<void> {
-    if (this.completions.length === 0 || this.stopping) return;
-    const batch = this.completions.splice(0, COMPLETION_BATCH);
-    try {
-      const { report, claimed } = await completeAndClaim(this.deps.db, batch, this.options.retry, this.claimOptions());
-      this.noteReport(report);
-      this.dispatchAll(claimed);
-    } catch (err) {
-      await this.recordSeparately(batch, err);
-    }
+    if (this.stopping) return;
+    const answer = await this.outcomes.recordNext((batch) => completeAndClaim(this.deps.db, batch, this.options.retry, this.claimOptions()));
+    if (answer) this.dispatchAll(answer.claimed);
   }
 
   private noteReport(report: CompletionReport): void {
@@ -344,60 +315,10 @@ export class TaskOrchestrator {
         // A session stopped by the shutdown is released by stop(), not recorded as a failure.
         if (this.stopping && controller.signal.aborted) return;
         this.running.delete(task.id);
-        this.completions.push({ taskId: task.id, attempt: task.attempt, outcome });
+        this.outcomes.push({ taskId: task.id, attempt: task.attempt, outcome });
         this.kick();
       });
     this.running.set(task.id, session);
-  }
-
-  private async flushCompletions(): Promise<void> {
-    while (this.completions.length > 0) {
-      const batch = this.completions.splice(0, COMPLETION_BATCH);
-      try {
-        this.noteReport(await completeTasks(this.deps.db, this.options.instanceId, batch, this.options.retry));
-      } catch (err) {
-        await this.recordSeparately(batch, err);
-      }
-    }
-  }
-
-  /**
-   * A batch the database refused. While it is unavailable the batch is kept
-   * for the next tick: an outcome is never dropped because the database
-   * hiccuped. Otherwise one outcome holds something it cannot store: each is
-   * recorded on its own, and one that still fails is recorded as its task's
-   * failure instead, so it costs that task alone.
-   */
-  private async recordSeparately(batch: Completion[], err: unknown): Promise<void> {
-    if (isDatabaseUnavailable(err)) {
-      this.completions.unshift(...batch);
-      throw err;
-    }
-    for (let i = 0; i < batch.length; i++) {
-      const completion = batch[i]!;
-      try {
-        this.noteReport(await completeTasks(this.deps.db, this.options.instanceId, [completion], this.options.retry));
-        continue;
-      } catch (refused) {
-        if (isDatabaseUnavailable(refused)) {
-          this.completions.unshift(...batch.slice(i));
-          throw refused;
-        }
-        const reason = refused instanceof Error ? refused.message : String(refused);
-        this.deps.logger.error({ err: refused, task: completion.taskId }, 'an outcome could not be recorded; recording the task as failed');
-        const failed = { ...completion, outcome: unrecordableOutcome(completion.outcome, reason) };
-        try {
-          this.noteReport(await completeTasks(this.deps.db, this.options.instanceId, [failed], this.options.retry));
-        } catch (again) {
-          if (isDatabaseUnavailable(again)) {
-            this.completions.unshift(...batch.slice(i));
-            throw again;
-          }
-          // Nothing of it can be written: its lease runs out and the task is retried.
-          this.deps.logger.error({ err: again, task: completion.taskId }, 'not even its failure could be recorded');
-        }
-      }
-    }
   }
 
   /**
