@@ -3,8 +3,11 @@ import type { RetryPolicy } from '../domain/task-rules.js';
 import { processIsAlive } from '../host/proc-stat.js';
 import type { Logger } from '../logger.js';
 import { reclaimTasksOf } from '../store/completion.js';
-import { otherInstancesOnHost, removeInstances } from '../store/instances.js';
+import { otherInstancesOnHost, removeInstances, removeSilentInstances } from '../store/instances.js';
 import type { SessionRunner } from './session-runner.js';
+
+/** An instance not heard from for a day is gone, wherever it ran. */
+const SILENT_FOR_GOOD_MS = 24 * 3600 * 1000;
 
 /**
  * Takes over the work of Arbor processes on this host that are gone (their
@@ -17,6 +20,7 @@ export async function recoverDeadInstances(
   deps: { db: Db; runner: SessionRunner; logger: Logger },
   options: { instanceId: string; host: string; retry: RetryPolicy; startup: boolean },
 ): Promise<void> {
+  if (options.startup) await removeSilentInstances(deps.db, SILENT_FOR_GOOD_MS);
   const others = await otherInstancesOnHost(deps.db, options.host, options.instanceId);
   const dead = others.filter((instance) => !processIsAlive(instance.pid, instance.pidStartedAt));
   const owners = [...(options.startup ? [options.instanceId] : []), ...dead.map((instance) => instance.id)];

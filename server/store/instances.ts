@@ -50,3 +50,16 @@ export async function removeInstances(db: Db, instances: readonly Pick<Instance,
     await db.deleteFrom('instances').where('id', '=', instance.id).where('pid', '=', instance.pid).execute();
   }
 }
+
+/**
+ * Forgets instances, on any host, silent for longer than `staleMs`: a dead
+ * instance on another host is never found by pid, and its row would
+ * otherwise stay for good. (Its tasks went on through their leases long ago.)
+ */
+export async function removeSilentInstances(db: Db, staleMs: number): Promise<number> {
+  const result = await db
+    .deleteFrom('instances')
+    .where('heartbeatAt', '<', sql<Date>`now() - make_interval(secs => ${staleMs / 1000})`)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

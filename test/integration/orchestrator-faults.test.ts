@@ -71,3 +71,14 @@ it('takes back at once the tasks of a dead instance on this host, and only its o
   const instances = await database.db.selectFrom('instances').select('id').where('host', '=', 'test-host').orderBy('id').execute();
   expect(instances.map((i) => i.id)).toEqual(['live-one', orchestrator.instanceId].sort());
 });
+
+it('forgets at start an instance, on any host, not heard from for a day', async () => {
+  await registerInstance(database.db, { id: 'long-gone', host: 'elsewhere', pid: 123, pidStartedAt: '1' });
+  await registerInstance(database.db, { id: 'recent', host: 'elsewhere', pid: 124, pidStartedAt: '1' });
+  await database.db.updateTable('instances').set({ heartbeatAt: new Date(Date.now() - 25 * 3600 * 1000) }).where('id', '=', 'long-gone').execute();
+  const orchestrator = createOrchestrator(database.db, new ScriptedRunner());
+  orchestrators.push(orchestrator);
+  await orchestrator.start();
+  const left = await database.db.selectFrom('instances').select('id').where('host', '=', 'elsewhere').execute();
+  expect(left.map((i) => i.id)).toEqual(['recent']);
+});
