@@ -208,7 +208,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       claude: {
         bin: e.ARBOR_CLAUDE_BIN,
         permissionMode: e.ARBOR_CLAUDE_PERMISSION_MODE,
-        allowedTools: e.ARBOR_CLAUDE_ALLOWED_TOOLS.split(',').map((t) => t.trim()).filter((t) => t !== ''),
+        // An empty variable counts as unset, so `none` is how to allow nothing beyond edits and Arbor's tools.
+        allowedTools: e.ARBOR_CLAUDE_ALLOWED_TOOLS.trim() === 'none' ? [] : e.ARBOR_CLAUDE_ALLOWED_TOOLS.split(',').map((t) => t.trim()).filter((t) => t !== ''),
         args: e.ARBOR_CLAUDE_ARGS ?? '',
       },
       codex: { bin: e.ARBOR_CODEX_BIN, sandbox: e.ARBOR_CODEX_SANDBOX, args: e.ARBOR_CODEX_ARGS ?? '' },
