@@ -32,6 +32,7 @@ export interface ReportedUsage {
 /** Cost is summed over many runs: keep it to a precision that float noise cannot reach. */
 const COST_DECIMALS = 1e9;
 
+/** `last`: the totals of the conversation this run continued; NO_TOTALS for a new one. */
 export function runUsage(reported: ReportedUsage, last: ConversationTotals): { run: UsageFigures; totals: ConversationTotals } {
   const cost = share(reported.costUsd, last.costUsd, reported.cumulative.costUsd);
   const input = share(reported.inputTokens, last.inputTokens, reported.cumulative.tokens);
@@ -46,7 +47,9 @@ function share(reported: number | null, last: number | null, cumulative: boolean
   if (!cumulative) return { run: reported ?? 0, total: last };
   // A run that reported nothing (it died first) leaves the total where it was.
   if (reported === null) return { run: 0, total: last };
-  // A total below the last one is a conversation that started over: all of it is this run's.
-  if (last === null || reported < last) return { run: reported, total: reported };
+  if (last === null) return { run: reported, total: reported };
+  // Below the last total (a run that failed before its figures were in): nothing to charge, and
+  // the last total stands, so the next run is not charged again for what was counted before.
+  if (reported < last) return { run: 0, total: last };
   return { run: reported - last, total: reported };
 }

@@ -114,8 +114,10 @@ export async function launchAgent(ctx: LaunchContext, run: AgentRunRequest): Pro
   await log.flush();
 
   const parsed = parser.report();
-  // A resumed conversation's running totals count from where its last run left them; a new one's from nothing.
-  const usage = runUsage(parsed, conversationId !== null ? conversationTotalsOf(session) : NO_TOTALS);
+  // A resumed conversation's running totals count from where its last run left them; a new one's
+  // (the agent may have started one when the resume failed) from nothing.
+  const resumed = conversationId !== null && (parsed.conversationId === null || parsed.conversationId === conversationId);
+  const usage = runUsage(parsed, resumed ? conversationTotalsOf(session) : NO_TOTALS);
   const reported = await ctx.persist(() => readAgentReport(deps.db, session.id));
   const result: TaskResult = {
     summary: reported?.kind === 'complete' && reported.summary ? reported.summary : (parsed.summary ?? undefined),

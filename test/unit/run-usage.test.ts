@@ -33,9 +33,11 @@ describe('runUsage', () => {
     expect(runUsage(codex(null, null), last)).toEqual({ run: { costUsd: 0, inputTokens: 0, outputTokens: 0 }, totals: last });
   });
 
-  it('a total below the last one is a conversation that started over', () => {
-    const result = runUsage(claude(0.002, 10, 1), { costUsd: 0.5, inputTokens: null, outputTokens: null });
-    expect(result.run.costUsd).toBe(0.002);
-    expect(result.totals.costUsd).toBe(0.002);
+  it('a total below the last one charges nothing and keeps the last total', () => {
+    const last = { costUsd: 0.5, inputTokens: null, outputTokens: null };
+    const failed = runUsage(claude(0, 10, 1), last);
+    expect(failed.run).toEqual({ costUsd: 0, inputTokens: 10, outputTokens: 1 });
+    expect(failed.totals).toEqual(last);
+    expect(runUsage(claude(0.6, 10, 1), failed.totals).run.costUsd).toBeCloseTo(0.1, 9);
   });
 });
