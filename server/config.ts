@@ -77,10 +77,13 @@ export const envSchema = z.object({
   ARBOR_CLAUDE_BIN: z.string().min(1).default('claude'),
   ARBOR_CLAUDE_PERMISSION_MODE: z.string().min(1).default('acceptEdits'),
   ARBOR_CLAUDE_ARGS: z.string().optional(),
+  // What claude may run without asking, besides Arbor's own tools: acceptEdits alone refuses every command.
+  ARBOR_CLAUDE_ALLOWED_TOOLS: z.string().default('Bash'),
   ARBOR_CODEX_BIN: z.string().min(1).default('codex'),
   ARBOR_CODEX_SANDBOX: z.string().min(1).default('workspace-write'),
   ARBOR_CODEX_ARGS: z.string().optional(),
   ARBOR_AGENT_COMMAND: z.string().optional(),
+  ARBOR_ON_PERMISSION_DENIAL: z.enum(['fail', 'note']).default('fail'),
   ARBOR_AGENT_USER: z
     .string()
     .regex(/^(\d+|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/, 'must be a user name or a numeric uid')
@@ -127,9 +130,12 @@ export interface Config {
     logMaxLines: number;
     ports: { base: number; perSession: number } | null;
     /** Raw agent CLI settings; argv strings are split by the agents module. */
-    claude: { bin: string; permissionMode: string; args: string };
+    /** allowedTools: ARBOR_CLAUDE_ALLOWED_TOOLS split at commas (a rule such as `Bash(git commit:*)` keeps its spaces). */
+    claude: { bin: string; permissionMode: string; allowedTools: string[]; args: string };
     codex: { bin: string; sandbox: string; args: string };
     command: string;
+    /** What a run whose agent was denied a tool comes to: failed, or succeeded with the denials noted in its result. */
+    onPermissionDenial: 'fail' | 'note';
     /** ARBOR_AGENT_USER as given (a user name or uid); null: agents run as Arbor's own user. Resolved by the session runner. */
     agentUser: string | null;
     /** The environment agents inherit: Arbor's own secrets and database URL removed. */
@@ -199,9 +205,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       resultGraceMs: e.ARBOR_RESULT_GRACE_MS,
       logMaxLines: e.ARBOR_SESSION_LOG_MAX_LINES,
       ports: e.ARBOR_PORT_BASE ? { base: e.ARBOR_PORT_BASE, perSession: e.ARBOR_PORTS_PER_SESSION } : null,
-      claude: { bin: e.ARBOR_CLAUDE_BIN, permissionMode: e.ARBOR_CLAUDE_PERMISSION_MODE, args: e.ARBOR_CLAUDE_ARGS ?? '' },
+      claude: {
+        bin: e.ARBOR_CLAUDE_BIN,
+        permissionMode: e.ARBOR_CLAUDE_PERMISSION_MODE,
+        // An empty variable counts as unset, so `none` is how to allow nothing beyond edits and Arbor's tools.
+        allowedTools: e.ARBOR_CLAUDE_ALLOWED_TOOLS.trim() === 'none' ? [] : e.ARBOR_CLAUDE_ALLOWED_TOOLS.split(',').map((t) => t.trim()).filter((t) => t !== ''),
+        args: e.ARBOR_CLAUDE_ARGS ?? '',
+      },
       codex: { bin: e.ARBOR_CODEX_BIN, sandbox: e.ARBOR_CODEX_SANDBOX, args: e.ARBOR_CODEX_ARGS ?? '' },
       command: e.ARBOR_AGENT_COMMAND ?? '',
+      onPermissionDenial: e.ARBOR_ON_PERMISSION_DENIAL,
       agentUser: e.ARBOR_AGENT_USER ?? null,
       baseEnv: agentEnvironment(env),
     },

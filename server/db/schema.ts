@@ -11,6 +11,8 @@ type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefine
 /** numeric columns come back from pg as strings to keep their precision. */
 type Numeric = ColumnType<string, number | string | undefined, number | string>;
 type BigIntColumn = ColumnType<string, number | string | bigint | undefined, number | string | bigint>;
+type NullableNumeric = ColumnType<string | null, number | string | null | undefined, number | string | null>;
+type NullableBigInt = ColumnType<string | null, number | string | bigint | null | undefined, number | string | bigint | null>;
 type Json<T extends object> = JSONColumnType<T, T, T>;
 type NullableJson<T> = ColumnType<T | null, T | null | undefined, T | null>;
 
@@ -28,6 +30,8 @@ export interface GoalsTable {
   maxParallel: number;
   metadata: ColumnType<Record<string, unknown>, Record<string, unknown> | undefined, Record<string, unknown>>;
   costUsd: Numeric;
+  inputTokens: BigIntColumn;
+  outputTokens: BigIntColumn;
   createdAt: Timestamp;
   updatedAt: Timestamp;
   startedAt: NullableTimestamp;
@@ -65,6 +69,9 @@ export interface TasksTable {
   reworkCount: Generated<number>;
   result: NullableJson<unknown>;
   error: string | null;
+  costUsd: Numeric;
+  inputTokens: BigIntColumn;
+  outputTokens: BigIntColumn;
   attemptsLog: ColumnType<unknown[], string | undefined, string>;
   leaseOwner: string | null;
   leaseExpiresAt: NullableTimestamp;
@@ -112,6 +119,10 @@ export interface SessionsTable {
   costUsd: Numeric;
   inputTokens: BigIntColumn;
   outputTokens: BigIntColumn;
+  /** The last running totals the agent reported for its conversation (null: none yet). */
+  conversationCostUsd: NullableNumeric;
+  conversationInputTokens: NullableBigInt;
+  conversationOutputTokens: NullableBigInt;
   logLines: BigIntColumn;
   logDropped: BigIntColumn;
   createdAt: Timestamp;

@@ -14,11 +14,29 @@ export interface PromptInput {
   previousFailure: string | null;
   /** Whether the agent works in its own branch (spawned) or the goal's shared worktree (pinned). */
   route: 'pinned' | 'spawned';
+  /** How the agent talks back to Arbor: the tools of Arbor's MCP server (claude, codex), or REST calls with its token (command). */
+  talkBack: 'mcp' | 'rest';
   /** A spawned task's branch already holds an earlier attempt's work, and these paths conflict with the goal's newer work. */
   continuing?: { conflicts: string[] };
 }
 
 const MAX_SUMMARY_CHARS = 4000;
+
+/** Arbor's MCP server `arbor` and its tools, as the agent CLIs are given them. */
+const MCP_TALK_BACK = [
+  'Report to Arbor through the tools of its MCP server `arbor`:',
+  '- `arbor_complete {summary, artifacts?}` when you are done: a short summary of what you did;',
+  '- `arbor_block {reason}` if you cannot go on without a person;',
+  '- `arbor_add_subtasks {tasks}` to split the work into tasks Arbor runs after this one;',
+  '- `arbor_report_pull_request {url, head_sha?}` when you open a pull request;',
+  '- `arbor_task_context {}` for your task, its goal and what earlier tasks reported.',
+];
+
+/** An agent without MCP reports through the REST API with its task token. */
+const REST_TALK_BACK = [
+  'When you are done, reply with a short summary of what you did. If you cannot go on without a person, report it:',
+  'curl -fsS -X POST "$ARBOR_API_URL/api/tasks/$ARBOR_TASK_ID/block" -H "Authorization: Bearer $ARBOR_TASK_TOKEN" -H "Content-Type: application/json" -d \'{"reason":"..."}\'',
+];
 
 export function buildPrompt(input: PromptInput): string {
   const sections: string[] = [];
@@ -64,8 +82,7 @@ export function buildPrompt(input: PromptInput): string {
         ? `You work in a git worktree on a branch of your own, branched from the goal branch${input.goal.branch ? ` ${input.goal.branch}` : ''}; it is merged back when you finish.`
         : `You work in the goal's shared worktree on the goal branch${input.goal.branch ? ` ${input.goal.branch}` : ''}, after the tasks before you.`,
       'Commit your work with clear messages; anything left uncommitted is committed for you when you finish.',
-      'When you are done, reply with a short summary of what you did. If you cannot go on without a person, report it:',
-      'curl -fsS -X POST "$ARBOR_API_URL/api/tasks/$ARBOR_TASK_ID/block" -H "Authorization: Bearer $ARBOR_TASK_TOKEN" -H "Content-Type: application/json" -d \'{"reason":"..."}\'',
+      ...(input.talkBack === 'mcp' ? MCP_TALK_BACK : REST_TALK_BACK),
     ].join('\n'),
   );
   return `${sections.join('\n\n')}\n`;

@@ -13,7 +13,7 @@ import { WorktreeManager } from './worktrees.js';
 export const createSessionRunner: RunnerFactory = ({ db, config, logger, apiUrl }) => {
   const s = config.sessions;
   const settings: AgentSettings = {
-    claude: { bin: s.claude.bin, permissionMode: s.claude.permissionMode, extraArgs: parseArgv(s.claude.args) },
+    claude: { bin: s.claude.bin, permissionMode: s.claude.permissionMode, allowedTools: s.claude.allowedTools, extraArgs: parseArgv(s.claude.args) },
     codex: { bin: s.codex.bin, sandbox: s.codex.sandbox, extraArgs: parseArgv(s.codex.args) },
     command: { argv: parseArgv(s.command) },
   };
@@ -39,6 +39,7 @@ export const createSessionRunner: RunnerFactory = ({ db, config, logger, apiUrl 
       resultGraceMs: s.resultGraceMs,
       logMaxLines: s.logMaxLines,
       keepFailedWorktrees: s.keepFailedWorktrees,
+      onPermissionDenial: s.onPermissionDenial,
       ports: s.ports,
       agentUser,
     },

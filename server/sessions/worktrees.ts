@@ -226,6 +226,16 @@ export class WorktreeManager {
   }
 
   /**
+   * The worktree's own git dir and the repository's common one (objects,
+   * refs), absolute: an agent sandboxed to its worktree needs both writable
+   * to commit. One path when they are the same (a main worktree).
+   */
+  async gitDirs(worktree: string): Promise<string[]> {
+    const out = await this.git.output(worktree, ['rev-parse', '--path-format=absolute', '--git-dir', '--git-common-dir']);
+    return [...new Set(out.split('\n').map((line) => line.trim()).filter((line) => line !== ''))];
+  }
+
+  /**
    * Commits all uncommitted work (tracked changes and untracked files, .gitignore respected);
    * returns the new sha, or null if clean. The commit is Arbor's (see ARBOR_IDENTITY), and
    * hooks are skipped: it is a snapshot of what the agent left, not a change to vet.

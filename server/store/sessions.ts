@@ -1,6 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { SessionsTable } from '../db/schema.js';
+import type { ConversationTotals, UsageFigures } from '../domain/run-usage.js';
 import { appendEvents } from './events.js';
 import { inTransaction } from './transactions.js';
 
@@ -12,6 +13,8 @@ import { inTransaction } from './transactions.js';
  */
 
 export type Session = Selectable<SessionsTable>;
+/** A session as the API shows it: with the key of the task of its current or last run. */
+export type SessionWithTaskKey = Session & { taskKey: string | null };
 export type LogStream = 'stdout' | 'stderr' | 'event';
 
 export interface SessionRun {
@@ -32,12 +35,27 @@ export async function createSession(
     worktreePath: string;
     branch: string;
     baseSha: string | null;
+    /** A conversation carried over from an earlier session: its id and the last totals its agent reported. */
+    conversation?: { agentSessionId: string; totals: ConversationTotals };
   } & SessionRun,
 ): Promise<Session> {
+  const { conversation, ...fields } = session;
   return inTransaction(db, async (trx) => {
     const row = await trx
       .insertInto('sessions')
-      .values({ ...session, status: 'starting', heartbeatAt: sql`now()` })
+      .values({
+        ...fields,
+        ...(conversation
+          ? {
+              agentSessionId: conversation.agentSessionId,
+              conversationCostUsd: conversation.totals.costUsd,
+              conversationInputTokens: conversation.totals.inputTokens,
+              conversationOutputTokens: conversation.totals.outputTokens,
+            }
+          : {}),
+        status: 'starting',
+        heartbeatAt: sql`now()`,
+      })
       .returningAll()
       .executeTakeFirstOrThrow();
     await trx.updateTable('tasks').set({ sessionId: row.id }).where('id', '=', session.taskId).execute();
@@ -93,12 +111,22 @@ export interface SessionRunEnd {
   exitCode: number | null;
   exitSignal: string | null;
   agentSessionId: string | null;
-  costUsd: number;
-  inputTokens: number;
-  outputTokens: number;
+  /** What this run alone cost. */
+  usage: UsageFigures;
+  /** The conversation's running totals after this run; null leaves them as they were. */
+  conversationTotals: ConversationTotals | null;
 }
 
-/** Records how a run ended; cost and tokens add up over a pinned session's runs and into the goal. */
+/** The last running totals a session's agent reported for its conversation. */
+export function conversationTotalsOf(session: Session): ConversationTotals {
+  const n = (v: string | null) => (v === null ? null : Number(v));
+  return { costUsd: n(session.conversationCostUsd), inputTokens: n(session.conversationInputTokens), outputTokens: n(session.conversationOutputTokens) };
+}
+
+/**
+ * Records how a run ended; its cost and tokens add up over a pinned session's
+ * runs, into its task (over all attempts) and into the goal.
+ */
 export async function recordSessionRunEnd(db: Db, sessionId: string, end: SessionRunEnd): Promise<void> {
   await inTransaction(db, async (trx) => {
     const row = await trx
@@ -109,9 +137,16 @@ export async function recordSessionRunEnd(db: Db, sessionId: string, end: Sessio
         exitCode: end.exitCode,
         exitSignal: end.exitSignal,
         agentSessionId: sql`coalesce(${end.agentSessionId}, agent_session_id)`,
-        costUsd: sql`cost_usd + ${end.costUsd}`,
-        inputTokens: sql`input_tokens + ${end.inputTokens}`,
-        outputTokens: sql`output_tokens + ${end.outputTokens}`,
+        costUsd: sql`cost_usd + ${end.usage.costUsd}`,
+        inputTokens: sql`input_tokens + ${end.usage.inputTokens}`,
+        outputTokens: sql`output_tokens + ${end.usage.outputTokens}`,
+        ...(end.conversationTotals
+          ? {
+              conversationCostUsd: end.conversationTotals.costUsd,
+              conversationInputTokens: end.conversationTotals.inputTokens,
+              conversationOutputTokens: end.conversationTotals.outputTokens,
+            }
+          : {}),
         tokenHash: null,
         pid: null,
         endedAt: end.status === 'ended' ? sql`now()` : null,
@@ -123,8 +158,15 @@ export async function recordSessionRunEnd(db: Db, sessionId: string, end: Sessio
       .returning(['goalId', 'taskId'])
       .executeTakeFirst();
     if (!row) return;
-    if (end.costUsd > 0) {
-      await trx.updateTable('goals').set({ costUsd: sql`cost_usd + ${end.costUsd}` }).where('id', '=', row.goalId).execute();
+    const { costUsd, inputTokens, outputTokens } = end.usage;
+    if (costUsd > 0 || inputTokens > 0 || outputTokens > 0) {
+      const added = {
+        costUsd: sql<string>`cost_usd + ${costUsd}`,
+        inputTokens: sql<string>`input_tokens + ${inputTokens}`,
+        outputTokens: sql<string>`output_tokens + ${outputTokens}`,
+      };
+      await trx.updateTable('goals').set(added).where('id', '=', row.goalId).execute();
+      if (row.taskId) await trx.updateTable('tasks').set(added).where('id', '=', row.taskId).execute();
     }
     await appendEvents(trx, [
       {
@@ -166,14 +208,18 @@ export async function touchSessions(db: Db, sessionIds: string[]): Promise<void>
   await db.updateTable('sessions').set({ heartbeatAt: sql`now()` }).where('id', 'in', sessionIds).execute();
 }
 
-export async function getSession(db: Db, id: string): Promise<Session | undefined> {
-  return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+function sessionsWithTaskKey(db: Db) {
+  return db.selectFrom('sessions').leftJoin('tasks', 'tasks.id', 'sessions.taskId').selectAll('sessions').select('tasks.key as taskKey');
 }
 
-export async function listSessions(db: Db, options: { goalId?: string; limit: number; before?: Date }): Promise<Session[]> {
-  let query = db.selectFrom('sessions').selectAll().orderBy('createdAt', 'desc').orderBy('id', 'desc').limit(options.limit);
-  if (options.goalId) query = query.where('goalId', '=', options.goalId);
-  if (options.before) query = query.where('createdAt', '<', options.before);
+export async function getSession(db: Db, id: string): Promise<SessionWithTaskKey | undefined> {
+  return sessionsWithTaskKey(db).where('sessions.id', '=', id).executeTakeFirst();
+}
+
+export async function listSessions(db: Db, options: { goalId?: string; limit: number; before?: Date }): Promise<SessionWithTaskKey[]> {
+  let query = sessionsWithTaskKey(db).orderBy('sessions.createdAt', 'desc').orderBy('sessions.id', 'desc').limit(options.limit);
+  if (options.goalId) query = query.where('sessions.goalId', '=', options.goalId);
+  if (options.before) query = query.where('sessions.createdAt', '<', options.before);
   return query.execute();
 }
 

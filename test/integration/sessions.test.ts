@@ -472,7 +472,7 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
     const h = await startHarness({ settings: { stallTimeoutMs: 1000 } });
     const { goal } = await h.createGoal([{ key: 'quiet', title: 'Quiet', max_attempts: 1, instructions: 'FAKE: sleep 20000' }]);
     const failed = await waitForTask(h, goal.id, 'quiet', 'failed');
-    expect(failed.error).toMatch(/stalled/);
+    expect(failed.error).toBe('stalled: no output for 1 s');
     const [session] = await sessionsOfTask(h, failed.id);
     expect(session!.endReason).toBe('stalled');
   });
@@ -725,6 +725,116 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
     expect(h.transcript().map((c) => c.agent)).toEqual(['codex']);
     const goalBranch = (await getGoal(h.db.db, goal.id))!.branch!;
     expect(showFile(h.repo.path, goalBranch, 'codex.txt')).toBe('by codex');
+  });
+
+  describe('true accounting, denials and clear failures', () => {
+    it('charges each run of a pinned claude lane its own cost, though the CLI reports the conversation total', async () => {
+      const h = await startHarness({ extraEnv: { FAKE_AGENT_STATE: path.join(tmp, `state-${Math.random()}`) } });
+      const { goal } = await h.createGoal(
+        ['one', 'two', 'three'].map((key, i) => ({
+          key,
+          title: key,
+          session_policy: 'pinned' as const,
+          instructions: `FAKE: cost 0.0${i + 1}\nFAKE: tokens ${100 * (i + 1)} ${10 * (i + 1)}`,
+        })),
+      );
+      await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+      // The CLI said 0.01, 0.03, 0.06 (running totals); each run cost 0.01, 0.02, 0.03.
+      for (const [key, cost, input] of [['one', 0.01, 100], ['two', 0.02, 200], ['three', 0.03, 300]] as const) {
+        const t = await task(h, goal.id, key);
+        expect(result(t).cost_usd).toBeCloseTo(cost, 9);
+        expect(result(t).input_tokens).toBe(input);
+        expect(Number(t.costUsd)).toBeCloseTo(cost, 9);
+        expect(Number(t.inputTokens)).toBe(input);
+      }
+      const [session] = await sessionsOf(h, goal.id);
+      expect(Number(session!.costUsd)).toBeCloseTo(0.06, 9);
+      expect(Number(session!.conversationCostUsd)).toBeCloseTo(0.06, 9);
+      const g = (await getGoal(h.db.db, goal.id))!;
+      expect(Number(g.costUsd)).toBeCloseTo(0.06, 9);
+      expect(Number(g.inputTokens)).toBe(600);
+      expect(Number(g.outputTokens)).toBe(60);
+
+      // The API shows them: per task, per goal, and the session with its task's key.
+      const shown = (await (await fetch(`${h.url}/api/goals/${goal.id}`, { headers: AUTH })).json()) as Record<string, any>;
+      expect(shown.goal).toMatchObject({ input_tokens: 600, output_tokens: 60 });
+      expect(shown.goal.cost_usd).toBeCloseTo(0.06, 9);
+      expect(shown.tasks.find((t: { key: string }) => t.key === 'two')).toMatchObject({ input_tokens: 200, output_tokens: 20 });
+      const sessions = (await (await fetch(`${h.url}/api/sessions?goal_id=${goal.id}`, { headers: AUTH })).json()) as Record<string, any>;
+      expect(sessions.sessions[0].task_key).toBe('three');
+    });
+
+    it('charges each run of a pinned codex lane its own tokens, though the CLI reports the thread total', async () => {
+      const h = await startHarness({ extraEnv: { FAKE_AGENT_STATE: path.join(tmp, `state-${Math.random()}`) } });
+      const { goal } = await h.createGoal(
+        ['one', 'two', 'three'].map((key) => ({ key, title: key, session_policy: 'pinned' as const, instructions: 'FAKE: tokens 4200 90' })),
+        { agent: 'codex' },
+      );
+      await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+      for (const key of ['one', 'two', 'three']) {
+        expect(result(await task(h, goal.id, key))).toMatchObject({ input_tokens: 4200, output_tokens: 90, cost_usd: 0 });
+      }
+      const g = (await getGoal(h.db.db, goal.id))!;
+      expect(Number(g.inputTokens)).toBe(12_600);
+      expect(Number(g.outputTokens)).toBe(270);
+    });
+
+    it('wires Arbor in as an MCP server by reference to the token variable, and lets codex write the git dirs', async () => {
+      const h = await startHarness();
+      const { goal } = await h.createGoal([
+        { key: 'c', title: 'Claude', session_policy: 'spawn', instructions: 'FAKE: say hi' },
+        { key: 'x', title: 'Codex', session_policy: 'pinned', agent: 'codex', instructions: 'FAKE: write x.txt x\nFAKE: commit codex commit' },
+      ]);
+      await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+      const [claude, codex] = h.transcript() as [TranscriptEntry, TranscriptEntry];
+      const config = JSON.parse(claude.argv[claude.argv.indexOf('--mcp-config') + 1]!);
+      expect(config.mcpServers.arbor).toEqual({ type: 'http', url: `${h.url}/mcp`, headers: { Authorization: 'Bearer ${ARBOR_TASK_TOKEN}' } });
+      expect(claude.argv).toContain('--strict-mcp-config');
+      expect(codex.argv).toContain(`mcp_servers.arbor.url=${JSON.stringify(`${h.url}/mcp`)}`);
+      const added = codex.argv.flatMap((arg, i) => (codex.argv[i - 1] === '--add-dir' ? [arg] : []));
+      expect(added).toContain(await realpath(path.join(h.repo.path, '.git')));
+      expect(added.some((dir) => dir.includes(`${path.sep}worktrees${path.sep}`))).toBe(true);
+      expect(logSubjects(h.repo.path, (await getGoal(h.db.db, goal.id))!.branch!)).toContain('codex commit');
+    });
+
+    it('fails a run whose agent was denied a tool, and shows the denial in the result and the log', async () => {
+      const h = await startHarness();
+      const { goal } = await h.createGoal([
+        { key: 'd', title: 'Denied', session_policy: 'spawn', max_attempts: 1, instructions: 'FAKE: deny Bash {"command":"npm test"}\nFAKE: summary All done.' },
+      ]);
+      const failed = await waitForTask(h, goal.id, 'd', 'failed');
+      expect(failed.error).toBe('the agent was denied a tool: Bash');
+      expect(result(failed).permission_denials).toEqual([{ tool: 'Bash', input: { command: 'npm test' } }]);
+      const [session] = await sessionsOfTask(h, failed.id);
+      expect(await logText(h, session!.id)).toContain('permission denied: Bash {"command":"npm test"}');
+    });
+
+    it('notes a denial on a successful run when so configured', async () => {
+      const h = await startHarness({ settings: { onPermissionDenial: 'note' } });
+      const { goal } = await h.createGoal([
+        { key: 'd', title: 'Denied', session_policy: 'spawn', instructions: 'FAKE: deny WebFetch {}\nFAKE: summary Done without it.' },
+      ]);
+      await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+      const r = result(await task(h, goal.id, 'd'));
+      expect(r.summary).toBe('Done without it.');
+      expect(r.permission_denials).toEqual([{ tool: 'WebFetch', input: {} }]);
+    });
+
+    it("says why a run failed: the tail of the agent's stderr, never a progress line as summary; the retry is told", async () => {
+      const h = await startHarness();
+      const { goal } = await h.createGoal([
+        {
+          key: 'e',
+          title: 'Erring',
+          session_policy: 'spawn',
+          max_attempts: 1,
+          instructions: 'FAKE: say Working on it...\nFAKE: stderr Error: 529 {"type":"overloaded_error"}\nFAKE: die 1',
+        },
+      ]);
+      const failed = await waitForTask(h, goal.id, 'e', 'failed');
+      expect(failed.error).toBe('the agent exited with code 1; its stderr ended with:\nError: 529 {"type":"overloaded_error"}');
+      expect(result(failed).summary).toBeUndefined();
+    });
   });
 
   // -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import {
   parseArgv,
   type AgentAdapter,
   type AgentOutputParser,
-  type AgentReport,
+  type ParsedRun,
   type AgentSettings,
 } from '../../server/sessions/agents/index.js';
 
@@ -128,6 +128,60 @@ describe('codex launch', () => {
   });
 });
 
+describe('talking back through MCP, unattended', () => {
+  const mcp = { url: 'http://127.0.0.1:8080/mcp', tokenEnv: 'ARBOR_TASK_TOKEN' };
+
+  it('claude: Arbor as the only MCP server, its tools and the configured ones allowed, the token named not given', () => {
+    const adapter = createAgentAdapter('claude', settings({ claude: { bin: 'claude', permissionMode: 'acceptEdits', allowedTools: ['Bash', 'WebFetch'], extraArgs: [] } }));
+    const { args } = adapter.launch({ prompt: 'p', conversationId: 'conv-1', newConversationId: NEW_ID, mcp, writableDirs: ['/repo/.git'] });
+    const config = JSON.parse(args[args.indexOf('--mcp-config') + 1] as string);
+    expect(config).toEqual({
+      mcpServers: { arbor: { type: 'http', url: 'http://127.0.0.1:8080/mcp', headers: { Authorization: 'Bearer ${ARBOR_TASK_TOKEN}' } } },
+    });
+    expect(args).toContain('--strict-mcp-config');
+    expect(args[args.indexOf('--allowedTools') + 1]).toBe(
+      'mcp__arbor__arbor_complete,mcp__arbor__arbor_block,mcp__arbor__arbor_add_subtasks,mcp__arbor__arbor_report_pull_request,mcp__arbor__arbor_task_context,Bash,WebFetch',
+    );
+    // The variadic flags are followed by an option, never by a word they could swallow.
+    expect(args.slice(args.indexOf('--allowedTools') + 2)).toEqual(['--resume', 'conv-1']);
+  });
+
+  it('claude without MCP (no launch input) keeps the old argv, plus the allowed tools', () => {
+    const adapter = createAgentAdapter('claude', settings({ claude: { bin: 'claude', permissionMode: 'acceptEdits', allowedTools: ['Bash'], extraArgs: [] } }));
+    expect(adapter.launch({ prompt: 'p', conversationId: null, newConversationId: NEW_ID }).args).toEqual([
+      '-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits', '--allowedTools', 'Bash', '--session-id', NEW_ID,
+    ]);
+  });
+
+  it('codex: Arbor through -c overrides, required and approved, and the git dirs writable, before resume', () => {
+    const adapter = createAgentAdapter('codex', settings());
+    const { args } = adapter.launch({ prompt: 'p', conversationId: 'th-1', newConversationId: NEW_ID, mcp, writableDirs: ['/repo/.git/worktrees/goal', '/repo/.git'] });
+    expect(args).toEqual([
+      'exec', '--json', '--sandbox', 'workspace-write',
+      '-c', 'mcp_servers.arbor.url="http://127.0.0.1:8080/mcp"',
+      '-c', 'mcp_servers.arbor.bearer_token_env_var="ARBOR_TASK_TOKEN"',
+      '-c', 'mcp_servers.arbor.required=true',
+      '-c', 'mcp_servers.arbor.default_tools_approval_mode="approve"',
+      '--add-dir', '/repo/.git/worktrees/goal', '--add-dir', '/repo/.git',
+      'resume', 'th-1', '-',
+    ]);
+  });
+
+  it('codex: no writable dirs outside the workspace-write sandbox', () => {
+    const adapter = createAgentAdapter('codex', settings({ codex: { bin: 'codex', sandbox: 'danger-full-access', extraArgs: [] } }));
+    expect(adapter.launch({ prompt: 'p', conversationId: null, newConversationId: NEW_ID, mcp: null, writableDirs: ['/repo/.git'] }).args).toEqual([
+      'exec', '--json', '--sandbox', 'danger-full-access', '-',
+    ]);
+  });
+
+  it('says which agents talk back through MCP', () => {
+    const s = settings({ command: { argv: ['x'] } });
+    expect(createAgentAdapter('claude', s).usesMcp).toBe(true);
+    expect(createAgentAdapter('codex', s).usesMcp).toBe(true);
+    expect(createAgentAdapter('command', s).usesMcp).toBe(false);
+  });
+});
+
 describe('command launch', () => {
   it('runs the configured argv with the prompt on stdin, never resuming', () => {
     const adapter = createAgentAdapter('command', settings({ command: { argv: ['node', 'agent.mjs', '--flag'] } }));
@@ -187,12 +241,15 @@ describe('claude stream-json parser', () => {
     const result = parser.line('stdout', claudeLines.success);
     expect(result.stream).toBe('event');
     expect(result.text).toMatch(/^result: success \$0\.1234 \(in 3210 \/ out 456 tokens, 4 turns, 12\.3s\)$/);
-    expect(parser.report()).toEqual<AgentReport>({
+    expect(parser.report()).toEqual<ParsedRun>({
       conversationId: CLAUDE_SESSION,
       summary: 'Fixed the flaky test and committed.',
       costUsd: 0.1234,
       inputTokens: 3210,
       outputTokens: 456,
+      cumulative: { costUsd: true, tokens: false },
+      permissionDenials: [],
+      stderrTail: null,
       success: true,
       error: null,
       finished: true,
@@ -226,7 +283,8 @@ describe('claude stream-json parser', () => {
       success: false,
       finished: true,
       error: 'No conversation found with session ID: x',
-      summary: 'Let me look at the tests.',
+      // A failed run has no summary: its last message was progress, the error says what happened.
+      summary: null,
       costUsd: 0.02,
       inputTokens: 5,
       outputTokens: 6,
@@ -236,7 +294,7 @@ describe('claude stream-json parser', () => {
   it('treats is_error on a success subtype as a failure', () => {
     const parser = createAgentAdapter('claude', settings()).parser();
     parser.line('stdout', JSON.stringify({ type: 'result', subtype: 'success', is_error: true, result: 'Credit balance is too low', session_id: 's', total_cost_usd: 0 }));
-    expect(parser.report()).toMatchObject({ success: false, error: 'Credit balance is too low', summary: 'Credit balance is too low', finished: true });
+    expect(parser.report()).toMatchObject({ success: false, error: 'Credit balance is too low', summary: null, finished: true });
   });
 
   it('leaves tokens unknown when the result has no usage', () => {
@@ -247,8 +305,9 @@ describe('claude stream-json parser', () => {
 
   it('reports nothing final before a result', () => {
     const parser = createAgentAdapter('claude', settings()).parser();
-    expect(parser.report()).toEqual<AgentReport>({
-      conversationId: null, summary: null, costUsd: null, inputTokens: null, outputTokens: null, success: null, error: null, finished: false,
+    expect(parser.report()).toEqual<ParsedRun>({
+      conversationId: null, summary: null, costUsd: null, inputTokens: null, outputTokens: null,
+      cumulative: { costUsd: true, tokens: false }, permissionDenials: [], stderrTail: null, success: null, error: null, finished: false,
     });
   });
 
@@ -264,6 +323,29 @@ describe('claude stream-json parser', () => {
     expect(summary.length).toBe(MAX_SUMMARY_CHARS);
     expect(summary.endsWith(TRUNCATED_MARKER)).toBe(true);
     expect(parser.line('stderr', 'e'.repeat(9000)).text.length).toBe(MAX_LOG_LINE_CHARS);
+  });
+});
+
+describe('claude denials and failures', () => {
+  it('records permission denials, in the report and the log line', () => {
+    const parser = createAgentAdapter('claude', settings()).parser();
+    const line = parser.line('stdout', JSON.stringify({
+      type: 'result', subtype: 'success', is_error: false, result: 'Could not run the tests.', session_id: 's', total_cost_usd: 0.01,
+      permission_denials: [{ tool_name: 'Bash', tool_use_id: 't1', tool_input: { command: 'npm test' } }, { tool_name: 'WebFetch', tool_use_id: 't2', tool_input: {} }],
+    }));
+    expect(line.text).toContain('permission denied: Bash {"command":"npm test"}; WebFetch {}');
+    expect(parser.report().permissionDenials).toEqual([{ tool: 'Bash', input: { command: 'npm test' } }, { tool: 'WebFetch', input: {} }]);
+  });
+
+  it('keeps the tail of stderr, and the last error line a stack trace pushed out', () => {
+    const parser = createAgentAdapter('codex', settings()).parser();
+    parser.line('stderr', 'starting up');
+    parser.line('stderr', 'Error: thread/start failed: required MCP servers failed to initialize');
+    for (let i = 0; i < 12; i += 1) parser.line('stderr', `   ${i}: <unknown>`);
+    const tail = parser.report().stderrTail ?? '';
+    expect(tail.startsWith('Error: thread/start failed: required MCP servers failed to initialize\n…\n')).toBe(true);
+    expect(tail.endsWith('   11: <unknown>')).toBe(true);
+    expect(tail).not.toContain('starting up');
   });
 });
 
@@ -295,12 +377,15 @@ describe('codex --json parser', () => {
     expect(parser.report().finished).toBe(false);
     const done = parser.line('stdout', '{"type":"turn.completed","usage":{"input_tokens":24763,"cached_input_tokens":24448,"output_tokens":122}}');
     expect(done).toEqual({ stream: 'event', text: 'turn completed (in 24763 [24448 cached] / out 122 tokens)' });
-    expect(parser.report()).toEqual<AgentReport>({
+    expect(parser.report()).toEqual<ParsedRun>({
       conversationId: THREAD,
       summary: 'Yep — there is a README.md in the repository root.',
       costUsd: null,
       inputTokens: 24763,
       outputTokens: 122,
+      cumulative: { costUsd: false, tokens: true },
+      permissionDenials: [],
+      stderrTail: null,
       success: true,
       error: null,
       finished: true,
@@ -324,6 +409,13 @@ describe('codex --json parser', () => {
     expect(parser.report()).toMatchObject({ success: true, error: null, finished: true, inputTokens: null, outputTokens: null });
   });
 
+  it('reports running totals after a resume as they are, marked cumulative, and no summary for a failed turn', () => {
+    const parser = createAgentAdapter('codex', settings()).parser();
+    feed(parser, [codexLines[0] as string, '{"type":"item.completed","item":{"id":"i","type":"agent_message","text":"Looking at the tests."}}']);
+    parser.line('stdout', '{"type":"turn.failed","error":{"message":"We\'re currently experiencing high demand"}}');
+    expect(parser.report()).toMatchObject({ summary: null, cumulative: { tokens: true, costUsd: false } });
+  });
+
   it('passes stderr and malformed lines through', () => {
     const parser = createAgentAdapter('codex', settings()).parser();
     expect(parser.line('stderr', 'WARN codex_core: something')).toEqual({ stream: 'stderr', text: 'WARN codex_core: something' });
@@ -341,8 +433,9 @@ describe('command parser', () => {
     expect(parser.line('stdout', '{"type":"result"}')).toEqual({ stream: 'stdout', text: '{"type":"result"}' });
     expect(parser.line('stderr', 'warning')).toEqual({ stream: 'stderr', text: 'warning' });
     parser.line('stdout', 'all done');
-    expect(parser.report()).toEqual<AgentReport>({
-      conversationId: null, summary: '{"type":"result"}\nall done', costUsd: null, inputTokens: null, outputTokens: null, success: null, error: null, finished: false,
+    expect(parser.report()).toEqual<ParsedRun>({
+      conversationId: null, summary: '{"type":"result"}\nall done', costUsd: null, inputTokens: null, outputTokens: null,
+      cumulative: { costUsd: false, tokens: false }, permissionDenials: [], stderrTail: 'warning', success: null, error: null, finished: false,
     });
   });
 });
@@ -398,12 +491,15 @@ describe('fake claude, spawned', () => {
     const first = run(adapter, prompt, null, dir, env);
     expect(first.status).toBe(0);
     const newId = first.launch.args[first.launch.args.indexOf('--session-id') + 1];
-    expect(first.report).toEqual<AgentReport>({
+    expect(first.report).toEqual<ParsedRun>({
       conversationId: newId as string,
       summary: 'Added notes/a.txt',
       costUsd: 0.25,
       inputTokens: 1200,
       outputTokens: 345,
+      cumulative: { costUsd: true, tokens: false },
+      permissionDenials: [],
+      stderrTail: null,
       success: true,
       error: null,
       finished: true,

@@ -20,6 +20,18 @@ describe('loadConfig', () => {
     expect(config.goals.maxTasksPerGoal).toBe(50);
   });
 
+  it('lets agents work unattended by default, and reads what they may do', () => {
+    const defaults = loadConfig({}).sessions;
+    expect(defaults.claude).toMatchObject({ permissionMode: 'acceptEdits', allowedTools: ['Bash'] });
+    expect(defaults.codex.sandbox).toBe('workspace-write');
+    expect(defaults.onPermissionDenial).toBe('fail');
+    const tight = loadConfig({ ARBOR_CLAUDE_ALLOWED_TOOLS: 'Bash(npm test:*), Bash(git commit:*)', ARBOR_ON_PERMISSION_DENIAL: 'note' }).sessions;
+    expect(tight.claude.allowedTools).toEqual(['Bash(npm test:*)', 'Bash(git commit:*)']);
+    expect(tight.onPermissionDenial).toBe('note');
+    expect(loadConfig({ ARBOR_CLAUDE_ALLOWED_TOOLS: 'none' }).sessions.claude.allowedTools).toEqual([]);
+    expect(() => loadConfig({ ARBOR_ON_PERMISSION_DENIAL: 'ignore' })).toThrow(/ARBOR_ON_PERMISSION_DENIAL/);
+  });
+
   it('names the variable that is wrong', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(ConfigError);
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);

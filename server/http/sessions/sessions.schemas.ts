@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import type { Session } from '../../store/sessions.js';
+import type { SessionWithTaskKey } from '../../store/sessions.js';
 import { iso } from '../tasks/tasks.schemas.js';
 
 export const SessionSchema = z
@@ -7,6 +7,7 @@ export const SessionSchema = z
     id: z.uuid(),
     goal_id: z.uuid(),
     task_id: z.uuid().nullable().openapi({ description: 'the task of its current or last run' }),
+    task_key: z.string().nullable().openapi({ description: "that task's key" }),
     kind: z.enum(['pinned', 'spawned']),
     agent: z.string(),
     status: z.enum(['starting', 'running', 'idle', 'ended']),
@@ -21,7 +22,7 @@ export const SessionSchema = z
     end_reason: z.string().nullable(),
     exit_code: z.number().int().nullable(),
     exit_signal: z.string().nullable(),
-    cost_usd: z.number(),
+    cost_usd: z.number().openapi({ description: 'what its runs cost, each counted once' }),
     input_tokens: z.number(),
     output_tokens: z.number(),
     log_lines: z.number(),
@@ -37,11 +38,12 @@ export const LogLineSchema = z
   .object({ seq: z.number().int(), stream: z.enum(['stdout', 'stderr', 'event']), text: z.string(), at: z.string() })
   .openapi('SessionLogLine');
 
-export function toSessionJson(s: Session): z.infer<typeof SessionSchema> {
+export function toSessionJson(s: SessionWithTaskKey): z.infer<typeof SessionSchema> {
   return {
     id: s.id,
     goal_id: s.goalId,
     task_id: s.taskId,
+    task_key: s.taskKey,
     kind: s.kind,
     agent: s.agent,
     status: s.status,

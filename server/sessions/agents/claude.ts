@@ -18,7 +18,8 @@
  *    "output_tokens":..},"num_turns":..,"duration_ms":..,"errors":[...]}
  * The process can linger after the result, so the result counts as completion.
  */
-import type { AgentAdapter, AgentLaunch, AgentOutputParser, AgentReport, AgentRunInput, AgentSettings, LogStream } from './types.js';
+import { JsonStreamParser } from './json-stream-parser.js';
+import type { AgentAdapter, AgentLaunch, AgentOutputParser, AgentRunInput, AgentSettings, McpLaunch, PermissionDenial } from './types.js';
 import {
   MAX_DETAIL_CHARS,
   MAX_SUMMARY_CHARS,
@@ -30,15 +31,24 @@ import {
   str,
   sumPresent,
   truncate,
-  renderJsonLine,
   type JsonObject,
 } from './util.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Arbor's MCP tools as Claude Code names them (mcp__<server>__<tool>). */
+export const CLAUDE_ARBOR_TOOLS = [
+  'arbor_complete',
+  'arbor_block',
+  'arbor_add_subtasks',
+  'arbor_report_pull_request',
+  'arbor_task_context',
+].map((tool) => `mcp__arbor__${tool}`);
+
 export class ClaudeAdapter implements AgentAdapter {
   readonly name = 'claude' as const;
   readonly resumable = true;
+  readonly usesMcp = true;
 
   constructor(private readonly settings: AgentSettings['claude']) {}
 
@@ -47,6 +57,11 @@ export class ClaudeAdapter implements AgentAdapter {
     if (this.settings.permissionMode.trim() !== '') {
       args.push('--permission-mode', this.settings.permissionMode.trim());
     }
+    const mcp = input.mcp ?? null;
+    if (mcp !== null) args.push('--mcp-config', claudeMcpConfig(mcp), '--strict-mcp-config');
+    const allowed = [...(mcp !== null ? CLAUDE_ARBOR_TOOLS : []), ...(this.settings.allowedTools ?? [])];
+    // One comma-separated value: the flag takes several words, and a later argument must not be read as a tool.
+    if (allowed.length > 0) args.push('--allowedTools', allowed.join(','));
     if (input.conversationId !== null) {
       args.push('--resume', input.conversationId);
     } else {
@@ -64,37 +79,27 @@ export class ClaudeAdapter implements AgentAdapter {
   }
 }
 
-export class ClaudeStreamParser implements AgentOutputParser {
-  private conversationId: string | null = null;
-  private resultText: string | null = null;
-  private lastAssistantText: string | null = null;
-  private costUsd: number | null = null;
-  private inputTokens: number | null = null;
-  private outputTokens: number | null = null;
-  private success: boolean | null = null;
-  private error: string | null = null;
-  private finished = false;
+/**
+ * Arbor as an http MCP server named `arbor`. The header names the token's
+ * variable, which Claude Code expands from its environment when it reads the
+ * config: the token itself never appears in argv.
+ */
+export function claudeMcpConfig(mcp: McpLaunch): string {
+  return JSON.stringify({
+    mcpServers: { arbor: { type: 'http', url: mcp.url, headers: { Authorization: `Bearer \${${mcp.tokenEnv}}` } } },
+  });
+}
 
-  line(stream: 'stdout' | 'stderr', raw: string): { text: string; stream: LogStream } {
-    return renderJsonLine(stream, raw, (event) => this.handle(event));
+/**
+ * Claude Code's stream-json. After --resume its `total_cost_usd` is the whole
+ * conversation's, while `usage` is this run's.
+ */
+export class ClaudeStreamParser extends JsonStreamParser {
+  constructor() {
+    super({ costUsd: true, tokens: false });
   }
 
-  report(): AgentReport {
-    const summary = this.resultText ?? this.lastAssistantText;
-    return {
-      conversationId: this.conversationId,
-      summary: summary === null ? null : truncate(summary, MAX_SUMMARY_CHARS),
-      costUsd: this.costUsd,
-      inputTokens: this.inputTokens,
-      outputTokens: this.outputTokens,
-      success: this.success,
-      error: this.error,
-      finished: this.finished,
-    };
-  }
-
-  /** Updates the report from one event and returns its log text (null: log the raw line). */
-  private handle(event: JsonObject): string | null {
+  protected handle(event: JsonObject): string | null {
     const sessionId = str(event.session_id);
     if (sessionId) this.conversationId = sessionId;
     switch (event.type) {
@@ -114,13 +119,11 @@ export class ClaudeStreamParser implements AgentOutputParser {
   private renderAssistant(event: JsonObject): string {
     const message = obj(event.message);
     const parts: string[] = [];
-    const texts: string[] = [];
     for (const block of arr(message?.content)) {
       const b = obj(block);
       if (!b) continue;
       if (b.type === 'text') {
         const t = str(b.text) ?? '';
-        texts.push(t);
         parts.push(`assistant: ${t}`);
       } else if (b.type === 'tool_use') {
         parts.push(`tool: ${str(b.name) ?? '?'} ${compactJson(b.input ?? {}, MAX_DETAIL_CHARS)}`);
@@ -130,8 +133,6 @@ export class ClaudeStreamParser implements AgentOutputParser {
         parts.push(`assistant ${b.type}`);
       }
     }
-    const text = texts.join('\n').trim();
-    if (text !== '') this.lastAssistantText = text;
     const errorKind = str(event.error);
     if (errorKind) parts.unshift(`assistant error: ${errorKind}`);
     return parts.length > 0 ? parts.join('\n') : 'assistant: (no content)';
@@ -144,7 +145,8 @@ export class ClaudeStreamParser implements AgentOutputParser {
     this.success = subtype === 'success' && !isError;
 
     const result = str(event.result);
-    if (result !== null) this.resultText = result;
+    // Only a successful result is the agent's final word; an error's text is its error.
+    if (result !== null && this.success) this.summary = result;
     const cost = num(event.total_cost_usd) ?? num(event.cost_usd);
     if (cost !== null) this.costUsd = cost;
     const usage = obj(event.usage);
@@ -165,6 +167,14 @@ export class ClaudeStreamParser implements AgentOutputParser {
       this.error = truncate(detail ?? `claude ended with ${subtype}${isError ? ' (is_error)' : ''}`, MAX_SUMMARY_CHARS);
     }
 
+    this.permissionDenials = arr(event.permission_denials)
+      .map((d): PermissionDenial | null => {
+        const denial = obj(d);
+        const tool = str(denial?.tool_name);
+        return tool === null ? null : { tool, input: denial?.tool_input ?? null };
+      })
+      .filter((d): d is PermissionDenial => d !== null);
+
     const facts: string[] = [];
     if (this.inputTokens !== null || this.outputTokens !== null) {
       facts.push(`in ${this.inputTokens ?? '?'} / out ${this.outputTokens ?? '?'} tokens`);
@@ -177,6 +187,7 @@ export class ClaudeStreamParser implements AgentOutputParser {
     if (cost !== null) line += ` ${formatUsd(cost)}`;
     if (facts.length > 0) line += ` (${facts.join(', ')})`;
     if (!this.success && this.error) line += ` — ${truncate(this.error, MAX_DETAIL_CHARS)}`;
+    if (this.permissionDenials.length > 0) line += `\npermission denied: ${this.permissionDenials.map((d) => `${d.tool} ${compactJson(d.input, MAX_DETAIL_CHARS)}`).join('; ')}`;
     return line;
   }
 }

@@ -15,7 +15,8 @@
  * cached_input_tokens, output_tokens}}` or `turn.failed {error:{message}}`. A top-level
  * `error {message}` reports a stream error (it may be followed by a retry). Codex reports no cost.
  */
-import type { AgentAdapter, AgentLaunch, AgentOutputParser, AgentReport, AgentRunInput, AgentSettings, LogStream } from './types.js';
+import { JsonStreamParser } from './json-stream-parser.js';
+import type { AgentAdapter, AgentLaunch, AgentOutputParser, AgentRunInput, AgentSettings, McpLaunch } from './types.js';
 import {
   MAX_DETAIL_CHARS,
   MAX_SUMMARY_CHARS,
@@ -25,19 +26,23 @@ import {
   obj,
   str,
   truncate,
-  renderJsonLine,
   type JsonObject,
 } from './util.js';
 
 export class CodexAdapter implements AgentAdapter {
   readonly name = 'codex' as const;
   readonly resumable = true;
+  readonly usesMcp = true;
 
   constructor(private readonly settings: AgentSettings['codex']) {}
 
   launch(input: AgentRunInput): AgentLaunch {
     const args = ['exec', '--json'];
-    if (this.settings.sandbox.trim() !== '') args.push('--sandbox', this.settings.sandbox.trim());
+    const sandbox = this.settings.sandbox.trim();
+    if (sandbox !== '') args.push('--sandbox', sandbox);
+    if (input.mcp) args.push(...codexMcpOverrides(input.mcp));
+    // workspace-write lets the agent write its working directory only; a worktree's git dirs lie outside it.
+    if (sandbox === 'workspace-write') for (const dir of input.writableDirs ?? []) args.push('--add-dir', dir);
     args.push(...this.settings.extraArgs);
     if (input.conversationId !== null) args.push('resume', input.conversationId);
     args.push('-');
@@ -49,37 +54,36 @@ export class CodexAdapter implements AgentAdapter {
   }
 }
 
-export class CodexJsonParser implements AgentOutputParser {
-  private threadId: string | null = null;
+/**
+ * Arbor as the MCP server `arbor` through `-c` overrides (values are TOML):
+ * strings are JSON-quoted (JSON's string escapes are TOML's); the bearer token read from the named variable, the first request waiting
+ * for the server (required), and its tools approved without asking.
+ */
+export function codexMcpOverrides(mcp: McpLaunch): string[] {
+  return [
+    `mcp_servers.arbor.url=${JSON.stringify(mcp.url)}`,
+    `mcp_servers.arbor.bearer_token_env_var=${JSON.stringify(mcp.tokenEnv)}`,
+    'mcp_servers.arbor.required=true',
+    'mcp_servers.arbor.default_tools_approval_mode="approve"',
+  ].flatMap((value) => ['-c', value]);
+}
+
+/**
+ * Codex's JSONL. After `exec resume` its turn.completed usage is the
+ * thread's running total; it reports no cost.
+ */
+export class CodexJsonParser extends JsonStreamParser {
   private lastAgentMessage: string | null = null;
-  private inputTokens: number | null = null;
-  private outputTokens: number | null = null;
-  private success: boolean | null = null;
-  private error: string | null = null;
-  private finished = false;
 
-  line(stream: 'stdout' | 'stderr', raw: string): { text: string; stream: LogStream } {
-    return renderJsonLine(stream, raw, (event) => this.handle(event));
+  constructor() {
+    super({ costUsd: false, tokens: true });
   }
 
-  report(): AgentReport {
-    return {
-      conversationId: this.threadId,
-      summary: this.lastAgentMessage === null ? null : truncate(this.lastAgentMessage, MAX_SUMMARY_CHARS),
-      costUsd: null,
-      inputTokens: this.inputTokens,
-      outputTokens: this.outputTokens,
-      success: this.success,
-      error: this.error,
-      finished: this.finished,
-    };
-  }
-
-  private handle(event: JsonObject): string | null {
+  protected handle(event: JsonObject): string | null {
     switch (event.type) {
       case 'thread.started': {
         const id = str(event.thread_id);
-        if (id) this.threadId = id;
+        if (id) this.conversationId = id;
         return `thread started ${id ?? '?'}`;
       }
       case 'turn.started':
@@ -88,6 +92,8 @@ export class CodexJsonParser implements AgentOutputParser {
         this.finished = true;
         this.success = true;
         this.error = null;
+        // The turn's last message is the agent's final word; earlier ones were progress.
+        this.summary = this.lastAgentMessage;
         const usage = obj(event.usage);
         // The usage is the thread's running total as codex reports it; the last one wins.
         const input = num(usage?.input_tokens);

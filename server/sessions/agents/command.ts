@@ -1,9 +1,10 @@
 /**
  * Any program as an agent: the configured argv (ARBOR_AGENT_COMMAND) with the prompt on
  * stdin. Its output is logged as it is; its exit code alone decides success. The last
- * lines it printed on stdout become the summary.
+ * lines it printed on stdout become the summary of a run that succeeds.
  */
-import type { AgentAdapter, AgentLaunch, AgentOutputParser, AgentReport, AgentRunInput, AgentSettings, LogStream } from './types.js';
+import { OutputTail } from './output-tail.js';
+import type { AgentAdapter, AgentLaunch, AgentOutputParser, AgentRunInput, AgentSettings, LogStream, ParsedRun } from './types.js';
 import { MAX_LOG_LINE_CHARS, MAX_SUMMARY_CHARS, stripCr, truncate } from './util.js';
 
 /** How many trailing non-empty stdout lines make the command agent's summary. */
@@ -12,6 +13,7 @@ const SUMMARY_TAIL_LINES = 20;
 export class CommandAdapter implements AgentAdapter {
   readonly name = 'command' as const;
   readonly resumable = false;
+  readonly usesMcp = false;
 
   constructor(private readonly settings: AgentSettings['command']) {}
 
@@ -30,9 +32,11 @@ export class CommandAdapter implements AgentAdapter {
 
 export class CommandOutputParser implements AgentOutputParser {
   private readonly tail: string[] = [];
+  private readonly stderr = new OutputTail();
 
   line(stream: 'stdout' | 'stderr', raw: string): { text: string; stream: LogStream } {
     const text = truncate(stripCr(raw), MAX_LOG_LINE_CHARS);
+    if (stream === 'stderr') this.stderr.push(raw);
     if (stream === 'stdout' && text.trim() !== '') {
       this.tail.push(text);
       if (this.tail.length > SUMMARY_TAIL_LINES) this.tail.shift();
@@ -40,7 +44,7 @@ export class CommandOutputParser implements AgentOutputParser {
     return { text, stream };
   }
 
-  report(): AgentReport {
+  report(): ParsedRun {
     const summary = this.tail.join('\n');
     return {
       conversationId: null,
@@ -48,6 +52,9 @@ export class CommandOutputParser implements AgentOutputParser {
       costUsd: null,
       inputTokens: null,
       outputTokens: null,
+      cumulative: { costUsd: false, tokens: false },
+      permissionDenials: [],
+      stderrTail: this.stderr.text(),
       success: null,
       error: null,
       finished: false,

@@ -14,15 +14,17 @@ export type {
   AgentAdapter,
   AgentLaunch,
   AgentOutputParser,
-  AgentReport,
   AgentRunInput,
   AgentSettings,
   LogStream,
+  McpLaunch,
+  ParsedRun,
+  PermissionDenial,
 } from './types.js';
 export { parseArgv } from './argv.js';
 export { MAX_LOG_LINE_CHARS, MAX_SUMMARY_CHARS, TRUNCATED_MARKER } from './util.js';
-export { ClaudeAdapter, ClaudeStreamParser } from './claude.js';
-export { CodexAdapter, CodexJsonParser } from './codex.js';
+export { CLAUDE_ARBOR_TOOLS, ClaudeAdapter, ClaudeStreamParser, claudeMcpConfig } from './claude.js';
+export { CodexAdapter, CodexJsonParser, codexMcpOverrides } from './codex.js';
 export { CommandAdapter, CommandOutputParser } from './command.js';
 
 export function createAgentAdapter(name: AgentName, settings: AgentSettings): AgentAdapter {

@@ -1,0 +1,96 @@
+/**
+ * What the parts of the session runner share: its settings and dependencies,
+ * and the steps the pinned lane and spawned runs both take.
+ */
+import type { Db } from '../db/database.js';
+import type { PromptInput } from '../domain/prompt.js';
+import type { AgentName } from '../domain/states.js';
+import type { TaskOutcome, TaskResult } from '../domain/task-rules.js';
+import type { Logger } from '../logger.js';
+import type { GoalPreflight, GoalRequirements, SessionAssignment } from '../orchestrator/session-runner.js';
+import type { Session, SessionRunEnd } from '../store/sessions.js';
+import type { AgentAdapter } from './agents/index.js';
+import type { AgentUser } from './agent-user.js';
+import type { KeyedMutex } from './keyed-mutex.js';
+import { WorktreeError, type WorktreeManager } from './worktrees.js';
+
+export interface SessionSettings {
+  instanceId: string;
+  /** How agents reach the API; resolved when the first session starts (the port may be chosen at listen time). */
+  apiUrl: () => string;
+  baseEnv: Record<string, string>;
+  taskTimeoutMs: number;
+  stallTimeoutMs: number;
+  killGraceMs: number;
+  resultGraceMs: number;
+  logMaxLines: number;
+  keepFailedWorktrees: boolean;
+  ports: { base: number; perSession: number } | null;
+  /** What a run whose agent was denied a tool comes to; absent: 'fail'. */
+  onPermissionDenial?: 'fail' | 'note';
+  /** The user agents run as; null or absent: Arbor's own. */
+  agentUser?: AgentUser | null;
+}
+
+export interface SessionRunnerDeps {
+  db: Db;
+  logger: Logger;
+  worktrees: WorktreeManager;
+  agentFor(name: AgentName): AgentAdapter;
+  /** What a goal needs of this machine; it also tells a failed start that cannot heal. */
+  preflight?: GoalPreflight;
+}
+
+/** How one agent run ended: the task's outcome, the result it carries, and what the session records. */
+export interface AgentRunEnd {
+  outcome: TaskOutcome;
+  result: TaskResult;
+  sessionEnd: Omit<SessionRunEnd, 'status'>;
+}
+
+export type Goal = SessionAssignment['goal'];
+
+/** One agent run to make: in `cwd`, with this run's task token, resuming `conversationId` or starting anew. */
+export interface AgentRunRequest {
+  assignment: SessionAssignment;
+  agent: AgentAdapter;
+  session: Session;
+  cwd: string;
+  token: string;
+  conversationId: string | null;
+  /** A spawned branch that holds an earlier attempt's work. */
+  continuing?: PromptInput['continuing'];
+}
+
+export interface RunnerContext {
+  readonly deps: SessionRunnerDeps;
+  readonly settings: SessionSettings;
+  readonly host: string;
+  /** One per goal: the pinned lane holds it for a whole run; a spawned run's merge-back waits for it. */
+  readonly lanes: KeyedMutex;
+  persist<T>(work: () => Promise<T>): Promise<T>;
+  goalBranch(goal: Goal): Promise<{ branch: string; head: string }>;
+  keepLeftovers(worktree: string, taskKey: string, outcome: TaskOutcome): Promise<TaskOutcome>;
+  permanentIfExplained(outcome: TaskOutcome, needs: GoalRequirements): Promise<TaskOutcome>;
+  runAgent(run: AgentRunRequest): Promise<AgentRunEnd>;
+  endStaleSession(session: Session, reason: string): Promise<void>;
+}
+
+/** The end of a run that never got going. */
+export const NO_RUN: Omit<SessionRunEnd, 'status' | 'endReason'> = {
+  exitCode: null,
+  exitSignal: null,
+  agentSessionId: null,
+  usage: { costUsd: 0, inputTokens: 0, outputTokens: 0 },
+  conversationTotals: null,
+};
+
+/** What setting up a goal's branch needs: its repository, and base_ref until the branch exists. */
+export function repoNeeds(goal: Goal): GoalRequirements {
+  return { repo: goal.repo, baseRef: goal.branch ? null : goal.baseRef, agent: null };
+}
+
+export function describe(err: unknown): string {
+  if (err instanceof WorktreeError) return err.message;
+  return err instanceof Error ? err.message : String(err);
+}
