@@ -63,7 +63,7 @@ export function authenticate(auth: Config['auth'], resolveTaskToken: TaskTokenRe
   }
 }
 
-function bearer(header: string | undefined): string | null {
+export function bearer(header: string | undefined): string | null {
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   return match ? match[1]! : null;
 }

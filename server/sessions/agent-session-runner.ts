@@ -8,6 +8,7 @@ import type { TaskOutcome, TaskResult } from '../domain/task-rules.js';
 import type { Logger } from '../logger.js';
 import type { GoalPreflight, GoalRequirements, SessionAssignment, SessionRunner } from '../orchestrator/session-runner.js';
 import { getGoal, setGoalBranch } from '../store/goals.js';
+import { readReportedPullRequest } from '../store/pull-requests.js';
 import {
   createSession,
   endFinishedPinnedSessions,
@@ -371,9 +372,11 @@ export class AgentSessionRunner implements SessionRunner {
 
     const report = parser.report();
     const reported = await this.persist(() => readAgentReport(this.deps.db, session.id));
+    const pullRequest = await this.persist(() => readReportedPullRequest(this.deps.db, session.id));
     const result: TaskResult = {
       summary: reported?.kind === 'complete' && reported.summary ? reported.summary : (report.summary ?? undefined),
       ...(reported?.kind === 'complete' && reported.artifacts !== undefined ? { artifacts: reported.artifacts } : {}),
+      ...(pullRequest ? { pull_request: pullRequest } : {}),
       session_id: session.id,
       cost_usd: report.costUsd ?? 0,
       input_tokens: report.inputTokens ?? 0,
