@@ -250,3 +250,32 @@ describe('bad input never gets a 500', () => {
     expect(await reported(run.sessionId)).toBeNull();
   });
 });
+
+describe('POST /api/tasks/:id/subtasks, the REST twin for command agents', () => {
+  const postSubtasks = (taskId: string, body: unknown, token: string) =>
+    fetch(new URL(`/api/tasks/${taskId}/subtasks`, listener.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  it('adds the tasks under the caller\'s own task', async () => {
+    const { work, run } = await runningTask();
+    const res = await postSubtasks(work.id, { tasks: [{ key: `${work.key}.a`, title: 'A' }], children_mode: 'parallel' }, run.token);
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { tasks: { key: string; parent_id: string }[] };
+    expect(body.tasks).toMatchObject([{ key: `${work.key}.a`, parent_id: work.id }]);
+  });
+
+  it("is for the task's own agent only, and checks the tree as a goal's", async () => {
+    const { work, run } = await runningTask();
+    const other = await runningTask();
+    const tasks = [{ key: `${work.key}.b`, title: 'B' }];
+    expect((await postSubtasks(work.id, { tasks }, API_TOKEN)).status).toBe(403);
+    expect((await postSubtasks(work.id, { tasks }, other.run.token)).status).toBe(403);
+    expect((await postSubtasks(work.id, { tasks: [{ key: 'b', title: 'B', depends_on: ['nowhere'] }] }, run.token)).status).toBe(422);
+    const deep = '{"tasks":[' + '{"key":"d","title":"D","children":['.repeat(2000) + ']}'.repeat(2000) + ']}';
+    expect((await postSubtasks(work.id, deep, run.token)).status).toBe(422);
+    expect(await listGoalTasks(db(), work.goalId)).toHaveLength(2);
+  });
+});
