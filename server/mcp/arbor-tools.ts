@@ -93,6 +93,7 @@ export function createArborMcpServer(deps: ToolDeps, run: AgentRun): McpServer {
         'Returns your task (key, title, instructions, acceptance, attempt, why the previous attempt failed), its goal ' +
         '(title, description, branch), its parent, what the tasks it depends on reported, and the subtasks you added.',
       inputSchema: {},
+      annotations: { readOnlyHint: true },
     },
     tool(async () => {
       const task = await getTask(deps.db, run.taskId);
@@ -106,7 +107,8 @@ export function createArborMcpServer(deps: ToolDeps, run: AgentRun): McpServer {
           acceptance: task.acceptance,
           attempt: task.attempt - task.attemptFloor,
           max_attempts: task.maxAttempts,
-          previous_error: task.attempt - task.attemptFloor > 1 ? task.error : null,
+          // Why the last try ended (a failure, a block, a rejection's feedback), for a task that runs again.
+          previous_error: task.error,
         },
         goal: goal ? { title: goal.title, description: goal.description, branch: goal.branch } : null,
         parent: context.parent,
