@@ -35,7 +35,9 @@ export async function addSubtasks(
   limits: TreeLimits,
 ): Promise<AddSubtasksResult> {
   return withEvents(db, async (trx, events) => {
-    // Fenced like an agent's report: its own live session, at the task's current attempt.
+    // Fenced like an agent's report: its own live session, at the task's current attempt. Locking the
+    // session too makes the run's end (which updates it, before its completion) wait for this insert:
+    // the completion then sees the subtasks and holds the task for them.
     const parent = await trx
       .selectFrom('tasks as t')
       .innerJoin('sessions as s', 's.taskId', 't.id')
@@ -46,7 +48,7 @@ export async function addSubtasks(
       .where('s.id', '=', run.sessionId)
       .where('s.status', 'in', ['starting', 'running'])
       .whereRef('s.attempt', '=', 't.attempt')
-      .forUpdate('t')
+      .forUpdate(['t', 's'])
       .executeTakeFirst();
     if (!parent) return { outcome: 'not_running' };
     // The goal's task count and keys must not move while we check them.
