@@ -63,6 +63,7 @@ export async function applyCompletions(
   const successes = completions.filter((c) => c.outcome.kind === 'succeeded');
   if (successes.length > 0) {
     // A run that added subtasks leaves its task running as a group: it finishes with its children.
+    // (They are all pending then, so the lookup is one probe of the index of unfinished children.)
     const { rows } = await sql<{ id: string; goalId: string; parentId: string | null; status: 'succeeded' | 'review' | 'running'; attempt: number }>`
       UPDATE tasks t SET
         status = CASE WHEN h.held THEN 'running' WHEN t.requires_approval THEN 'review' ELSE 'succeeded' END,
@@ -71,7 +72,7 @@ export async function applyCompletions(
         finished_at = CASE WHEN h.held OR t.requires_approval THEN NULL ELSE now() END, updated_at = now()
       FROM unnest(${successes.map((c) => c.taskId)}::uuid[], ${successes.map((c) => c.attempt)}::int[],
                   ${successes.map((c) => JSON.stringify(c.outcome.result ?? null))}::jsonb[]) AS v(id, attempt, result)
-      CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = v.id) AS held) h
+      CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = v.id AND c.status NOT IN ('succeeded', 'skipped')) AS held) h
       WHERE t.id = v.id AND t.status = 'running' AND t.lease_owner = ${owner} AND t.attempt = v.attempt
       RETURNING t.id, t.goal_id, t.parent_id, t.status, t.attempt`.execute(trx);
     for (const row of rows) {

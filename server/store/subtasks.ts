@@ -106,12 +106,13 @@ export async function addSubtasks(
 export async function releaseSubtasks(trx: Db, parents: readonly { id: string; goalId: string }[], events: NewEvent[]): Promise<{ holdsReady: boolean }> {
   if (parents.length === 0) return { holdsReady: false };
   const ids = parents.map((p) => p.id);
-  // Everything under these tasks was added by their own runs: nothing under a task runs before its run succeeds.
+  // Everything under these tasks was added by their own runs, and is still pending: nothing under a
+  // task runs before its run succeeds. (Unfinished, so the walk uses the index of unfinished children.)
   const { rows } = await sql<{ ready: boolean }>`
     WITH RECURSIVE below AS (
-      SELECT id FROM tasks WHERE parent_id = ANY(${ids}::uuid[])
+      SELECT id FROM tasks WHERE parent_id = ANY(${ids}::uuid[]) AND status NOT IN ('succeeded', 'skipped')
       UNION ALL
-      SELECT t.id FROM tasks t JOIN below b ON t.parent_id = b.id
+      SELECT t.id FROM tasks t JOIN below b ON t.parent_id = b.id AND t.status NOT IN ('succeeded', 'skipped')
     )
     UPDATE tasks t SET unmet_deps = t.unmet_deps - 1, updated_at = now()
     WHERE t.id IN (SELECT id FROM below) AND t.status = 'pending' AND t.unmet_deps > 0
