@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as initialSchema from './0001_initial_schema.js';
 import * as instances from './0002_instances.js';
 import * as webhookPayloadIdentity from './0003_webhook_payload_identity.js';
+import * as sessionPullRequest from './0004_session_pull_request.js';
 import * as sessionUsageTotals from './0005_session_usage_totals.js';
 
 /**
@@ -13,5 +14,6 @@ export const migrations: Record<string, Migration> = {
   '0001_initial_schema': initialSchema,
   '0002_instances': instances,
   '0003_webhook_payload_identity': webhookPayloadIdentity,
+  '0004_session_pull_request': sessionPullRequest,
   '0005_session_usage_totals': sessionUsageTotals,
 };

@@ -109,6 +109,7 @@ export interface SessionsTable {
   attempt: number | null;
   tokenHash: string | null;
   reported: NullableJson<unknown>;
+  pullRequest: NullableJson<unknown>;
   stopRequestedAt: NullableTimestamp;
   status: 'starting' | 'running' | 'idle' | 'ended';
   endReason: string | null;

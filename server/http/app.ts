@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { requestId } from 'hono/request-id';
+import { mcpEndpoint, requireTaskToken } from '../mcp/mcp-endpoint.js';
 import { findSessionByTokenHash } from '../store/sessions.js';
 import { hashTaskToken, looksLikeTaskToken } from '../sessions/task-token.js';
 import { authenticate } from './auth.js';
@@ -30,16 +31,17 @@ export function createApp(deps: AppDeps) {
     await next();
   });
   app.use('*', observeRequests(metrics));
-  app.use(
-    '/api/*',
-    authenticate(deps.config.auth, async (token) => {
-      const session = looksLikeTaskToken(token) ? await findSessionByTokenHash(deps.db, hashTaskToken(token)) : undefined;
-      return session ? { taskId: session.taskId, sessionId: session.id } : null;
-    }),
-  );
-  app.use('/api/*', limitBodySize(deps.config.http.bodyLimitBytes));
-  app.use('/api/*', requireJsonBody());
-  app.use('/api/*', requireUtf8Body());
+  const resolveTaskToken = async (token: string) => {
+    const session = looksLikeTaskToken(token) ? await findSessionByTokenHash(deps.db, hashTaskToken(token)) : undefined;
+    return session ? { taskId: session.taskId, sessionId: session.id } : null;
+  };
+  app.use('/api/*', authenticate(deps.config.auth, resolveTaskToken));
+  app.use('/mcp', requireTaskToken(resolveTaskToken));
+  for (const path of ['/api/*', '/mcp']) {
+    app.use(path, limitBodySize(deps.config.http.bodyLimitBytes));
+    app.use(path, requireJsonBody());
+    app.use(path, requireUtf8Body());
+  }
 
   app.route('/', healthRouter(deps, metrics));
   app.route('/', goalsRouter(deps));
@@ -48,6 +50,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', sessionsRouter(deps));
   app.route('/', signalsRouter(deps));
   app.route('/', webhooksRouter(deps));
+  app.all('/mcp', mcpEndpoint(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

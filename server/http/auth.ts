@@ -19,7 +19,7 @@ const SIGNAL_ROUTES = [/^\/api\/signals\/resolve$/];
 /** Routes that carry their own proof instead of a token: GitHub signs its webhook deliveries. */
 const SELF_AUTHENTICATED_ROUTES = [/^\/api\/webhooks\/github$/];
 /** What a task token opens, for the task it was issued for. */
-const TASK_ROUTES = [/^\/api\/tasks\/([^/]+)$/, /^\/api\/tasks\/([^/]+)\/(complete|block)$/];
+const TASK_ROUTES = [/^\/api\/tasks\/([^/]+)$/, /^\/api\/tasks\/([^/]+)\/(complete|block|subtasks)$/];
 
 /** Looks a task token up; resolves the session (and its task) it was issued to while that run is live. */
 export type TaskTokenResolver = (token: string) => Promise<{ taskId: string; sessionId: string } | null>;
@@ -63,7 +63,7 @@ export function authenticate(auth: Config['auth'], resolveTaskToken: TaskTokenRe
   }
 }
 
-function bearer(header: string | undefined): string | null {
+export function bearer(header: string | undefined): string | null {
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   return match ? match[1]! : null;
 }

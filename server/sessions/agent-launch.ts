@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { buildPrompt } from '../domain/prompt.js';
 import { NO_TOTALS, runUsage } from '../domain/run-usage.js';
 import type { TaskResult } from '../domain/task-rules.js';
+import { readReportedPullRequest } from '../store/pull-requests.js';
 import { conversationTotalsOf, markSessionRunning, readAgentReport } from '../store/sessions.js';
 import { getTaskContext } from '../store/tasks.js';
 import { childEnvironment, startAgentProcess, type ProcessEnd } from './agent-process.js';
@@ -119,9 +120,11 @@ export async function launchAgent(ctx: LaunchContext, run: AgentRunRequest): Pro
   const resumed = conversationId !== null && (parsed.conversationId === null || parsed.conversationId === conversationId);
   const usage = runUsage(parsed, resumed ? conversationTotalsOf(session) : NO_TOTALS);
   const reported = await ctx.persist(() => readAgentReport(deps.db, session.id));
+  const pullRequest = await ctx.persist(() => readReportedPullRequest(deps.db, session.id));
   const result: TaskResult = {
     summary: reported?.kind === 'complete' && reported.summary ? reported.summary : (parsed.summary ?? undefined),
     ...(reported?.kind === 'complete' && reported.artifacts !== undefined ? { artifacts: reported.artifacts } : {}),
+    ...(pullRequest ? { pull_request: pullRequest } : {}),
     session_id: session.id,
     cost_usd: usage.run.costUsd,
     input_tokens: usage.run.inputTokens,

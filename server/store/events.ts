@@ -18,6 +18,8 @@ export type EventType =
   | 'goal.created'
   | 'goal.status_changed'
   | 'task.status_changed'
+  | 'task.subtasks_added'
+  | 'task.pull_request_reported'
   | 'session.started'
   | 'session.idle'
   | 'session.ended'

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { GoalsTable } from '../db/schema.js';
-import { bindGateToTask, gateMatchKeys, gateToSpec } from '../domain/gate.js';
 import type { PlannedTask } from '../domain/goal-tree.js';
 import {
   TERMINAL_TASK_STATUSES,
@@ -15,6 +14,7 @@ import {
 import { chunks } from './batches.js';
 import { inTransaction } from './transactions.js';
 import { appendEvents } from './events.js';
+import { plannedTaskRows } from './task-rows.js';
 import { listGoalTasks, type TaskWithDeps } from './tasks.js';
 
 export type Goal = Selectable<GoalsTable>;
@@ -51,42 +51,19 @@ export async function insertGoalTree(
       .returningAll()
       .executeTakeFirstOrThrow();
 
-    const gates = new Map(
-      plan.filter((t) => t.gate).map((t) => [t.index, { ...t.gate!, condition: bindGateToTask(t.gate!.condition, ids[t.index]!) }]),
-    );
-    const taskRows = plan.map((t) => ({
-      id: ids[t.index]!,
-      goalId,
+    const rows = plannedTaskRows(plan, ids, goalId, (t) => ({
       parentId: t.parentIndex === null ? null : ids[t.parentIndex]!,
-      key: t.key,
       ordinal: t.index,
       position: t.position,
-      depth: t.depth,
-      title: t.title,
-      instructions: t.instructions,
-      acceptance: t.acceptance,
-      kind: t.kind,
-      sessionPolicy: t.sessionPolicy,
-      route: t.route,
-      childrenMode: t.childrenMode,
-      agent: t.agent,
-      status: 'pending' as const,
-      priority: t.priority,
-      maxAttempts: t.maxAttempts,
       unmetDeps: t.dependsOn.length,
-      timeoutS: t.timeoutS,
-      requiresApproval: t.requiresApproval,
-      gate: gates.has(t.index) ? gateToSpec(gates.get(t.index)!) : null,
-      metadata: t.metadata,
     }));
     // Preorder: every parent is in an earlier (or the same) chunk than its children.
-    for (const chunk of chunks(taskRows, INSERT_CHUNK)) await trx.insertInto('tasks').values(chunk).execute();
+    for (const chunk of chunks(rows.tasks, INSERT_CHUNK)) await trx.insertInto('tasks').values(chunk).execute();
 
     const edges = plan.flatMap((t) => t.dependsOn.map((d) => ({ taskId: ids[t.index]!, dependsOnId: ids[d]! })));
     for (const chunk of chunks(edges, INSERT_CHUNK * 5)) await trx.insertInto('taskDependencies').values(chunk).execute();
 
-    const gateKeys = [...gates].flatMap(([index, gate]) => gateMatchKeys(gate.condition).map((matchKey) => ({ taskId: ids[index]!, matchKey })));
-    for (const chunk of chunks(gateKeys, INSERT_CHUNK * 5)) await trx.insertInto('taskGateKeys').values(chunk).execute();
+    for (const chunk of chunks(rows.gateKeys, INSERT_CHUNK * 5)) await trx.insertInto('taskGateKeys').values(chunk).execute();
 
     await appendEvents(trx, [
       { type: 'goal.created', goalId, data: { title: goal.title, tasks: plan.length, edges: edges.length } },

@@ -84,6 +84,7 @@ const baseBodies: Record<string, Json> = {
   },
   'POST /api/tasks/{id}/complete': { summary: 'done', artifacts: { files: ['a.ts'], lines: 3 } },
   'POST /api/tasks/{id}/block': { reason: 'stuck on credentials' },
+  'POST /api/tasks/{id}/subtasks': { tasks: [{ key: 'sub', title: 'Sub', depends_on: ['plan'] }], children_mode: 'parallel' },
   'POST /api/tasks/{id}/signal': { status: 'fail', summary: 'red', artifacts: { log: 'failed' } },
   'POST /api/tasks/{id}/approve': { comment: 'fine' },
   'POST /api/tasks/{id}/reject': { feedback: 'again, please' },

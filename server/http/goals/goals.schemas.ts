@@ -36,17 +36,19 @@ export const TaskSpecSchema: z.ZodType<TaskSpec> = z
   })
   .openapi('TaskSpec');
 
+/** Runs before the recursive parse of a task tree, so a hostile depth cannot blow the stack. */
+export function screenUnstorable(body: unknown, ctx: z.RefinementCtx): unknown {
+  const found = findUnstorable(body, MAX_JSON_DEPTH);
+  if (found) {
+    ctx.addIssue({ code: 'custom', message: found.problem, path: found.path, input: body });
+    return z.NEVER;
+  }
+  return body;
+}
+
 export const CreateGoalSchema = z
   .preprocess(
-    // Before the recursive parse of the tree, so a hostile depth cannot blow the stack.
-    (body, ctx) => {
-      const found = findUnstorable(body, MAX_JSON_DEPTH);
-      if (found) {
-        ctx.addIssue({ code: 'custom', message: found.problem, path: found.path, input: body });
-        return z.NEVER;
-      }
-      return body;
-    },
+    screenUnstorable,
     z.strictObject({
       title: z.string().min(1).max(500),
       description: z.string().max(200_000).optional(),

@@ -1,5 +1,6 @@
 import { recordAgentReport, type AgentReport } from '../../store/sessions.js';
 import { approveTask, rejectTask, retryTask as retry, signalGate, type TaskCommandResult } from '../../store/task-commands.js';
+import { addSubtasks as addTasksUnder } from '../../store/subtasks.js';
 import { getTask as findTask } from '../../store/tasks.js';
 import { isUuid } from '../common.schemas.js';
 import type { AppDeps, AppRouteHandler, Caller } from '../context.js';
@@ -7,7 +8,7 @@ import { ApiError, notFound } from '../errors.js';
 import type * as routes from './tasks.routes.js';
 import { toTaskJson } from './tasks.schemas.js';
 
-export function taskHandlers({ db }: AppDeps) {
+export function taskHandlers({ db, config }: AppDeps) {
   const get: AppRouteHandler<typeof routes.getTask> = async (c) => {
     const { id } = c.req.valid('param');
     const task = isUuid(id) ? await findTask(db, id) : undefined;
@@ -47,6 +48,24 @@ export function taskHandlers({ db }: AppDeps) {
     return c.json({ recorded: true as const }, 200);
   };
 
+  /** Only the task's own agent splits its work: a person posts a goal instead. */
+  const addSubtasks: AppRouteHandler<typeof routes.addSubtasks> = async (c) => {
+    const id = c.req.valid('param').id;
+    const caller = c.get('caller');
+    if (caller.kind !== 'task') throw new ApiError(403, "subtasks are added by the task's own agent, with its task token");
+    const { tasks, children_mode } = c.req.valid('json');
+    const added = await addTasksUnder(db, { taskId: id, sessionId: caller.sessionId }, tasks, children_mode, {
+      maxTasks: config.goals.maxTasksPerGoal,
+      maxDepth: config.goals.maxTreeDepth,
+    });
+    if (added.outcome === 'not_running') throw new ApiError(409, 'the task has no running session of its current attempt to add subtasks for');
+    if (added.outcome === 'invalid') {
+      const first = added.errors[0]!;
+      throw new ApiError(422, first.task ? `task "${first.task}": ${first.message}` : first.message, added.errors);
+    }
+    return c.json({ tasks: added.tasks.map(toTaskJson) }, 201);
+  };
+
   /** The task after a person's decision, or the error the decision met. */
   const decided = async (id: string, command: (id: string) => Promise<TaskCommandResult>) => {
     if (!isUuid(id)) throw notFound('task');
@@ -72,5 +91,5 @@ export function taskHandlers({ db }: AppDeps) {
     return c.json({ task: await decided(c.req.valid('param').id, (id) => rejectTask(db, id, feedback)) }, 200);
   };
 
-  return { get, retry: retryTask, complete, block, signal, approve, reject };
+  return { get, retry: retryTask, complete, block, addSubtasks, signal, approve, reject };
 }

@@ -11,6 +11,7 @@ export function tasksRouter(deps: AppDeps) {
     .openapi(routes.retryTask, handlers.retry)
     .openapi(routes.completeTask, handlers.complete)
     .openapi(routes.blockTask, handlers.block)
+    .openapi(routes.addSubtasks, handlers.addSubtasks)
     .openapi(routes.signalTask, handlers.signal)
     .openapi(routes.approveTask, handlers.approve)
     .openapi(routes.rejectTask, handlers.reject);

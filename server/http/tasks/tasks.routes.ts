@@ -1,5 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { IdParamSchema, NoArgumentsBody, bodyErrors, commonErrors, conflictError, jsonContent, notFoundError } from '../common.schemas.js';
+import { TaskSpecSchema, screenUnstorable } from '../goals/goals.schemas.js';
+import { CHILDREN_MODES } from '../../domain/states.js';
 import { TaskSchema } from './tasks.schemas.js';
 
 const tags = ['tasks'];
@@ -118,4 +120,27 @@ export const rejectTask = createRoute({
     body: { required: true, content: { 'application/json': { schema: z.strictObject({ feedback: z.string().min(1).max(50_000) }) } } },
   },
   responses: heldResponses,
+});
+
+const AddSubtasksSchema = z
+  .preprocess(screenUnstorable, z.strictObject({ tasks: z.array(TaskSpecSchema).min(1).max(1000), children_mode: z.enum(CHILDREN_MODES).optional() }))
+  .openapi('AddSubtasks');
+
+export const addSubtasks = createRoute({
+  method: 'post',
+  path: '/api/tasks/{id}/subtasks',
+  tags,
+  summary: "An agent adds tasks under its own running task (with its task token); the same as the MCP tool arbor_add_subtasks",
+  description:
+    "`tasks` has the shape of a goal's tasks. They start once the agent's run succeeds; the task then waits for them like a group.",
+  request: {
+    params: IdParamSchema,
+    body: { required: true, content: { 'application/json': { schema: AddSubtasksSchema } } },
+  },
+  responses: {
+    201: jsonContent(z.object({ tasks: z.array(TaskSchema) }), 'the tasks added'),
+    ...bodyErrors,
+    ...notFoundError,
+    ...conflictError,
+  },
 });
