@@ -27,6 +27,8 @@ export interface CliDialect {
   shell(command: string): Turn;
   /** The turns that call Arbor's MCP tool `tool` (e.g. arbor_block) with `input`. */
   mcp(tool: string, input: Record<string, unknown>): Turn[];
+  /** How the CLI itself words a model API error (HTTP 500, 529 overloaded): the task's error must carry it. */
+  apiError: { 500: RegExp; 529: RegExp };
   /** What a correct cost record for `served` is; null when the CLI reports no cost. */
   cost(served: ServedTurn[]): number | null;
 }
@@ -45,6 +47,7 @@ export const claude: CliDialect = {
     { kind: 'tool', name: 'ToolSearch', input: { query: `select:mcp__arbor__${tool}`, max_results: 1 } },
     { kind: 'tool', name: `mcp__arbor__${tool}`, input },
   ],
+  apiError: { 500: /API Error: 500/, 529: /API Error: 529|overloaded/i },
   cost: (served) =>
     served.reduce((sum, t) => sum + (t.inputTokens * CLAUDE_PRICE_PER_MTOK.input + t.outputTokens * CLAUDE_PRICE_PER_MTOK.output) / 1e6, 0),
 };
@@ -60,5 +63,7 @@ export const codex: CliDialect = {
   shell: (command) => ({ kind: 'tool', name: 'exec_command', input: { cmd: command } }),
   // Codex offers a server's MCP tools as the namespace mcp__<server>; the stub splits the name back.
   mcp: (tool, input) => [{ kind: 'tool', name: `mcp__arbor__${tool}`, input }],
+  // Codex words a 500 as high demand.
+  apiError: { 500: /high demand/i, 529: /529|overloaded/i },
   cost: () => null,
 };

@@ -1,15 +1,15 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT } from './server-process.js';
 
 /**
  * The real agent CLIs, installed from npm by the test suite on first use (they
  * are ~400 MB each, so they are not dependencies of a plain `npm install`).
- * Each lands in its own directory of a cache under node_modules and is reused
- * from then on; a lock directory keeps two test files from installing the same
+ * Each lands in its own directory of a per-user cache (outside node_modules,
+ * which `npm ci` wipes) and is reused from then on; a lock directory keeps two test files from installing the same
  * one at once, and an install is moved into place only when it is complete.
  */
 
@@ -21,7 +21,7 @@ export const REAL_CLI_VERSIONS = {
 
 export type RealCliName = keyof typeof REAL_CLI_VERSIONS;
 
-export const REAL_CLI_CACHE = path.join(REPO_ROOT, 'node_modules', '.cache', 'arbor-real-clis');
+export const REAL_CLI_CACHE = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'arbor-real-clis');
 
 const run = promisify(execFile);
 const LOCK_WAIT_MS = 10 * 60_000;
@@ -73,7 +73,12 @@ export async function requireRealClis(...names: RealCliName[]): Promise<RealClis
     for (const name of names) bins[name] = await installRealCli(name);
     return { bins, problem: null };
   } catch (err) {
-    const problem = `the real agent CLIs could not be installed from npm (${(err as Error).message.split('\n')[0]})`;
+    const npmSaid = String((err as { stderr?: unknown }).stderr ?? '')
+      .split('\n')
+      .filter((line) => line.startsWith('npm error'))
+      .slice(0, 2)
+      .join(' | ');
+    const problem = `the real agent CLIs could not be installed from npm (${(err as Error).message.split('\n')[0]}${npmSaid ? `: ${npmSaid}` : ''})`;
     if (process.env.CI === 'true') throw new Error(`${problem}; CI=true, so this fails instead of skipping`);
     process.stderr.write(`\n!!! SKIPPING the real-CLI tests: ${problem}. Set CI=true to make this a failure.\n\n`);
     return { bins, problem };
