@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { startAnthropicStub } from '../support/model-stubs/anthropic.js';
 import { startOpenAiStub } from '../support/model-stubs/openai.js';
-import type { Script, ServedTurn, Turn } from '../support/model-stubs/script.js';
+import type { Script, ServedTurn, Turn, TurnContext } from '../support/model-stubs/script.js';
 import type { RecordedRequest } from '../support/model-stubs/stub-server.js';
 import { CLAUDE_PRICE_PER_MTOK, claudeEnvironment, codexEnvironment, type RealCliName } from '../support/real-clis.js';
 
@@ -14,6 +14,7 @@ import { CLAUDE_PRICE_PER_MTOK, claudeEnvironment, codexEnvironment, type RealCl
 export interface ModelStub {
   url: string;
   served: ServedTurn[];
+  turns: TurnContext[];
   /** The model requests received (side requests included). */
   modelRequests(): RecordedRequest[];
   close(): Promise<void>;
@@ -38,7 +39,7 @@ export const claude: CliDialect = {
   binVariable: 'ARBOR_CLAUDE_BIN',
   startStub: async (script) => {
     const stub = await startAnthropicStub(script);
-    return { url: stub.url, served: stub.served, modelRequests: stub.messageRequests, close: stub.close };
+    return { url: stub.url, served: stub.served, turns: stub.turns, modelRequests: stub.messageRequests, close: stub.close };
   },
   environment: async (stubUrl) => claudeEnvironment(stubUrl),
   shell: (command) => ({ kind: 'tool', name: 'Bash', input: { command, description: 'run a command' } }),
@@ -57,7 +58,7 @@ export const codex: CliDialect = {
   binVariable: 'ARBOR_CODEX_BIN',
   startStub: async (script) => {
     const stub = await startOpenAiStub(script);
-    return { url: stub.url, served: stub.served, modelRequests: stub.responseRequests, close: stub.close };
+    return { url: stub.url, served: stub.served, turns: stub.turns, modelRequests: stub.responseRequests, close: stub.close };
   },
   environment: (stubUrl, tmp) => codexEnvironment(stubUrl, path.join(tmp, 'codex-home')),
   shell: (command) => ({ kind: 'tool', name: 'exec_command', input: { cmd: command } }),

@@ -1,11 +1,12 @@
-import { mkdtemp, realpath, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { createGitRepo, logSubjects, showFile, type TestRepo } from '../support/git-repo.js';
 import { postGoal } from '../support/goal-requests.js';
-import { byPrompt, inOrder, type Script, type ServedTurn } from '../support/model-stubs/script.js';
+import { byTaskTitle, inOrder, taskTitle, type Script, type ServedTurn } from '../support/model-stubs/script.js';
 import { waitFor } from '../support/orchestration.js';
 import { requireRealClis } from '../support/real-clis.js';
 import { killAllServers, startServer, type ServerProcess } from '../support/server-process.js';
@@ -53,8 +54,11 @@ export function realCliScenarios(cli: CliDialect): void {
     database = await createTestDatabase();
     tmp = await realpath(await mkdtemp(path.join(os.tmpdir(), `arbor-real-${cli.name}-`)));
     repo = await createGitRepo({ parent: tmp, files: { 'README.md': 'hello\n' } });
-    stub = await cli.startStub(byPrompt(scripts, inOrder([], 'Nothing scripted for this prompt.')));
+    stub = await cli.startStub(byTaskTitle(scripts, inOrder([], 'Nothing scripted for this prompt.')));
     cliEnv = await cli.environment(stub.url, tmp);
+    // As on a developer's machine, the agents' git has an identity for their own commits.
+    await mkdir(path.join(tmp, 'home'));
+    await writeFile(path.join(tmp, 'home', '.gitconfig'), '[user]\n\tname = Agent\n\temail = agent@example.com\n');
     server = await startServer({ dataDir: path.join(tmp, 'data'), databaseUrl: database.url, env: serverEnv(bin) });
   }, 300_000);
 
@@ -95,9 +99,12 @@ export function realCliScenarios(cli: CliDialect): void {
 
   const outcome = (task: Row): string => JSON.stringify({ status: task.status, error: task.error, result: task.result });
 
-  /** The stub offered the Arbor MCP tools to the model (fails clearly when the CLI was not given them). */
-  const mcpOffered = (marker: string): boolean =>
-    stub.modelRequests().some((r) => JSON.stringify(r.body).includes(marker) && JSON.stringify(r.body).includes('arbor_block'));
+  /** What the CLI sent back to the model as tool results in the runs of the task titled with `marker`: shows why a tool call did nothing. */
+  const toolResultsOf = (marker: string): string =>
+    stub.turns
+      .filter((t) => taskTitle(t.prompt).includes(marker))
+      .flatMap((t) => t.toolResults)
+      .join(' | ');
 
   describe(`${cli.name} (real CLI)`, () => {
     const scenario = (title: string, body: () => Promise<void>) =>
@@ -119,10 +126,10 @@ export function realCliScenarios(cli: CliDialect): void {
       const tasks = await settle(goal.id);
       expect(tasks.map((t) => t.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
 
-      // One conversation: the third task's requests still carry the first task's prompt.
-      const lastRun = stub.modelRequests().filter((r) => JSON.stringify(r.body).includes('[lane-3]'));
+      // One conversation: the third task's requests still carry the first task's own tool call.
+      const lastRun = stub.modelRequests().filter((r) => /# Task: [^\n]*\[lane-3\]/.test(JSON.stringify(r.body).replaceAll('\\n', '\n')));
       expect(lastRun.length).toBeGreaterThan(0);
-      expect(JSON.stringify(lastRun.at(-1)!.body)).toContain('[lane-1]');
+      expect(JSON.stringify(lastRun.at(-1)!.body)).toContain('echo lane 1 > lane-1.txt');
       const sessions = await database.db.selectFrom('sessions').selectAll().where('goalId', '=', goal.id).execute();
       expect(new Set(sessions.map((s) => s.agentSessionId)).size).toBe(1);
 
@@ -154,8 +161,7 @@ export function realCliScenarios(cli: CliDialect): void {
     scenario('the agent reports blocked through the MCP tool: the task ends blocked with its reason', async () => {
       const reason = 'the schema file the task names does not exist';
       const { task } = await runOneTask('[mcp-block]', inOrder([...cli.mcp('arbor_block', { reason })], 'reported blocked'));
-      expect(mcpOffered('[mcp-block]'), 'the Arbor MCP tools were offered to the model').toBe(true);
-      expect(task.status).toBe('blocked');
+      expect(task.status, `tool results: ${toolResultsOf('[mcp-block]')}`).toBe('blocked');
       expect(outcome(task)).toContain(reason);
     });
 
@@ -163,9 +169,8 @@ export function realCliScenarios(cli: CliDialect): void {
       for (const n of [1, 2, 3]) scripts[`[sub-${n}]`] = inOrder([cli.shell(`echo sub ${n} > sub-${n}.txt`)], `sub ${n} done`);
       const subtasks = [1, 2, 3].map((n) => ({ key: `sub${n}`, title: `Subtask [sub-${n}]` }));
       const { tasks, task } = await runOneTask('[mcp-split]', inOrder([...cli.mcp('arbor_add_subtasks', { tasks: subtasks })], 'split into three'));
-      expect(mcpOffered('[mcp-split]'), 'the Arbor MCP tools were offered to the model').toBe(true);
       const children = tasks.filter((t) => t.parentId === task.id);
-      expect(children.map((t) => [t.key, t.status])).toEqual([
+      expect(children.map((t) => [t.key, t.status]), `tool results: ${toolResultsOf('[mcp-split]')}`).toEqual([
         ['sub1', 'succeeded'],
         ['sub2', 'succeeded'],
         ['sub3', 'succeeded'],
@@ -176,11 +181,13 @@ export function realCliScenarios(cli: CliDialect): void {
     if (cli.name === 'claude') {
       // Codex has no denials to report: its sandbox lets a command run and fail instead.
       scenario('a denied tool shows in the outcome', async () => {
-        const { task } = await runOneTask('[denied]', inOrder([cli.shell('curl -s http://127.0.0.1:9/ -o /dev/null')], 'could not fetch'));
-        const requests = stub.modelRequests().filter((r) => JSON.stringify(r.body).includes('[denied]'));
-        expect(JSON.stringify(requests.at(-1)!.body)).toMatch(/permission|approv/i);
+        // Writing outside its worktree is what an unattended agent is never allowed.
+        const outside = path.join(tmp, 'outside-the-worktree.txt');
+        const { task } = await runOneTask('[denied]', inOrder([{ kind: 'tool', name: 'Write', input: { file_path: outside, content: 'x\n' } }], 'could not write'));
+        expect(toolResultsOf('[denied]')).toMatch(/permission|approv/i);
+        expect(existsSync(outside)).toBe(false);
         expect(outcome(task)).toMatch(/denied/i);
-        expect(outcome(task)).toContain('Bash');
+        expect(outcome(task)).toContain('Write');
       });
     }
 

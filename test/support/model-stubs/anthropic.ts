@@ -13,12 +13,15 @@ import { openEventStream, sendJson, startStubServer, type RecordedRequest, type 
 export interface AnthropicStub extends StubServer {
   /** Every answer served in full, in order: what a correct cost record adds up to. */
   served: ServedTurn[];
+  /** What each main-loop request asked for, in order. */
+  turns: TurnContext[];
   /** The Messages requests received (side requests included). */
   messageRequests(): RecordedRequest[];
 }
 
 export async function startAnthropicStub(script: Script): Promise<AnthropicStub> {
   const served: ServedTurn[] = [];
+  const turns: TurnContext[] = [];
   const server = await startStubServer((request, res) => {
     if (request.method === 'POST' && request.path === '/v1/messages/count_tokens') {
       return sendJson(res, 200, { input_tokens: SERVED_USAGE.inputTokens });
@@ -26,6 +29,7 @@ export async function startAnthropicStub(script: Script): Promise<AnthropicStub>
     if (request.method === 'POST' && request.path === '/v1/messages') {
       const body = (request.body ?? {}) as MessagesBody;
       const context = turnContext(body);
+      if (context.main) turns.push(context);
       // Side requests (titles, summaries) get a plain answer: only the main loop is scripted.
       const turn: Turn = context.main ? script(context) : { kind: 'text', text: 'ok' };
       return answer(res, body, turn, context.main, served);
@@ -35,6 +39,7 @@ export async function startAnthropicStub(script: Script): Promise<AnthropicStub>
   return {
     ...server,
     served,
+    turns,
     messageRequests: () => server.requests.filter((r) => r.path === '/v1/messages'),
   };
 }

@@ -12,15 +12,19 @@ import { openEventStream, sendJson, startStubServer, type RecordedRequest, type 
 
 export interface OpenAiStub extends StubServer {
   served: ServedTurn[];
+  /** What each main-loop request asked for, in order. */
+  turns: TurnContext[];
   responseRequests(): RecordedRequest[];
 }
 
 export async function startOpenAiStub(script: Script): Promise<OpenAiStub> {
   const served: ServedTurn[] = [];
+  const turns: TurnContext[] = [];
   const server = await startStubServer((request, res) => {
     if (request.method === 'POST' && request.path === '/v1/responses') {
       const body = (request.body ?? {}) as ResponsesBody;
       const context = turnContext(body);
+      if (context.main) turns.push(context);
       const turn: Turn = context.main ? script(context) : { kind: 'text', text: 'ok' };
       return answer(res, body, turn, context.main, served);
     }
@@ -30,6 +34,7 @@ export async function startOpenAiStub(script: Script): Promise<OpenAiStub> {
   return {
     ...server,
     served,
+    turns,
     responseRequests: () => server.requests.filter((r) => r.path === '/v1/responses'),
   };
 }

@@ -44,10 +44,20 @@ export function inOrder(turns: Turn[], done = 'Done.'): Script {
   return ({ step }) => turns[step] ?? { kind: 'text', text: done };
 }
 
-/** Picks the script by a word in the prompt (the task's title), falling back to `otherwise`. */
-export function byPrompt(scripts: Record<string, Script>, otherwise: Script = inOrder([])): Script {
+/**
+ * Picks the script by a marker in the task's title, falling back to `otherwise`. Arbor's prompt
+ * heads with `# Task: <title>` and goes on to name the parent and earlier tasks, so only that
+ * line is searched (a subtask must not get its parent's script).
+ */
+export function byTaskTitle(scripts: Record<string, Script>, otherwise: Script = inOrder([])): Script {
   return (turn) => {
-    for (const [needle, script] of Object.entries(scripts)) if (turn.prompt.includes(needle)) return script(turn);
+    const title = taskTitle(turn.prompt);
+    for (const [needle, script] of Object.entries(scripts)) if (title.includes(needle)) return script(turn);
     return otherwise(turn);
   };
+}
+
+/** The title from the `# Task: <title>` line of Arbor's prompt (the whole prompt when it has none). */
+export function taskTitle(prompt: string): string {
+  return /^# Task: (.*)$/m.exec(prompt)?.[1] ?? prompt;
 }
