@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { startAnthropicStub } from '../support/model-stubs/anthropic.js';
+import { servedCostUsd, startAnthropicStub } from '../support/model-stubs/anthropic.js';
 import { startOpenAiStub } from '../support/model-stubs/openai.js';
 import type { Script, ServedTurn, Turn, TurnContext } from '../support/model-stubs/script.js';
 import type { RecordedRequest } from '../support/model-stubs/stub-server.js';
-import { CLAUDE_PRICE_PER_MTOK, claudeEnvironment, codexEnvironment, type RealCliName } from '../support/real-clis.js';
+import { claudeEnvironment, codexEnvironment, type RealCliName } from '../support/real-clis.js';
 
 /**
  * What differs between the two CLIs in the scenarios: how a turn runs a shell
@@ -49,8 +49,7 @@ export const claude: CliDialect = {
     { kind: 'tool', name: `mcp__arbor__${tool}`, input },
   ],
   apiError: { 500: /API Error: 500/, 529: /API Error: 529|overloaded/i },
-  cost: (served) =>
-    served.reduce((sum, t) => sum + (t.inputTokens * CLAUDE_PRICE_PER_MTOK.input + t.outputTokens * CLAUDE_PRICE_PER_MTOK.output) / 1e6, 0),
+  cost: servedCostUsd,
 };
 
 export const codex: CliDialect = {

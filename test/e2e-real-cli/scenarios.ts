@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { existsSync, rmSync } from 'node:fs';
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -208,6 +208,45 @@ export function realCliScenarios(cli: CliDialect): void {
       expect(task.status).toBe('failed');
       expect(task.error).toMatch(/no output|stall/i);
       expect(task.error).toMatch(new RegExp(`\\b${STALL_S}\\s*(s|sec|seconds)\\b`));
+    });
+
+    scenario('a binary gone by the time a task runs: the task fails with a message that names it', async () => {
+      // A server of its own whose CLI is a link that the first task's model turn removes.
+      const link = path.join(tmp, 'vanishing', cli.name);
+      await mkdir(path.dirname(link), { recursive: true });
+      await symlink(bin!, link);
+      scripts['[before-vanish]'] = (turn) => {
+        rmSync(link, { force: true });
+        return inOrder([], 'the CLI is gone now')(turn);
+      };
+      const ownDatabase = await createTestDatabase();
+      const other = await startServer({ dataDir: path.join(tmp, 'data-vanishing'), databaseUrl: ownDatabase.url, env: serverEnv(link) });
+      try {
+        const { goal } = await postGoal(other.url, {
+          title: 'goal [vanishing-bin]',
+          repo: repo.path,
+          base_ref: 'main',
+          children_mode: 'sequential',
+          tasks: [
+            { key: 'first', title: 'Task [before-vanish]', session_policy: 'spawn', max_attempts: 1 },
+            { key: 'second', title: 'Task [after-vanish]', session_policy: 'spawn', max_attempts: 1 },
+          ],
+        });
+        const second = await waitFor(
+          'the second task to end',
+          async () => {
+            const row = await ownDatabase.db.selectFrom('tasks').selectAll().where('goalId', '=', goal.id).where('key', '=', 'second').executeTakeFirst();
+            return row && ['failed', 'succeeded', 'blocked'].includes(row.status) ? row : undefined;
+          },
+          SCENARIO_TIMEOUT_MS - 20_000,
+        );
+        expect(second.status).toBe('failed');
+        expect(second.error).toContain(link);
+        expect(second.error).toMatch(/not found|ENOENT|no such file|not installed/i);
+      } finally {
+        await other.stop('SIGTERM');
+        await ownDatabase.destroy();
+      }
     });
 
     scenario('a missing binary: the goal is refused with a message that names it and says what to do', async () => {

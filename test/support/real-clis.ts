@@ -115,9 +115,8 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The model the stubs claim to be, and its list price (USD per million tokens) that Claude Code charges for it. */
+/** The model Claude Code asks the stub for (its price is in model-stubs/anthropic.ts). */
 export const CLAUDE_MODEL = 'claude-sonnet-4-5';
-export const CLAUDE_PRICE_PER_MTOK = { input: 3, output: 15 } as const;
 
 /** Environment that points Claude Code at a stub and keeps it off the network (no telemetry, updates, error reports). */
 export function claudeEnvironment(stubUrl: string): Record<string, string> {

@@ -10,6 +10,20 @@ import { openEventStream, sendJson, startStubServer, type RecordedRequest, type 
  * what else the CLI calls without it failing on them.
  */
 
+/** List prices (USD per million tokens) Claude Code charges for the models the tests use. */
+const PRICES_PER_MTOK: Record<string, { input: number; output: number }> = {
+  'claude-sonnet-4-5': { input: 3, output: 15 },
+};
+
+/** What `served` costs at list price: what a correct cost record adds up to. */
+export function servedCostUsd(served: ServedTurn[]): number {
+  return served.reduce((sum, turn) => {
+    const price = PRICES_PER_MTOK[turn.model];
+    if (!price) throw new Error(`no price for ${turn.model}: add it to PRICES_PER_MTOK`);
+    return sum + (turn.inputTokens * price.input + turn.outputTokens * price.output) / 1e6;
+  }, 0);
+}
+
 export interface AnthropicStub extends StubServer {
   /** Every answer served in full, in order: what a correct cost record adds up to. */
   served: ServedTurn[];
