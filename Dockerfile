@@ -9,6 +9,17 @@ RUN apt-get update \
 WORKDIR /app
 ENV NODE_ENV=production
 
+# The agent CLIs Arbor starts (ARBOR_AGENT=claude, the default, or codex), at the
+# versions its real-CLI tests prove (test/support/real-clis.ts; a unit test keeps
+# the two equal). Before the app's files, so editing those does not reinstall them.
+# An image updates by being rebuilt: the CLIs' own updaters stay off.
+ARG CLAUDE_CODE_VERSION=2.1.332
+ARG CODEX_VERSION=0.171.0
+RUN npm install -g --no-audit --no-fund \
+      "@anthropic-ai/claude-code@${CLAUDE_CODE_VERSION}" "@openai/codex@${CODEX_VERSION}" \
+ && npm cache clean --force
+ENV DISABLE_AUTOUPDATER=1
+
 # Dependencies first, so editing the source does not reinstall them. tsx is a
 # regular dependency: it runs the server, so dev dependencies are left out.
 COPY package.json package-lock.json .npmrc ./

@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The real-CLI suite has its own config (vitest.real-cli.config.ts): it installs ~800 MB from npm.
+    exclude: ['**/node_modules/**', 'test/e2e-real-cli/**'],
     globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
     testTimeout: 30_000,

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { envSchema, loadConfig } from '../../server/config.js';
+import { REAL_CLI_VERSIONS } from '../support/real-clis.js';
 
 /**
  * `docker compose up` cannot run on every machine (it needs a container
@@ -25,6 +26,8 @@ interface ComposeService {
 const compose = parse(read('docker-compose.yml')) as { services?: Record<string, ComposeService> };
 const services = compose.services ?? {};
 const schemaKeys = Object.keys(envSchema.shape);
+/** Not Arbor's settings but its agents': Arbor passes its environment on to the CLIs it starts. */
+const AGENT_PASSTHROUGH = ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'CODEX_HOME'];
 
 /** A service's environment as a map, whichever of compose's two forms it uses. */
 function environmentOf(service: ComposeService | undefined): Record<string, string> {
@@ -78,10 +81,20 @@ describe('docker-compose.yml', () => {
     expect(published.some((p) => p.endsWith(`:${port}`))).toBe(true);
   });
 
-  it('sets only variables that Arbor reads', () => {
+  it('sets only variables that Arbor reads or passes on to its agents', () => {
     const keys = Object.keys(arborEnv);
     expect(keys.length).toBeGreaterThan(0);
-    for (const key of keys) expect(schemaKeys, `${key} is not a key of envSchema`).toContain(key);
+    for (const key of keys) expect([...schemaKeys, ...AGENT_PASSTHROUGH], `${key} is neither a key of envSchema nor an agent's`).toContain(key);
+  });
+
+  it("passes the agents' model API settings through from the shell, unset when the shell has none", () => {
+    const environment = arbor?.environment;
+    expect(Array.isArray(environment)).toBe(false);
+    // A key without a value is compose's pass-through: an empty string would instead point a CLI at no URL.
+    for (const key of AGENT_PASSTHROUGH) {
+      expect(Object.keys(environment as Record<string, unknown>), key).toContain(key);
+      expect((environment as Record<string, unknown>)[key], key).toBeNull();
+    }
   });
 
   it('gives arbor an environment that loadConfig accepts', () => {
@@ -129,6 +142,25 @@ describe('Dockerfile', () => {
     expect(env).toMatch(/\bARBOR_AGENT_USER=node\b/);
     expect(loadConfig({ ARBOR_AGENT_USER: 'node' }).sessions.agentUser).toBe('node');
     expect(instructions.some((line) => /^CMD\s.*server\/main\.ts/.test(line))).toBe(true);
+  });
+
+  it('installs the agent CLIs at the versions the real-CLI suite proves', () => {
+    const args = Object.fromEntries(
+      instructions.flatMap((line) => {
+        const match = /^ARG\s+([A-Z_]+)=(\S+)$/i.exec(line);
+        return match ? [[match[1]!, match[2]!]] : [];
+      }),
+    );
+    const install = instructions.find((line) => /^RUN\s.*npm install -g\b/.test(line)) ?? '';
+    const pinned = [...install.matchAll(/"(@[\w-]+\/[\w-]+)@\$\{(\w+)\}"/g)].map(([, pkg, arg]) => [pkg, args[arg!]]);
+    expect(pinned).toEqual([
+      [REAL_CLI_VERSIONS.claude.pkg, REAL_CLI_VERSIONS.claude.version],
+      [REAL_CLI_VERSIONS.codex.pkg, REAL_CLI_VERSIONS.codex.version],
+    ]);
+    // Installed before the app's source, so a source change does not reinstall ~800 MB.
+    const installAt = instructions.indexOf(install);
+    expect(installAt).toBeLessThan(instructions.findIndex((line) => /^COPY\s+server\b/.test(line)));
+    expect(installAt).toBeLessThan(instructions.findIndex((line) => /^COPY\s+package\.json\b/.test(line)));
   });
 
   it('has a postgres user for the embedded Postgres, which refuses to run as root', () => {

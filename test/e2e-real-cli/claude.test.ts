@@ -1,0 +1,4 @@
+import { claude } from './dialects.js';
+import { realCliScenarios } from './scenarios.js';
+
+realCliScenarios(claude);

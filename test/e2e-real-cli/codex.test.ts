@@ -1,0 +1,4 @@
+import { codex } from './dialects.js';
+import { realCliScenarios } from './scenarios.js';
+
+realCliScenarios(codex);
