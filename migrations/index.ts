@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as initialSchema from './0001_initial_schema.js';
 import * as instances from './0002_instances.js';
 import * as webhookPayloadIdentity from './0003_webhook_payload_identity.js';
+import * as goalLanes from './0006_goal_lanes.js';
 
 /**
  * The migrations in order. A static list rather than a directory scan: it works
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0001_initial_schema': initialSchema,
   '0002_instances': instances,
   '0003_webhook_payload_identity': webhookPayloadIdentity,
+  '0006_goal_lanes': goalLanes,
 };
