@@ -4,6 +4,7 @@ import * as instances from './0002_instances.js';
 import * as webhookPayloadIdentity from './0003_webhook_payload_identity.js';
 import * as sessionPullRequest from './0004_session_pull_request.js';
 import * as sessionUsageTotals from './0005_session_usage_totals.js';
+import * as goalLanes from './0006_goal_lanes.js';
 
 /**
  * The migrations in order. A static list rather than a directory scan: it works
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0003_webhook_payload_identity': webhookPayloadIdentity,
   '0004_session_pull_request': sessionPullRequest,
   '0005_session_usage_totals': sessionUsageTotals,
+  '0006_goal_lanes': goalLanes,
 };

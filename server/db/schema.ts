@@ -174,6 +174,22 @@ export interface InstancesTable {
   heartbeatAt: Timestamp;
 }
 
+export interface GoalLanesTable {
+  goalId: string;
+  holder: string;
+  expiresAt: Date;
+  acquiredAt: Timestamp;
+  runningTaskId: string | null;
+}
+
+export interface PortBlocksTable {
+  host: string;
+  slot: number;
+  owner: string;
+  sessionId: string | null;
+  takenAt: Timestamp;
+}
+
 export interface Database {
   goals: GoalsTable;
   tasks: TasksTable;
@@ -184,4 +200,6 @@ export interface Database {
   signals: SignalsTable;
   events: EventsTable;
   instances: InstancesTable;
+  goalLanes: GoalLanesTable;
+  portBlocks: PortBlocksTable;
 }
