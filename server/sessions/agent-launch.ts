@@ -64,6 +64,9 @@ export async function launchAgent(ctx: LaunchContext, run: AgentRunRequest): Pro
     ARBOR_SESSION_ID: session.id,
     [TOKEN_ENV]: token,
     ...(ports ? { ARBOR_PORT_BASE: String(ports.base), ARBOR_PORT_COUNT: String(ports.count) } : {}),
+    // git's last resort for an author e-mail, below any user.email the agent's git config sets:
+    // without it, an agent user with no git identity (a fresh container user) cannot commit.
+    EMAIL: settings.baseEnv.EMAIL ?? 'agent@arbor.invalid',
   });
   const timeoutMs = task.timeoutS ? task.timeoutS * 1000 : settings.taskTimeoutMs;
 

@@ -689,6 +689,24 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
     });
   });
 
+  it("an agent with no git identity of its own can still commit (a fresh container user)", async () => {
+    const home = await mkdtemp(path.join(tmp, 'bare-home-'));
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(defaultBaseEnv())) {
+      if (!name.startsWith('GIT_') && name !== 'EMAIL') env[name] = value;
+    }
+    // No ~/.gitconfig, no system config, no identity in the environment.
+    const h = await startHarness({ baseEnv: { ...env, HOME: home, GIT_CONFIG_NOSYSTEM: '1' } });
+    const { goal, tasks } = await h.createGoal([
+      { key: 'own', title: 'Own commit', session_policy: 'spawn', max_attempts: 1, instructions: 'FAKE: write own.txt mine\nFAKE: commit the agent commits' },
+    ]);
+    await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+    const done = (await getTask(h.db.db, tasks[0]!.id))!;
+    const commits = result(done).commits as { sha: string; subject: string }[];
+    expect(commits.map((c) => c.subject)).toEqual(['the agent commits']);
+    expect(git(h.repo.path, 'log', '-1', '--format=%ae', commits[0]!.sha)).toBe('agent@arbor.invalid');
+  });
+
   it('records cost and tokens on the session, the task result and the goal', async () => {
     const h = await startHarness();
     const { goal } = await h.createGoal([
