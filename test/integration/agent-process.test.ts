@@ -439,8 +439,10 @@ describe.runIf(linux && process.getuid?.() === 0)('agent process: as another use
     await chmod(base, 0o711);
     try {
       const user = resolveAgentUser('nobody', { dataDir: join(base, 'data'), ownUid: 0 })!;
-      const script = "console.log(`id ${process.getuid()} ${process.getgid()} ${process.env.HOME} ${process.env.USER}`); setInterval(() => {}, 60000)";
-      const r = run(['-e', script], { user, cwd: user.home });
+      // A shell, not this Node: the Node running the tests may live where the user cannot reach
+      // (e.g. under root's home, as `npx -p node@22` puts it).
+      const script = 'echo "id $(id -u) $(id -g) $HOME $USER"; exec sleep 60';
+      const r = run(['-c', script], { user, cwd: user.home, file: '/bin/sh' });
       expect(await r.waitForLine(/^id /)).toBe(`id ${user.uid} ${user.gid} ${user.home} ${user.name}`);
       r.process.stop();
       expect(await r.process.done).toEqual({ reason: 'stopped', exitCode: null, signal: 'SIGTERM', error: null });
