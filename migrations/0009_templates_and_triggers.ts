@@ -13,7 +13,9 @@ import { sql, type Kysely } from 'kysely';
  * trigger_runs: each start, claimed under (trigger_id, slot) — a cron slot's
  * time or a GitHub event's identity — in the same transaction as the goal it
  * creates, so two instances never start the same slot twice and a redelivered
- * event finds the goal it already started.
+ * event finds the goal it already started. A start that could not make a valid
+ * goal keeps its slot with the `error`, so it is reported once, not retried on
+ * every tick.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
@@ -48,6 +50,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       trigger_id uuid NOT NULL REFERENCES triggers (id) ON DELETE CASCADE,
       slot       text NOT NULL,
       goal_id    uuid REFERENCES goals (id) ON DELETE SET NULL,
+      error      text,
       created_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (trigger_id, slot)
     )`.execute(db);

@@ -234,5 +234,6 @@ export interface TriggerRunsTable {
   triggerId: string;
   slot: string;
   goalId: string | null;
+  error: string | null;
   createdAt: Timestamp;
 }
