@@ -1,7 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeGate } from '../../server/domain/gate.js';
 import { createApp } from '../../server/http/app.js';
@@ -10,6 +9,7 @@ import { getTemplate } from '../../server/store/templates.js';
 import { SHIPPED_TEMPLATES_DIR, loadShippedTemplates } from '../../server/templates/shipped-templates.js';
 import { call, testApp, testConfig } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { tablesAsText } from '../support/triggers.js';
 
 let database: TestDatabase;
 let app: ReturnType<typeof testApp>;
@@ -20,16 +20,8 @@ beforeAll(async () => {
 });
 afterAll(() => database.destroy());
 
-/** Every row a template request could write, as text: equal before and after means nothing changed. */
-async function snapshot() {
-  const parts = await Promise.all(
-    ['templates', 'goals', 'tasks', 'task_dependencies', 'events'].map(async (table) => {
-      const { rows } = await sql<{ rows: string | null }>`SELECT string_agg(t::text, E'\n' ORDER BY t::text) AS rows FROM ${sql.table(table)} t`.execute(database.db);
-      return `${table}:\n${rows[0]!.rows ?? ''}`;
-    }),
-  );
-  return parts.join('\n');
-}
+/** Every row a template request could write: equal before and after means nothing changed. */
+const snapshot = () => tablesAsText(database.db, ['templates', 'goals', 'tasks', 'task_dependencies', 'events']);
 
 let names = 0;
 /** A small shepherd-like template: work, a CI gate, a review. */

@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertTemplate } from '../../server/store/templates.js';
 import { call, testApp, testConfig } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { goalsStartedBy, tablesAsText } from '../support/triggers.js';
 
 const require = createRequire(import.meta.url);
 const definitions = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, any>[] }[];
@@ -61,23 +61,8 @@ async function createTrigger(body: Record<string, unknown>) {
   return res.json.trigger as { id: string };
 }
 
-const goalsOf = (triggerId: string) =>
-  database.db
-    .selectFrom('goals')
-    .select(['id', 'title', 'metadata'])
-    .where(sql<string>`metadata->'trigger'->>'id'`, '=', triggerId)
-    .orderBy('createdAt')
-    .execute();
-
-async function tableText(tables: string[]) {
-  const parts = await Promise.all(
-    tables.map(async (table) => {
-      const { rows } = await sql<{ rows: string | null }>`SELECT string_agg(t::text, E'\n' ORDER BY t::text) AS rows FROM ${sql.table(table)} t`.execute(database.db);
-      return `${table}:\n${rows[0]!.rows ?? ''}`;
-    }),
-  );
-  return parts.join('\n');
-}
+const goalsOf = (triggerId: string) => goalsStartedBy(database.db, triggerId);
+const tableText = (tables: string[]) => tablesAsText(database.db, tables);
 
 describe('GitHub event triggers', () => {
   it('starts one goal per delivery of a matching pull_request event; a redelivery finds the same goal', async () => {

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectDatabase, type DbHandle } from '../../server/db/database.js';
 import { createLogger } from '../../server/logger.js';
@@ -7,6 +6,7 @@ import { TriggerScheduler } from '../../server/triggers/trigger-scheduler.js';
 import type { TriggerStart } from '../../server/triggers/trigger-start.js';
 import { call, testApp, testConfig } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { goalsStartedBy } from '../support/triggers.js';
 
 /**
  * Two Arbor instances, each with its own connection pool and its own
@@ -38,13 +38,7 @@ function scheduler(db: DbHandle['db'], clock: { now: Date }) {
   return new TriggerScheduler({ db, rules, logger: createLogger('silent') }, { intervalMs: 60_000, now: () => clock.now });
 }
 
-const goalsOf = (triggerId: string) =>
-  database.db
-    .selectFrom('goals')
-    .select(['id', 'title', 'metadata'])
-    .where(sql<string>`metadata->'trigger'->>'id'`, '=', triggerId)
-    .orderBy('createdAt')
-    .execute();
+const goalsOf = (triggerId: string) => goalsStartedBy(database.db, triggerId);
 
 it('starts exactly one goal per slot across two instances', async () => {
   const app = testApp(database.db);
