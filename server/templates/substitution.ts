@@ -62,10 +62,14 @@ export function resolveParameters(
   given: Record<string, unknown>,
 ): { ok: true; values: ParameterValues } | { ok: false; message: string; problems: ParameterProblem[] } {
   const problems: ParameterProblem[] = [];
-  const unknown = Object.keys(given).filter((name) => !Object.hasOwn(specs, name));
+  // Sorted: a template read back from jsonb has its keys in Postgres' order, not the author's.
+  const unknown = Object.keys(given)
+    .filter((name) => !Object.hasOwn(specs, name))
+    .sort();
   const missing = Object.entries(specs)
     .filter(([name, spec]) => given[name] === undefined && isRequired(spec))
-    .map(([name]) => name);
+    .map(([name]) => name)
+    .sort();
   for (const name of unknown) problems.push({ path: `params.${name}`, message: `unknown parameter "${name}"` });
   for (const name of missing) problems.push({ path: `params.${name}`, message: `missing required parameter "${name}"` });
   const values: ParameterValues = {};
