@@ -8,6 +8,8 @@ import type { SessionRunner } from './orchestrator/session-runner.js';
 import { TaskOrchestrator } from './orchestrator/task-orchestrator.js';
 import { runShutdownSteps, type ShutdownStep, type StepFailure } from './shutdown-steps.js';
 import { EVENTS_CHANNEL } from './store/events.js';
+import { SHIPPED_TEMPLATES_DIR, loadShippedTemplates } from './templates/shipped-templates.js';
+import { TriggerScheduler } from './triggers/trigger-scheduler.js';
 
 /**
  * One running Arbor: database (embedded or given) -> migrations -> change
@@ -33,6 +35,8 @@ export interface RunningArbor {
 }
 
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How often schedule triggers look for a due slot: a scheduled goal starts within this of its time. */
+const TRIGGER_TICK_MS = 5_000;
 /**
  * How long the orchestrator may take beyond its grace for sessions (handing
  * tasks back, recording outcomes); a drain phase adds its own time here.
@@ -53,6 +57,7 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
   let http: HttpListener | null = null;
   let notifications: NotificationListener | null = null;
   let orchestrator: TaskOrchestrator | null = null;
+  let scheduler: TriggerScheduler | null = null;
   const shuttingDown = new AbortController();
 
   const stopSteps = (): ShutdownStep[] => [
@@ -67,6 +72,7 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
       },
       deadlineMs: SHUTDOWN_GRACE_MS + 1_000,
     },
+    { name: 'stopping schedule triggers', run: async () => scheduler?.stop(), deadlineMs: 5_000 },
     { name: 'stopping the orchestrator', run: async () => orchestrator?.stop(), deadlineMs: SHUTDOWN_GRACE_MS + ORCHESTRATOR_STOP_MARGIN_MS },
     { name: 'stopping notifications', run: async () => notifications?.stop(), deadlineMs: 5_000 },
     // No deadline: it bounds its own steps, and Postgres must be stopped before the process exits.
@@ -84,6 +90,8 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
     const runner = makeRunner({ db: database.db, config, logger: logger.child({ component: 'sessions' }), apiUrl });
     notifications = new NotificationListener(database.url, EVENTS_CHANNEL, logger);
     await notifications.start();
+    // Checked like POST /api/templates; one that does not pass is logged and left out, the rest still start.
+    await loadShippedTemplates(database.db, SHIPPED_TEMPLATES_DIR, config.goals, logger.child({ component: 'templates' }));
 
     if (config.role !== 'worker') {
       const app = createApp({
@@ -105,6 +113,11 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
         { instanceId: config.instanceId, stopGraceMs: SHUTDOWN_GRACE_MS, ...config.orchestrator },
       );
       await orchestrator.start();
+      scheduler = new TriggerScheduler(
+        { db: database.db, rules: config.goals, logger: logger.child({ component: 'triggers' }) },
+        { intervalMs: TRIGGER_TICK_MS },
+      );
+      scheduler.start();
     }
 
     logger.info({ url, role: config.role, instance: config.instanceId }, 'arbor listening');

@@ -202,4 +202,38 @@ export interface Database {
   instances: InstancesTable;
   goalLanes: GoalLanesTable;
   portBlocks: PortBlocksTable;
+  templates: TemplatesTable;
+  triggers: TriggersTable;
+  triggerRuns: TriggerRunsTable;
+}
+
+export interface TemplatesTable {
+  name: string;
+  description: Generated<string>;
+  parameters: Json<Record<string, unknown>>;
+  body: Json<Record<string, unknown>>;
+  source: 'api' | 'file';
+  createdAt: Timestamp;
+  updatedAt: Timestamp;
+}
+
+export interface TriggersTable {
+  id: string;
+  templateName: string;
+  kind: 'schedule' | 'github';
+  params: Json<Record<string, unknown>>;
+  cron: string | null;
+  timeZone: string | null;
+  event: string | null;
+  filters: ColumnType<Record<string, unknown>, Record<string, unknown> | undefined, Record<string, unknown>>;
+  paramsFrom: ColumnType<Record<string, string>, Record<string, string> | undefined, Record<string, string>>;
+  createdAt: Timestamp;
+}
+
+export interface TriggerRunsTable {
+  triggerId: string;
+  slot: string;
+  goalId: string | null;
+  error: string | null;
+  createdAt: Timestamp;
 }

@@ -14,6 +14,8 @@ import { limitBodySize, observeRequests, requireJsonBody } from './request-guard
 import { sessionsRouter } from './sessions/sessions.router.js';
 import { signalsRouter } from './signals/signals.router.js';
 import { tasksRouter } from './tasks/tasks.router.js';
+import { templatesRouter } from './templates/templates.router.js';
+import { triggersRouter } from './triggers/triggers.router.js';
 import { requireUtf8Body } from './utf8-body.js';
 import { webhooksRouter } from './webhooks/webhooks.router.js';
 
@@ -50,6 +52,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', sessionsRouter(deps));
   app.route('/', signalsRouter(deps));
   app.route('/', webhooksRouter(deps));
+  app.route('/', templatesRouter(deps));
+  app.route('/', triggersRouter(deps));
   app.all('/mcp', mcpEndpoint(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

@@ -9,6 +9,8 @@ import { appendEvents, type NewEvent } from './events.js';
  * and nothing of the failed try was committed.
  */
 export async function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>, attempts = 5): Promise<T> {
+  // Inside a caller's transaction the work joins it; retrying is the outermost transaction's business.
+  if (db.isTransaction) return work(db);
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.transaction().execute(work);

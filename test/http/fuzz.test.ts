@@ -89,6 +89,15 @@ const baseBodies: Record<string, Json> = {
   'POST /api/tasks/{id}/approve': { comment: 'fine' },
   'POST /api/tasks/{id}/reject': { feedback: 'again, please' },
   'POST /api/signals/resolve': { type: 'gh_ci', repo: 'acme/fuzz', pr: 3, status: 'pass', summary: 'green', artifacts: { run: 1 }, idempotency_key: 'fuzz-1' },
+  'POST /api/templates': {
+    name: 'fuzz-template',
+    description: 'never stored',
+    parameters: { repo: { type: 'string', example: '/srv/repos/fuzz' }, title: { type: 'string', default: 'Fuzzed' } },
+    body: { title: '{{title}}', repo: '{{repo}}', base_ref: 'main', tasks: [{ key: 'work', title: 'Work', instructions: 'In {{repo}}' }] },
+  },
+  'POST /api/templates/{name}/goals': { params: { repo: '/srv/repos/fuzz', title: 'Fuzzed' } },
+  // No such template: however it is mutated, nothing is stored.
+  'POST /api/triggers': { template: 'fuzz-none', params: { repo: '/srv/repos/fuzz' }, schedule: { cron: '0 9 * * 1-5', time_zone: 'Europe/Berlin' } },
   // Not a completed run: however it is mutated, GitHub's event is one Arbor ignores.
   'POST /api/webhooks/github': {
     action: 'requested',

@@ -1,5 +1,6 @@
 import { MAX_SIGNALS_PER_DELIVERY, signalsFromGithubEvent, verifyGithubSignature } from '../../signals/github.js';
 import { SignalError, resolveSignal } from '../../signals/resolver.js';
+import { startGithubTriggers } from '../../triggers/github-triggers.js';
 import type { AppDeps, AppRouteHandler } from '../context.js';
 import { ApiError } from '../errors.js';
 import type * as routes from './webhooks.routes.js';
@@ -26,6 +27,7 @@ export function webhookHandlers({ db, config }: AppDeps) {
     const payload = parseJson(raw);
 
     const log = c.get('logger');
+    await startGithubTriggers({ db, config, logger: log }, event, delivery, payload); // templates started by this event (triggers)
     const outcome = signalsFromGithubEvent(event, payload, delivery);
     if (outcome.kind === 'ping') {
       log.info({ event, delivery }, 'github webhook ping');
