@@ -1,4 +1,4 @@
-import { normalizeGate, type Gate } from './gate.js';
+import { gateSources, normalizeGate, type Gate } from './gate.js';
 import type { AgentName, ChildrenMode, SessionPolicy, TaskKind, TaskRoute } from './states.js';
 
 /**
@@ -138,7 +138,49 @@ export function planGoalTree(roots: TaskSpec[], rootMode: ChildrenMode, limits: 
     return { ok: false, errors: [{ task: tasks[cycle[0]!]!.key, message: `dependency cycle: ${path}` }] };
   }
   for (const task of tasks) task.dependsOn = [...deps[task.index]!];
+  const sourceErrors = checkGateSources(tasks, byKey, deps, childrenOf);
+  if (sourceErrors.length > 0) return { ok: false, errors: sourceErrors.slice(0, MAX_REPORTED_ERRORS) };
   return { ok: true, tasks };
+}
+
+/**
+ * A gate that takes its pull request `{from}` a task must wait for that task:
+ * the source is an agent task among the work before the gate (its
+ * dependencies, their dependencies, and the insides of groups among them), so
+ * its report exists when the gate opens and a rework of it re-binds the gate.
+ */
+function checkGateSources(
+  tasks: PlannedTask[],
+  byKey: Map<string, number>,
+  deps: Set<number>[],
+  childrenOf: Map<number | null, number[]>,
+): TreeError[] {
+  const errors: TreeError[] = [];
+  for (const task of tasks) {
+    const sources = task.gate ? gateSources(task.gate.condition) : [];
+    if (sources.length === 0) continue;
+    const before = workBefore(task.index, tasks, deps, childrenOf);
+    for (const key of sources) {
+      const source = byKey.get(key);
+      if (source === undefined) errors.push({ task: task.key, message: `the gate takes {from} unknown task "${key}"` });
+      else if (tasks[source]!.kind !== 'agent') errors.push({ task: task.key, message: `the gate takes {from} "${key}", which is not an agent task` });
+      else if (!before.has(source)) errors.push({ task: task.key, message: `the gate takes {from} "${key}" but does not wait for it (add it to depends_on)` });
+    }
+  }
+  return errors;
+}
+
+function workBefore(index: number, tasks: PlannedTask[], deps: Set<number>[], childrenOf: Map<number | null, number[]>): Set<number> {
+  const seen = new Set<number>();
+  const stack = [...deps[index]!];
+  while (stack.length > 0) {
+    const i = stack.pop()!;
+    if (seen.has(i)) continue;
+    seen.add(i);
+    stack.push(...deps[i]!);
+    if (tasks[i]!.kind === 'group') stack.push(...(childrenOf.get(i) ?? []));
+  }
+  return seen;
 }
 
 function countTasks(roots: TaskSpec[], cap: number): number {

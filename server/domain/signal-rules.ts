@@ -1,4 +1,4 @@
-import { GATE_TYPE_PATTERN, normalizeAttributes, type GateAttributes, type GateCondition } from './gate.js';
+import { GATE_TYPE_PATTERN, normalizeAttributes, type GateAttributes, type GateCondition, type GateLeaf } from './gate.js';
 
 /**
  * Signals and how they decide gates. A gate is decided from the stored
@@ -50,8 +50,9 @@ export function normalizeSignal(type: string, raw: GateAttributes): SignalCheck 
  * sha on a gate may be abbreviated (as people write them); the signal's full
  * sha then starts with it.
  */
-export function leafMatches(leaf: { type: string; attributes: GateAttributes }, signal: NormalizedSignal): boolean {
-  if (leaf.type !== signal.type) return false;
+export function leafMatches(leaf: GateLeaf, signal: NormalizedSignal): boolean {
+  // A leaf still waiting to be bound matches nothing.
+  if (leaf.type !== signal.type || leaf.bind) return false;
   return Object.entries(leaf.attributes).every(([name, value]) => {
     const given = signal.attributes[name];
     if (given === undefined) return false;

@@ -26,7 +26,7 @@ export const TaskSpecSchema: z.ZodType<TaskSpec> = z
       return z.array(TaskSpecSchema).optional();
     },
     gate: z.record(z.string(), z.unknown()).optional().openapi({
-      description: 'for wait_for_signal tasks: {type, repo?, pr?, pr_url?, sha?, ...} or {all|any: [...]}',
+      description: 'for wait_for_signal tasks: {type, repo?, pr?, pr_url?, sha?, ...} or {all|any: [...]}; pr, pr_url, repo and sha may be {"from": "<task key>"}: bound when the gate opens to the pull request that task reported',
     }),
     priority: z.number().int().min(-1000).max(1000).optional(),
     max_attempts: z.number().int().min(1).max(20).optional(),
