@@ -3,8 +3,9 @@ import type { TaskOrchestrator } from '../../server/orchestrator/task-orchestrat
 import { resolveSignal } from '../../server/signals/resolver.js';
 import { applyGoalCommand } from '../../server/store/goals.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { byKey, createGoal, createOrchestrator, waitFor, waitForGoal } from '../support/orchestration.js';
+import { byKey, createGoal, createOrchestrator, waitForGoal } from '../support/orchestration.js';
 import { ScriptedRunner } from '../support/scripted-runner.js';
+import { gateWaitingAfter, implementCiDeploy } from '../support/bound-gates.js';
 
 /**
  * Gates that take their pull request {from} the task before them, on a real
@@ -37,11 +38,7 @@ async function boundGoal(pr: number | null, gate: Record<string, unknown> = { ty
     const pull_request = { url: `https://github.com/${REPO}/pull/${pr}`, head_sha: sha(errors.length), repo: REPO, number: pr };
     return { outcome: { kind: 'succeeded', result: { summary: 'pushed', pull_request } } };
   });
-  const { goal, tasks } = await createGoal(database.db, [
-    { key: 'implement', title: 'Implement', instructions: 'Do it' },
-    { key: 'ci', title: 'CI green', kind: 'wait_for_signal', gate },
-    { key: 'deploy', title: 'Deploy', instructions: 'Ship' },
-  ]);
+  const { goal, tasks } = await createGoal(database.db, implementCiDeploy(gate));
   const orchestrator = createOrchestrator(database.db, runner);
   orchestrators.push(orchestrator);
   await orchestrator.start();
@@ -50,12 +47,7 @@ async function boundGoal(pr: number | null, gate: Record<string, unknown> = { ty
 }
 
 const row = (id: string) => database.db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-const waitingAt = (id: string, reworkCount: number) =>
-  waitFor(`gate ${id} waiting after ${reworkCount} reworks`, async () => {
-    const t = await row(id);
-    if (t.status === 'failed') throw new Error(`gate failed: ${t.error}`);
-    return t.status === 'waiting' && t.reworkCount === reworkCount ? t : undefined;
-  });
+const waitingAt = (id: string, reworkCount: number) => gateWaitingAfter(database.db, id, reworkCount);
 const ci = (pr: number, head: string, status: 'pass' | 'fail', summary?: string) =>
   resolveSignal(database.db, { type: 'gh_ci', attributes: { repo: REPO, pr, sha: head }, status, summary, source: 'api' });
 

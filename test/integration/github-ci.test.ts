@@ -1,0 +1,146 @@
+import { createHmac } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskOrchestrator } from '../../server/orchestrator/task-orchestrator.js';
+import { applyGoalCommand } from '../../server/store/goals.js';
+import { call, testApp, testConfig } from '../support/app.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { GithubStub } from '../support/github-stub/github-stub.js';
+import { byKey, createGoal, createOrchestrator, waitForGoal } from '../support/orchestration.js';
+import { ScriptedRunner } from '../support/scripted-runner.js';
+import { gateWaitingAfter, implementCiDeploy } from '../support/bound-gates.js';
+
+/**
+ * CI verdicts with a GitHub token: real check_suite deliveries (from
+ * @octokit/webhooks-examples) are nudges, and the real Octokit client asks a
+ * local stub of GitHub's REST API for every check of the pull request's head.
+ */
+
+const require = createRequire(import.meta.url);
+const definitions = require('@octokit/webhooks-examples') as { name: string; examples: Record<string, any>[] }[];
+const SECRET = 'webhook-secret-current-0123456789';
+const TOKEN = 'ghp_stubtoken0123456789abcdefghijklmnop';
+// The repository of the example payloads.
+const REPO = 'Codertocat/Hello-World';
+
+let database: TestDatabase;
+let stub: GithubStub;
+let app: ReturnType<typeof testApp>;
+const orchestrators: TaskOrchestrator[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  stub = await new GithubStub(TOKEN).start();
+  app = testApp(database.db, { ...testConfig({ auth: { githubWebhookSecret: SECRET } }), github: { apiUrl: stub.url, token: TOKEN } });
+});
+afterEach(async () => {
+  await Promise.all(orchestrators.splice(0).map((o) => o.stop()));
+  const open = await database.db.selectFrom('goals').select('id').where('status', 'in', ['pending', 'running']).execute();
+  for (const goal of open) await applyGoalCommand(database.db, goal.id, 'cancel');
+});
+afterAll(async () => {
+  await stub.stop();
+  await database.destroy();
+});
+
+let ids = 700_000_000;
+let deliveries = 0;
+let branches = 0;
+const sha = (n: number) => n.toString(16).padStart(40, 'c');
+
+/** A real completed check_suite delivery about pull request `pr` at `head`, signed as GitHub signs it. */
+function deliverCheckSuite(pr: number, head: string, conclusion: string) {
+  const payload = structuredClone(definitions.find((d) => d.name === 'check_suite')!.examples.find((p) => p.action === 'completed' && p.check_suite.pull_requests.length > 0)!);
+  payload.check_suite.id = ++ids;
+  payload.check_suite.conclusion = conclusion;
+  payload.check_suite.head_sha = head;
+  payload.check_suite.pull_requests[0].number = pr;
+  payload.check_suite.pull_requests[0].head.sha = head;
+  const body = JSON.stringify(payload);
+  return call(app, 'POST', '/api/webhooks/github', body, {
+    'content-type': 'application/json',
+    'x-github-event': 'check_suite',
+    'x-github-delivery': `00000000-0000-4000-8000-${String(++deliveries).padStart(12, '0')}`,
+    'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
+  });
+}
+
+/**
+ * implement -> ci {pr from implement} -> deploy. Each run of implement pushes
+ * its branch to the stub at a new head (the first run also opens the pull
+ * request there) and reports it; `runs` records the error each run was handed.
+ */
+async function shepherd(gate: Record<string, unknown> = { type: 'gh_ci', pr: { from: 'implement' } }) {
+  const branch = `feature-${++branches}`;
+  const runs: { head: string; error: string | null }[] = [];
+  let pr = 0;
+  const runner = new ScriptedRunner((a) => {
+    if (a.task.key !== 'implement') return {};
+    const head = sha(++ids);
+    runs.push({ head, error: a.task.error });
+    stub.pushBranch(REPO, branch, head);
+    if (pr === 0) pr = stub.openPull(REPO, branch);
+    const pull_request = { url: `https://github.com/${REPO}/pull/${pr}`, head_sha: head, repo: REPO, number: pr };
+    return { outcome: { kind: 'succeeded', result: { summary: 'pushed', pull_request } } };
+  });
+  const { goal, tasks } = await createGoal(database.db, implementCiDeploy(gate));
+  const orchestrator = createOrchestrator(database.db, runner);
+  orchestrators.push(orchestrator);
+  await orchestrator.start();
+  const ciId = byKey(tasks).ci!.id;
+  return { goalId: goal.id, ciId, runs, pr: () => pr };
+}
+
+const row = (id: string) => database.db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+const waitingAt = (id: string, reworkCount: number) => gateWaitingAfter(database.db, id, reworkCount);
+
+describe('gh_ci with the checks API as the truth', () => {
+  it('two workflows, one still running: the first green suite does not pass the gate; both done does', async () => {
+    const { goalId, ciId, runs, pr } = await shepherd();
+    await waitingAt(ciId, 0);
+    const head = runs[0]!.head;
+    stub.setCheckRun(REPO, head, { name: 'build', app: 'build-workflow', status: 'completed', conclusion: 'success' });
+    stub.setCheckRun(REPO, head, { name: 'test', app: 'test-workflow', status: 'in_progress' });
+
+    const first = await deliverCheckSuite(pr(), head, 'success');
+    expect(first.status).toBe(200);
+    expect(first.json).toEqual({ signals: [], pending: [expect.stringContaining('test (in_progress)')] });
+    expect((await row(ciId)).status).toBe('waiting');
+
+    stub.setCheckRun(REPO, head, { name: 'test', app: 'test-workflow', status: 'completed', conclusion: 'success' });
+    const second = await deliverCheckSuite(pr(), head, 'success');
+    expect(second.json.signals).toEqual([expect.objectContaining({ matched: [ciId], duplicate: false })]);
+    await waitForGoal(database.db, goalId, 'succeeded');
+    // Every request carried the token, and asked about the head the pull request is at.
+    expect(stub.requests.every((r) => r.authorization === `token ${TOKEN}`)).toBe(true);
+    expect(stub.requests.some((r) => r.path.toLowerCase().startsWith(`/repos/${REPO.toLowerCase()}/commits/${head}/check-runs`))).toBe(true);
+  });
+
+  it('a failure names the failing check and its title in the rework prompt; the push re-binds the gate; a stale-sha success does not pass', async () => {
+    const { goalId, ciId, runs, pr } = await shepherd();
+    await waitingAt(ciId, 0);
+    const first = runs[0]!.head;
+    stub.setCheckRun(REPO, first, { name: 'lint', app: 'lint-workflow', status: 'completed', conclusion: 'success' });
+    stub.setCheckRun(REPO, first, { name: 'typecheck', app: 'build-workflow', status: 'completed', conclusion: 'failure', title: '3 type errors in server/app.ts' });
+    const failed = await deliverCheckSuite(pr(), first, 'failure');
+    expect(failed.json.signals).toEqual([expect.objectContaining({ matched: [ciId] })]);
+
+    const rebound = await waitingAt(ciId, 1);
+    expect(runs).toHaveLength(2);
+    expect(runs[1]!.error).toContain('typecheck (failure: 3 type errors in server/app.ts)');
+    const second = runs[1]!.head;
+    expect(rebound.gateBound).toMatchObject({ type: 'gh_ci', repo: REPO.toLowerCase(), pr: pr(), sha: second });
+
+    // The old head goes green late (a re-run of its failed job): the pull request is at the new head now.
+    stub.setCheckRun(REPO, first, { name: 'typecheck', app: 'build-workflow', status: 'completed', conclusion: 'success' });
+    const stale = await deliverCheckSuite(pr(), first, 'success');
+    expect(stale.json).toEqual({ signals: [], pending: [expect.stringContaining(second.slice(0, 7))] });
+    expect((await row(ciId)).status).toBe('waiting');
+
+    stub.setCheckRun(REPO, second, { name: 'lint', app: 'lint-workflow', status: 'completed', conclusion: 'success' });
+    stub.setCheckRun(REPO, second, { name: 'typecheck', app: 'build-workflow', status: 'completed', conclusion: 'success' });
+    const green = await deliverCheckSuite(pr(), second, 'success');
+    expect(green.json.signals).toEqual([expect.objectContaining({ matched: [ciId] })]);
+    await waitForGoal(database.db, goalId, 'succeeded');
+  });
+});
