@@ -1,4 +1,5 @@
 import { gateSources, normalizeGate, type Gate } from './gate.js';
+import { PullRequestRequestSchema, type PullRequestRequest } from './pull-request-request.js';
 import type { AgentName, ChildrenMode, SessionPolicy, TaskKind, TaskRoute } from './states.js';
 
 /**
@@ -30,6 +31,8 @@ export interface TaskSpec {
   max_attempts?: number;
   timeout_s?: number;
   requires_approval?: boolean;
+  /** Arbor opens (or updates) this pull request when the task's run succeeds; kept in metadata.pull_request. */
+  pull_request?: PullRequestRequest;
   metadata?: Record<string, unknown>;
 }
 
@@ -228,6 +231,14 @@ function planTask(
     fail(`a gate belongs on a wait_for_signal task, not on a ${kind} task`);
   }
   if (spec.requires_approval && kind !== 'agent') fail('requires_approval is only for agent tasks');
+  let metadata = spec.metadata ?? {};
+  const pullRequest = spec.pull_request ?? metadata.pull_request;
+  if (pullRequest !== undefined) {
+    const parsed = PullRequestRequestSchema.safeParse(pullRequest);
+    if (kind !== 'agent') fail('pull_request is only for agent tasks');
+    else if (!parsed.success) fail(`pull_request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')}`);
+    else metadata = { ...metadata, pull_request: parsed.data };
+  }
 
   // A group's policy and agent are the defaults of everything below it.
   const sessionPolicy = spec.session_policy ?? parent?.sessionPolicy ?? 'auto';
@@ -250,7 +261,7 @@ function planTask(
     timeoutS: spec.timeout_s ?? null,
     requiresApproval: spec.requires_approval ?? false,
     gate,
-    metadata: spec.metadata ?? {},
+    metadata,
     dependsOn: [],
   };
 }

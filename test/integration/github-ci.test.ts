@@ -1,12 +1,15 @@
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskOrchestrator } from '../../server/orchestrator/task-orchestrator.js';
+import { createGithubClient } from '../../server/github/github-client.js';
+import { withPullRequests } from '../../server/github/pull-request-runner.js';
+import { createLogger } from '../../server/logger.js';
 import { applyGoalCommand } from '../../server/store/goals.js';
 import { call, testApp, testConfig } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { GithubStub } from '../support/github-stub/github-stub.js';
-import { byKey, createGoal, createOrchestrator, waitForGoal } from '../support/orchestration.js';
+import { byKey, createGoal, createOrchestrator, fastOptions, waitForGoal } from '../support/orchestration.js';
+import { TaskOrchestrator } from '../../server/orchestrator/task-orchestrator.js';
 import { ScriptedRunner } from '../support/scripted-runner.js';
 import { gateWaitingAfter, implementCiDeploy } from '../support/bound-gates.js';
 
@@ -142,5 +145,51 @@ describe('gh_ci with the checks API as the truth', () => {
     const green = await deliverCheckSuite(pr(), second, 'success');
     expect(green.json.signals).toEqual([expect.objectContaining({ matched: [ciId] })]);
     await waitForGoal(database.db, goalId, 'succeeded');
+  });
+});
+
+describe('pull requests Arbor opens', () => {
+  it('opens the pull request for the run\'s branch with the right head and base, binds the gate to it, and updates it after a rework', async () => {
+    const branch = `arbor/task-${++branches}`;
+    const heads: string[] = [];
+    const errors: (string | null)[] = [];
+    const agent = new ScriptedRunner((a) => {
+      if (a.task.key !== 'implement') return {};
+      // What the run leaves on the remote: its branch at a new head (the push is not Arbor's yet).
+      const head = sha(++ids);
+      heads.push(head);
+      errors.push(a.task.error);
+      stub.pushBranch(REPO, branch, head);
+      return { outcome: { kind: 'succeeded', result: { summary: 'implemented', branch } } };
+    });
+    const runner = withPullRequests(agent, createGithubClient({ apiUrl: stub.url, token: TOKEN }), createLogger('silent'));
+    const [implement, ...rest] = implementCiDeploy();
+    const { goal, tasks } = await createGoal(database.db, [
+      { ...implement!, pull_request: { repo: REPO, base: 'main', title: 'Add the toggle', body: 'Opened by Arbor', draft: true } },
+      ...rest,
+    ]);
+    const orchestrator = new TaskOrchestrator({ db: database.db, runner, logger: createLogger('silent') }, fastOptions());
+    orchestrators.push(orchestrator);
+    await orchestrator.start();
+    const t = byKey(tasks);
+
+    const gate = await waitingAt(t.ci!.id, 0);
+    const opened = stub.pulls(REPO).find((p) => p.head.ref === branch)!;
+    expect(opened).toMatchObject({ title: 'Add the toggle', body: 'Opened by Arbor', draft: true, state: 'open', base: { ref: 'main' }, head: { ref: branch, sha: heads[0] } });
+    const reported = (await row(t.implement!.id)).result as Record<string, any>;
+    expect(reported.pull_request).toEqual({ url: `https://github.com/${REPO}/pull/${opened.number}`, head_sha: heads[0], repo: REPO, number: opened.number });
+    expect(gate.gateBound).toMatchObject({ repo: REPO.toLowerCase(), pr: opened.number, sha: heads[0] });
+
+    stub.setCheckRun(REPO, heads[0]!, { name: 'test', status: 'completed', conclusion: 'failure', title: '1 failing test' });
+    await deliverCheckSuite(opened.number, heads[0]!, 'failure');
+    const rebound = await waitingAt(t.ci!.id, 1);
+    expect(errors[1]).toContain('test (failure: 1 failing test)');
+    // The same pull request, updated rather than opened twice, now at the second head.
+    expect(stub.pulls(REPO).filter((p) => p.head.ref === branch)).toHaveLength(1);
+    expect(rebound.gateBound).toMatchObject({ pr: opened.number, sha: heads[1] });
+
+    stub.setCheckRun(REPO, heads[1]!, { name: 'test', status: 'completed', conclusion: 'success' });
+    await deliverCheckSuite(opened.number, heads[1]!, 'success');
+    await waitForGoal(database.db, goal.id, 'succeeded');
   });
 });

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { PullRequestRequestSchema } from '../../domain/pull-request-request.js';
 import { MAX_JSON_DEPTH, findUnstorable } from '../../domain/storable-text.js';
 import { AGENTS, CHILDREN_MODES, GOAL_STATUSES, SESSION_POLICIES, TASK_KINDS } from '../../domain/states.js';
 import type { TaskSpec } from '../../domain/goal-tree.js';
@@ -32,6 +33,10 @@ export const TaskSpecSchema: z.ZodType<TaskSpec> = z
     max_attempts: z.number().int().min(1).max(20).optional(),
     timeout_s: z.number().int().min(1).max(7200).optional(),
     requires_approval: z.boolean().optional(),
+    pull_request: PullRequestRequestSchema.optional().openapi({
+      description:
+        'for agent tasks: when the run succeeds Arbor opens (or updates) this pull request on GitHub (needs ARBOR_GITHUB_TOKEN) and reports it as result.pull_request',
+    }),
     metadata: z.record(z.string(), z.unknown()).optional(),
   })
   .openapi('TaskSpec');
