@@ -82,7 +82,7 @@ export function bindGate(condition: GateCondition, reports: ReadonlyMap<string, 
   else if (bind.sha) {
     return { ok: false, error: `the gate takes its head sha from task "${bind.from}", whose pull request report named no head sha` };
   }
-  return { ok: true, condition: { type: condition.type, attributes } };
+  return { ok: true, condition: { type: condition.type, attributes, ...(condition.checks ? { checks: condition.checks } : {}) } };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

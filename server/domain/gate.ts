@@ -32,6 +32,8 @@ export interface GateLeaf {
   type: string;
   attributes: GateAttributes;
   bind?: GateBinding;
+  /** gh_ci only: the checks that decide it (as branch protection's required checks); unset, every check does. */
+  checks?: string[];
 }
 
 export type GateCondition = GateLeaf | { all: GateCondition[] } | { any: GateCondition[] };
@@ -102,7 +104,15 @@ function normalizeLeaf(raw: Record<string, unknown>, where: string): GateConditi
   }
   const attributes: GateAttributes = {};
   let bind: GateBinding | undefined;
-  for (const [name, value] of Object.entries(rest)) {
+  const { checks: rawChecks, ...named } = rest;
+  let checks: string[] | undefined;
+  if (rawChecks !== undefined) {
+    const parsed = requiredChecks.safeParse(rawChecks);
+    if (type !== 'gh_ci') return `${where}.checks is only for gh_ci gates`;
+    if (!parsed.success) return `${where}.checks must be a list of 1-50 check names`;
+    checks = [...new Set(parsed.data)];
+  }
+  for (const [name, value] of Object.entries(named)) {
     if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) return `${where}.${name} is not a valid attribute name`;
     if (isRecord(value) && 'from' in value) {
       const from = parseFrom(value, name, where);
@@ -122,13 +132,15 @@ function normalizeLeaf(raw: Record<string, unknown>, where: string): GateConditi
       return `${where}: a pull request taken {from} a task cannot also be named`;
     }
     if (bind.sha && normalized.sha !== undefined) return `${where}: a sha taken {from} a task cannot also be named`;
-    return { type, attributes: normalized, bind };
+    return { type, attributes: normalized, bind, ...(checks ? { checks } : {}) };
   }
   if (Object.keys(normalized).length === 0 && type !== 'human_approval') {
     return `${where} names no attribute to match on (for example repo and pr)`;
   }
-  return { type, attributes: normalized };
+  return { type, attributes: normalized, ...(checks ? { checks } : {}) };
 }
+
+const requiredChecks = z.array(z.string().min(1).max(200)).min(1).max(50);
 
 const BINDABLE = new Set(['pr', 'pr_url', 'repo', 'sha']);
 const FROM_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
@@ -260,6 +272,7 @@ function conditionToSpec(condition: GateCondition): Record<string, unknown> {
   const spec: Record<string, unknown> = { type: condition.type, ...condition.attributes };
   if (condition.bind?.pr) spec.pr = { from: condition.bind.from };
   if (condition.bind?.sha) spec.sha = { from: condition.bind.from };
+  if (condition.checks) spec.checks = condition.checks;
   return spec;
 }
 

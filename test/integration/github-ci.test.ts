@@ -148,6 +148,20 @@ describe('gh_ci with the checks API as the truth', () => {
   });
 });
 
+describe('gh_ci naming its required checks', () => {
+  it('passes when the named checks passed, though another check failed', async () => {
+    const { goalId, ciId, runs, pr } = await shepherd({ type: 'gh_ci', pr: { from: 'implement' }, checks: ['build'] });
+    await waitingAt(ciId, 0);
+    const head = runs[0]!.head;
+    stub.setCheckRun(REPO, head, { name: 'build', status: 'completed', conclusion: 'success' });
+    stub.setCheckRun(REPO, head, { name: 'experimental', app: 'nightly', status: 'completed', conclusion: 'failure', title: 'known flake' });
+    const delivered = await deliverCheckSuite(pr(), head, 'failure');
+    expect(delivered.json.signals).toEqual([expect.objectContaining({ matched: [ciId] })]);
+    await waitForGoal(database.db, goalId, 'succeeded');
+    expect(runs).toHaveLength(1);
+  });
+});
+
 describe('pull requests Arbor opens', () => {
   it('opens the pull request for the run\'s branch with the right head and base, binds the gate to it, and updates it after a rework', async () => {
     const branch = `arbor/task-${++branches}`;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bindGate, pullRequestInResult } from '../../server/domain/gate-binding.js';
 import { gateMatchKeys, gateToSpec, normalizeGate } from '../../server/domain/gate.js';
 import { planGoalTree, type TaskSpec } from '../../server/domain/goal-tree.js';
-import { leafMatches } from '../../server/domain/signal-rules.js';
+import { decideGate, leafMatches } from '../../server/domain/signal-rules.js';
 
 function gateOf(raw: unknown) {
   const result = normalizeGate(raw);
@@ -85,5 +85,36 @@ describe('planning a goal whose gate takes {from} a task', () => {
     expect(plan([{ key: 'g', title: 'G', children: [{ key: 'x', title: 'X' }] }, gate('g')])).toMatchObject({ ok: false, errors: [{ message: expect.stringMatching(/not an agent task/) }] });
     const after = planGoalTree([gate('later'), { key: 'later', title: 'L' }], 'parallel', { maxTasks: 100, maxDepth: 8 });
     expect(after).toMatchObject({ ok: false, errors: [{ message: expect.stringMatching(/does not wait for it/) }] });
+  });
+});
+
+describe('a gh_ci gate naming its required checks', () => {
+  const signal = (status: 'pass' | 'fail', checks?: { name: string; state: string }[]) => ({
+    id: 's1',
+    type: 'gh_ci',
+    attributes: { repo: 'a/b', pr: 1, sha: SHA },
+    status,
+    summary: null,
+    artifacts: checks ? { checks } : null,
+    receivedAt: new Date(),
+  });
+
+  it('keeps the list through normalization, binding and the stored form, and refuses it elsewhere', () => {
+    const gate = gateOf({ type: 'gh_ci', pr: { from: 'implement' }, checks: ['build', 'test', 'build'] });
+    expect(gate.condition).toMatchObject({ checks: ['build', 'test'] });
+    expect(gateOf(gateToSpec(gate))).toEqual(gate);
+    const bound = bindGate(gate.condition, new Map([['implement', { repo: 'a/b', pr: 1, sha: SHA }]]));
+    expect(bound.ok && bound.condition).toEqual({ type: 'gh_ci', attributes: { repo: 'a/b', pr: 1, sha: SHA }, checks: ['build', 'test'] });
+    expect(normalizeGate({ type: 'gh_review', repo: 'a/b', pr: 1, checks: ['x'] })).toMatchObject({ ok: false });
+    expect(normalizeGate({ type: 'gh_ci', repo: 'a/b', pr: 1, checks: [] })).toMatchObject({ ok: false });
+  });
+
+  it('is decided by those checks alone: another failing check does not fail it, a missing one keeps it open', () => {
+    const gate = gateOf({ type: 'gh_ci', repo: 'a/b', pr: 1, checks: ['build'] });
+    expect(decideGate(gate.condition, [signal('fail', [{ name: 'build', state: 'pass' }, { name: 'flaky', state: 'fail' }])]).state).toBe('pass');
+    expect(decideGate(gate.condition, [signal('fail', [{ name: 'build', state: 'fail' }])]).state).toBe('fail');
+    expect(decideGate(gate.condition, [signal('pass', [{ name: 'lint', state: 'pass' }])]).state).toBe('open');
+    // A signal with no list of checks (posted by CI itself) is taken at its word.
+    expect(decideGate(gate.condition, [signal('pass')]).state).toBe('pass');
   });
 });
