@@ -59,13 +59,30 @@ function deliverCheckSuite(pr: number, head: string, conclusion: string) {
   payload.check_suite.head_sha = head;
   payload.check_suite.pull_requests[0].number = pr;
   payload.check_suite.pull_requests[0].head.sha = head;
+  return deliver('check_suite', payload);
+}
+
+/** Posts a payload as GitHub does: signed over the exact bytes, under a new delivery id. */
+function deliver(event: string, payload: unknown) {
   const body = JSON.stringify(payload);
   return call(app, 'POST', '/api/webhooks/github', body, {
     'content-type': 'application/json',
-    'x-github-event': 'check_suite',
+    'x-github-event': event,
     'x-github-delivery': `00000000-0000-4000-8000-${String(++deliveries).padStart(12, '0')}`,
     'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
   });
+}
+
+/** A real completed workflow_run delivery (of octo-org/octo-repo) about pull request `pr` at `head`. */
+function deliverWorkflowRun(pr: number, head: string) {
+  const payload = structuredClone(definitions.find((d) => d.name === 'workflow_run')!.examples.find((p) => p.action === 'completed' && p.workflow_run.pull_requests.length > 0)!);
+  payload.workflow_run.id = ++ids;
+  payload.workflow_run.head_sha = head;
+  payload.workflow_run.pull_requests[0].number = pr;
+  payload.workflow_run.pull_requests[0].head.sha = head;
+  // The example lists a pull request of another repository of the network; make it this one's.
+  payload.workflow_run.pull_requests[0].base.repo = { ...payload.workflow_run.pull_requests[0].base.repo, id: payload.repository.id, url: payload.repository.url };
+  return deliver('workflow_run', payload);
 }
 
 /**
@@ -145,6 +162,27 @@ describe('gh_ci with the checks API as the truth', () => {
     const green = await deliverCheckSuite(pr(), second, 'success');
     expect(green.json.signals).toEqual([expect.objectContaining({ matched: [ciId] })]);
     await waitForGoal(database.db, goalId, 'succeeded');
+  });
+});
+
+describe('gh_ci on a pull request named up front', () => {
+  it('a workflow_run delivery is a nudge too: the gate passes once the checks API says every check of the head passed', async () => {
+    const repo = 'octo-org/octo-repo';
+    const head = sha(++ids);
+    stub.pushBranch(repo, 'static-pr', head);
+    const pr = stub.openPull(repo, 'static-pr');
+    const { goal, tasks } = await createGoal(database.db, [{ key: 'ci', title: 'CI', kind: 'wait_for_signal', gate: { type: 'gh_ci', repo, pr } }]);
+    const orchestrator = createOrchestrator(database.db, new ScriptedRunner());
+    orchestrators.push(orchestrator);
+    await orchestrator.start();
+    await waitingAt(byKey(tasks).ci!.id, 0);
+
+    stub.setCheckRun(repo, head, { name: 'build', status: 'in_progress' });
+    expect((await deliverWorkflowRun(pr, head)).json.pending).toEqual([expect.stringContaining('build (in_progress)')]);
+    stub.setCheckRun(repo, head, { name: 'build', status: 'completed', conclusion: 'success' });
+    stub.setStatus(repo, head, { context: 'ci/legacy', state: 'success' });
+    expect((await deliverWorkflowRun(pr, head)).json.signals).toEqual([expect.objectContaining({ matched: [byKey(tasks).ci!.id] })]);
+    await waitForGoal(database.db, goal.id, 'succeeded');
   });
 });
 
