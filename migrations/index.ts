@@ -5,6 +5,7 @@ import * as webhookPayloadIdentity from './0003_webhook_payload_identity.js';
 import * as sessionPullRequest from './0004_session_pull_request.js';
 import * as sessionUsageTotals from './0005_session_usage_totals.js';
 import * as goalLanes from './0006_goal_lanes.js';
+import * as gateBinding from './0008_gate_binding.js';
 import * as templatesAndTriggers from './0009_templates_and_triggers.js';
 
 /**
@@ -19,5 +20,6 @@ export const migrations: Record<string, Migration> = {
   '0004_session_pull_request': sessionPullRequest,
   '0005_session_usage_totals': sessionUsageTotals,
   '0006_goal_lanes': goalLanes,
+  '0008_gate_binding': gateBinding,
   '0009_templates_and_triggers': templatesAndTriggers,
 };

@@ -1,6 +1,8 @@
 import type { Config } from './config.js';
 import { NotificationListener } from './db/notification-listener.js';
 import { openDatabase, type ReadyDatabase } from './database-setup.js';
+import { createGithubClient } from './github/github-client.js';
+import { withPullRequests } from './github/pull-request-runner.js';
 import { createApp } from './http/app.js';
 import { listenHttp, type HttpListener } from './http/listener.js';
 import type { Logger } from './logger.js';
@@ -87,7 +89,11 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
   try {
     let url: string | null = null;
     const apiUrl = () => config.sessions.publicUrl ?? url ?? `http://127.0.0.1:${config.http.port}`;
-    const runner = makeRunner({ db: database.db, config, logger: logger.child({ component: 'sessions' }), apiUrl });
+    const runner = withPullRequests(
+      makeRunner({ db: database.db, config, logger: logger.child({ component: 'sessions' }), apiUrl }),
+      createGithubClient(config.github),
+      logger.child({ component: 'github' }),
+    );
     notifications = new NotificationListener(database.url, EVENTS_CHANNEL, logger);
     await notifications.start();
     // Checked like POST /api/templates; one that does not pass is logged and left out, the rest still start.

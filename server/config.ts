@@ -24,6 +24,7 @@ const SECRETS_FROM_FILES = [
   'ARBOR_SIGNAL_TOKEN',
   'ARBOR_GITHUB_WEBHOOK_SECRET',
   'ARBOR_GITHUB_WEBHOOK_SECRET_OLD',
+  'ARBOR_GITHUB_TOKEN',
 ] as const;
 type SecretFileVariable = `${(typeof SECRETS_FROM_FILES)[number]}_FILE`;
 
@@ -50,6 +51,8 @@ export const envSchema = z.object({
   ARBOR_SIGNAL_TOKEN: optionalSecret,
   ARBOR_GITHUB_WEBHOOK_SECRET: optionalSecret,
   ARBOR_GITHUB_WEBHOOK_SECRET_OLD: optionalSecret,
+  ARBOR_GITHUB_TOKEN: optionalSecret,
+  ARBOR_GITHUB_API_URL: z.string().url().default('https://api.github.com'),
   ARBOR_INSTANCE_ID: z.string().min(1).max(200).optional(),
   ARBOR_AGENT: z.enum(AGENTS).default('claude'),
   ARBOR_BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
@@ -118,6 +121,11 @@ export interface Config {
     spawnBurst: number;
   };
   auth: { apiToken?: string; signalToken?: string; githubWebhookSecret?: string; githubWebhookSecretOld?: string };
+  /**
+   * GitHub's REST API (or an Enterprise server's, `https://<host>/api/v3`). Without a token Arbor opens no
+   * pull requests and takes CI webhooks at their word; with one it asks the checks API for the verdict.
+   */
+  github: { apiUrl: string; token?: string };
   sessions: {
     /** How agents reach the API (ARBOR_API_URL in their environment); null: the address this process listens on. */
     publicUrl: string | null;
@@ -195,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       githubWebhookSecret: e.ARBOR_GITHUB_WEBHOOK_SECRET,
       githubWebhookSecretOld: e.ARBOR_GITHUB_WEBHOOK_SECRET_OLD,
     },
+    github: { apiUrl: e.ARBOR_GITHUB_API_URL.replace(/\/+$/, ''), token: e.ARBOR_GITHUB_TOKEN },
     sessions: {
       publicUrl: e.ARBOR_PUBLIC_URL ?? null,
       worktreeRoot: path.resolve(e.ARBOR_WORKTREE_ROOT ?? path.join(e.ARBOR_DATA_DIR, 'worktrees')),

@@ -64,6 +64,8 @@ export interface TasksTable {
   timeoutS: number | null;
   requiresApproval: Generated<boolean>;
   gate: NullableJson<unknown>;
+  /** The gate as bound when it last opened (attributes taken {from} a task filled in). */
+  gateBound: NullableJson<unknown>;
   gateArmedAt: NullableTimestamp;
   gateDeadline: NullableTimestamp;
   reworkCount: Generated<number>;

@@ -16,10 +16,27 @@ const MAX_GATE_LEAVES = 32;
 const OPTION_KEYS = new Set(['timeout_s', 'on_timeout', 'rework']);
 
 export type GateAttributes = Record<string, string | number>;
-export type GateCondition =
-  | { type: string; attributes: GateAttributes }
-  | { all: GateCondition[] }
-  | { any: GateCondition[] };
+
+/**
+ * Attributes a leaf takes, when it opens, from what an earlier task reported:
+ * `pr` (with `repo`; written as `pr`, `pr_url` or `repo` `{from: key}`) and
+ * `sha` (the pull request's head). Until bound the leaf matches nothing.
+ */
+export interface GateBinding {
+  from: string;
+  pr: boolean;
+  sha: boolean;
+}
+
+export interface GateLeaf {
+  type: string;
+  attributes: GateAttributes;
+  bind?: GateBinding;
+  /** gh_ci only: the checks that decide it (as branch protection's required checks); unset, every check does. */
+  checks?: string[];
+}
+
+export type GateCondition = GateLeaf | { all: GateCondition[] } | { any: GateCondition[] };
 
 export interface Gate {
   condition: GateCondition;
@@ -86,18 +103,61 @@ function normalizeLeaf(raw: Record<string, unknown>, where: string): GateConditi
     return `${where}.type must be a lowercase name like "gh_ci" (letters, digits, underscores)`;
   }
   const attributes: GateAttributes = {};
-  for (const [name, value] of Object.entries(rest)) {
+  let bind: GateBinding | undefined;
+  const { checks: rawChecks, ...named } = rest;
+  let checks: string[] | undefined;
+  if (rawChecks !== undefined) {
+    const parsed = requiredChecks.safeParse(rawChecks);
+    if (type !== 'gh_ci') return `${where}.checks is only for gh_ci gates`;
+    if (!parsed.success) return `${where}.checks must be a list of 1-50 check names`;
+    checks = [...new Set(parsed.data)];
+  }
+  for (const [name, value] of Object.entries(named)) {
     if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) return `${where}.${name} is not a valid attribute name`;
+    if (isRecord(value) && 'from' in value) {
+      const from = parseFrom(value, name, where);
+      if (typeof from === 'string') return from;
+      if (bind && bind.from !== from.from) return `${where}: every {from} of one condition names the same task`;
+      bind = { from: from.from, pr: (bind?.pr ?? false) || name !== 'sha', sha: (bind?.sha ?? false) || name === 'sha' };
+      continue;
+    }
     const parsed = attributeValue.safeParse(value);
     if (!parsed.success) return `${where}.${name} must be a string or a number`;
     attributes[name] = parsed.data;
   }
   const normalized = normalizeAttributes(attributes);
   if (typeof normalized === 'string') return `${where}: ${normalized}`;
+  if (bind) {
+    if (bind.pr && (normalized.repo !== undefined || normalized.pr !== undefined)) {
+      return `${where}: a pull request taken {from} a task cannot also be named`;
+    }
+    if (bind.sha && normalized.sha !== undefined) return `${where}: a sha taken {from} a task cannot also be named`;
+    return { type, attributes: normalized, bind, ...(checks ? { checks } : {}) };
+  }
   if (Object.keys(normalized).length === 0 && type !== 'human_approval') {
     return `${where} names no attribute to match on (for example repo and pr)`;
   }
-  return { type, attributes: normalized };
+  return { type, attributes: normalized, ...(checks ? { checks } : {}) };
+}
+
+const requiredChecks = z.array(z.string().min(1).max(200)).min(1).max(50);
+
+const BINDABLE = new Set(['pr', 'pr_url', 'repo', 'sha']);
+const FROM_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
+function parseFrom(value: Record<string, unknown>, name: string, where: string): { from: string } | string {
+  if (!BINDABLE.has(name)) return `${where}.${name} cannot be taken {from} a task (only pr, pr_url, repo and sha can)`;
+  if (Object.keys(value).length !== 1 || typeof value.from !== 'string' || !FROM_KEY.test(value.from)) {
+    return `${where}.${name} must be {"from": "<task key>"}`;
+  }
+  return { from: value.from };
+}
+
+/** The task keys a gate takes attributes from. */
+export function gateSources(condition: GateCondition): string[] {
+  if ('all' in condition) return unique(condition.all.flatMap(gateSources));
+  if ('any' in condition) return unique(condition.any.flatMap(gateSources));
+  return condition.bind ? [condition.bind.from] : [];
 }
 
 /**
@@ -148,6 +208,8 @@ export function parsePullRequestUrl(url: string): { repo: string; pr: number } |
 export function gateMatchKeys(condition: GateCondition): string[] {
   if ('all' in condition) return unique(condition.all.flatMap(gateMatchKeys));
   if ('any' in condition) return unique(condition.any.flatMap(gateMatchKeys));
+  // Not bound yet: nothing can match it, so it is filed under nothing.
+  if (condition.bind) return [];
   return [leafKey(condition.type, condition.attributes)];
 }
 
@@ -207,7 +269,11 @@ export function gateToSpec(gate: Gate): Record<string, unknown> {
 function conditionToSpec(condition: GateCondition): Record<string, unknown> {
   if ('all' in condition) return { all: condition.all.map(conditionToSpec) };
   if ('any' in condition) return { any: condition.any.map(conditionToSpec) };
-  return { type: condition.type, ...condition.attributes };
+  const spec: Record<string, unknown> = { type: condition.type, ...condition.attributes };
+  if (condition.bind?.pr) spec.pr = { from: condition.bind.from };
+  if (condition.bind?.sha) spec.sha = { from: condition.bind.from };
+  if (condition.checks) spec.checks = condition.checks;
+  return spec;
 }
 
 /**
@@ -218,6 +284,6 @@ function conditionToSpec(condition: GateCondition): Record<string, unknown> {
 export function bindGateToTask(condition: GateCondition, taskId: string): GateCondition {
   if ('all' in condition) return { all: condition.all.map((c) => bindGateToTask(c, taskId)) };
   if ('any' in condition) return { any: condition.any.map((c) => bindGateToTask(c, taskId)) };
-  if (Object.keys(condition.attributes).length > 0) return condition;
+  if (Object.keys(condition.attributes).length > 0 || condition.bind) return condition;
   return { type: condition.type, attributes: { task_id: taskId } };
 }

@@ -1,4 +1,5 @@
-import { normalizeGate, type Gate } from './gate.js';
+import { gateSources, normalizeGate, type Gate } from './gate.js';
+import { PullRequestRequestSchema, type PullRequestRequest } from './pull-request-request.js';
 import type { AgentName, ChildrenMode, SessionPolicy, TaskKind, TaskRoute } from './states.js';
 
 /**
@@ -30,6 +31,8 @@ export interface TaskSpec {
   max_attempts?: number;
   timeout_s?: number;
   requires_approval?: boolean;
+  /** Arbor opens (or updates) this pull request when the task's run succeeds; kept in metadata.pull_request. */
+  pull_request?: PullRequestRequest;
   metadata?: Record<string, unknown>;
 }
 
@@ -138,7 +141,49 @@ export function planGoalTree(roots: TaskSpec[], rootMode: ChildrenMode, limits: 
     return { ok: false, errors: [{ task: tasks[cycle[0]!]!.key, message: `dependency cycle: ${path}` }] };
   }
   for (const task of tasks) task.dependsOn = [...deps[task.index]!];
+  const sourceErrors = checkGateSources(tasks, byKey, deps, childrenOf);
+  if (sourceErrors.length > 0) return { ok: false, errors: sourceErrors.slice(0, MAX_REPORTED_ERRORS) };
   return { ok: true, tasks };
+}
+
+/**
+ * A gate that takes its pull request `{from}` a task must wait for that task:
+ * the source is an agent task among the work before the gate (its
+ * dependencies, their dependencies, and the insides of groups among them), so
+ * its report exists when the gate opens and a rework of it re-binds the gate.
+ */
+function checkGateSources(
+  tasks: PlannedTask[],
+  byKey: Map<string, number>,
+  deps: Set<number>[],
+  childrenOf: Map<number | null, number[]>,
+): TreeError[] {
+  const errors: TreeError[] = [];
+  for (const task of tasks) {
+    const sources = task.gate ? gateSources(task.gate.condition) : [];
+    if (sources.length === 0) continue;
+    const before = workBefore(task.index, tasks, deps, childrenOf);
+    for (const key of sources) {
+      const source = byKey.get(key);
+      if (source === undefined) errors.push({ task: task.key, message: `the gate takes {from} unknown task "${key}"` });
+      else if (tasks[source]!.kind !== 'agent') errors.push({ task: task.key, message: `the gate takes {from} "${key}", which is not an agent task` });
+      else if (!before.has(source)) errors.push({ task: task.key, message: `the gate takes {from} "${key}" but does not wait for it (add it to depends_on)` });
+    }
+  }
+  return errors;
+}
+
+function workBefore(index: number, tasks: PlannedTask[], deps: Set<number>[], childrenOf: Map<number | null, number[]>): Set<number> {
+  const seen = new Set<number>();
+  const stack = [...deps[index]!];
+  while (stack.length > 0) {
+    const i = stack.pop()!;
+    if (seen.has(i)) continue;
+    seen.add(i);
+    stack.push(...deps[i]!);
+    if (tasks[i]!.kind === 'group') stack.push(...(childrenOf.get(i) ?? []));
+  }
+  return seen;
 }
 
 function countTasks(roots: TaskSpec[], cap: number): number {
@@ -186,6 +231,14 @@ function planTask(
     fail(`a gate belongs on a wait_for_signal task, not on a ${kind} task`);
   }
   if (spec.requires_approval && kind !== 'agent') fail('requires_approval is only for agent tasks');
+  let metadata = spec.metadata ?? {};
+  const pullRequest = spec.pull_request ?? metadata.pull_request;
+  if (pullRequest !== undefined) {
+    const parsed = PullRequestRequestSchema.safeParse(pullRequest);
+    if (kind !== 'agent') fail('pull_request is only for agent tasks');
+    else if (!parsed.success) fail(`pull_request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')}`);
+    else metadata = { ...metadata, pull_request: parsed.data };
+  }
 
   // A group's policy and agent are the defaults of everything below it.
   const sessionPolicy = spec.session_policy ?? parent?.sessionPolicy ?? 'auto';
@@ -208,7 +261,7 @@ function planTask(
     timeoutS: spec.timeout_s ?? null,
     requiresApproval: spec.requires_approval ?? false,
     gate,
-    metadata: spec.metadata ?? {},
+    metadata,
     dependsOn: [],
   };
 }

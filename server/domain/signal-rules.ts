@@ -1,4 +1,4 @@
-import { GATE_TYPE_PATTERN, normalizeAttributes, type GateAttributes, type GateCondition } from './gate.js';
+import { GATE_TYPE_PATTERN, normalizeAttributes, type GateAttributes, type GateCondition, type GateLeaf } from './gate.js';
 
 /**
  * Signals and how they decide gates. A gate is decided from the stored
@@ -50,8 +50,9 @@ export function normalizeSignal(type: string, raw: GateAttributes): SignalCheck 
  * sha on a gate may be abbreviated (as people write them); the signal's full
  * sha then starts with it.
  */
-export function leafMatches(leaf: { type: string; attributes: GateAttributes }, signal: NormalizedSignal): boolean {
-  if (leaf.type !== signal.type) return false;
+export function leafMatches(leaf: GateLeaf, signal: NormalizedSignal): boolean {
+  // A leaf still waiting to be bound matches nothing.
+  if (leaf.type !== signal.type || leaf.bind) return false;
   return Object.entries(leaf.attributes).every(([name, value]) => {
     const given = signal.attributes[name];
     if (given === undefined) return false;
@@ -83,7 +84,29 @@ export function decideGate(condition: GateCondition, signals: readonly StoredSig
     return { state: 'open', deciding: [] };
   }
   const newest = signals.find((s) => leafMatches(condition, s));
-  return newest ? { state: newest.status, deciding: [newest] } : { state: 'open', deciding: [] };
+  if (!newest) return { state: 'open', deciding: [] };
+  const state = condition.checks ? requiredChecksState(condition.checks, newest) : newest.status;
+  return state === 'open' ? { state, deciding: [] } : { state, deciding: [newest] };
+}
+
+/**
+ * A gate naming its required checks weighs those in the signal's list of
+ * checks (`artifacts.checks`, as a verdict from the checks API carries):
+ * fail when one of them failed, pass when all of them passed, open while one
+ * is missing or running. A signal without that list is taken at its word.
+ */
+function requiredChecksState(required: readonly string[], signal: StoredSignal): GateDecision['state'] {
+  const listed = isRecord(signal.artifacts) && Array.isArray(signal.artifacts.checks) ? signal.artifacts.checks : null;
+  if (!listed) return signal.status;
+  const stateOf = new Map<string, unknown>();
+  for (const check of listed) if (isRecord(check) && typeof check.name === 'string') stateOf.set(check.name, check.state);
+  const states = required.map((name) => stateOf.get(name));
+  if (states.includes('fail')) return 'fail';
+  return states.every((s) => s === 'pass') ? 'pass' : 'open';
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The feedback a failed gate or a rejection hands back to the work it sends back. */

@@ -9,7 +9,7 @@ import type { GoalPreflight } from '../orchestrator/session-runner.js';
 export interface AppDeps {
   db: Db;
   logger: Logger;
-  config: Pick<Config, 'http' | 'auth' | 'goals'>;
+  config: Pick<Config, 'http' | 'auth' | 'goals'> & Partial<Pick<Config, 'github'>>;
   /** Change notifications, for streaming events live; without it streams fall back to polling. */
   notifications?: NotificationListener;
   /**

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { gateMatchKeys, normalizeGate, type Gate } from '../domain/gate.js';
+import { bindGate, pullRequestInResult } from '../domain/gate-binding.js';
+import { gateMatchKeys, gateSources, gateToSpec, normalizeGate, type Gate } from '../domain/gate.js';
 import { decideGate, reworkFeedback } from '../domain/signal-rules.js';
 import { propagateFailure, releaseDependents, rollUpGoals, taskEvent } from './tree-propagation.js';
 import type { NewEvent } from './events.js';
@@ -198,8 +199,10 @@ export async function decideWaitingGate(trx: Db, held: HeldTask, events: NewEven
  */
 export async function openGates(trx: Db, gateIds: string[], events: NewEvent[]): Promise<void> {
   if (gateIds.length === 0) return;
-  const gates = await trx.selectFrom('tasks').select(['id', 'gate']).where('id', 'in', gateIds).execute();
-  await lockMatchKeys(trx, gates.flatMap((g) => gateMatchKeys(storedGate(g.gate).condition)));
+  const gates = await trx.selectFrom('tasks').select(['id', 'goalId', 'gate']).where('id', 'in', gateIds).execute();
+  const bindings = await bindOpeningGates(trx, gates);
+  await lockMatchKeys(trx, bindings.deciding.flatMap((g) => gateMatchKeys(g.condition)));
+  await fileBoundGates(trx, bindings.bound);
   const { rows } = await sql<HeldTask>`
     UPDATE tasks t SET
       gate_armed_at = coalesce(t.gate_armed_at,
@@ -208,14 +211,56 @@ export async function openGates(trx: Db, gateIds: string[], events: NewEvent[]):
       gate_deadline = CASE WHEN (t.gate->>'timeout_s') IS NULL THEN NULL
                            ELSE now() + make_interval(secs => (t.gate->>'timeout_s')::int) END
     WHERE t.id = ANY(${gateIds}::uuid[]) AND t.status = 'waiting'
-    RETURNING t.id, t.goal_id, t.parent_id, t.kind, t.gate, t.rework_count`.execute(trx);
-  for (const gate of rows) await decideWaitingGate(trx, gate, events);
+    RETURNING t.id, t.goal_id, t.parent_id, t.kind, coalesce(t.gate_bound, t.gate) AS gate, t.rework_count`.execute(trx);
+  for (const gate of rows) {
+    const unbound = bindings.failed.get(gate.id);
+    if (unbound !== undefined) await failHeldTask(trx, gate, 'waiting', unbound, events);
+    else await decideWaitingGate(trx, gate, events);
+  }
+}
+
+/**
+ * Gates that take attributes `{from}` earlier tasks, bound to what those
+ * tasks reported in their latest run (a rework that pushed again re-binds).
+ * `bound`: every opening gate in the form it is decided in; `failed`: gates
+ * whose source reported no pull request, with the reason.
+ */
+async function bindOpeningGates(trx: Db, gates: { id: string; goalId: string; gate: unknown }[]) {
+  const bound = new Map<string, Gate>();
+  const failed = new Map<string, string>();
+  const deciding: Gate[] = [];
+  for (const row of gates) {
+    const declared = storedGate(row.gate);
+    const sources = gateSources(declared.condition);
+    if (sources.length === 0) {
+      deciding.push(declared);
+      continue;
+    }
+    const results = await trx.selectFrom('tasks').select(['key', 'result']).where('goalId', '=', row.goalId).where('key', 'in', sources).execute();
+    const reports = new Map(results.map((r) => [r.key, pullRequestInResult(r.result)]));
+    const binding = bindGate(declared.condition, reports);
+    if (binding.ok) {
+      bound.set(row.id, { ...declared, condition: binding.condition });
+      deciding.push(bound.get(row.id)!);
+    } else failed.set(row.id, binding.error);
+  }
+  return { bound, failed, deciding };
+}
+
+/** Stores each bound gate and files it under the keys of what it is bound to now. */
+async function fileBoundGates(trx: Db, bound: ReadonlyMap<string, Gate>): Promise<void> {
+  for (const [taskId, gate] of bound) {
+    await trx.updateTable('tasks').set({ gateBound: gateToSpec(gate) }).where('id', '=', taskId).execute();
+    await trx.deleteFrom('taskGateKeys').where('taskId', '=', taskId).execute();
+    const keys = gateMatchKeys(gate.condition).map((matchKey) => ({ taskId, matchKey }));
+    if (keys.length > 0) await trx.insertInto('taskGateKeys').values(keys).execute();
+  }
 }
 
 /** Gates whose `timeout_s` ran out act as their `on_timeout` says. Returns how many were decided. */
 export async function expireGateDeadlines(trx: Db, events: NewEvent[], limit = 100): Promise<number> {
   const { rows } = await sql<HeldTask>`
-    SELECT id, goal_id, parent_id, kind, gate, rework_count FROM tasks
+    SELECT id, goal_id, parent_id, kind, coalesce(gate_bound, gate) AS gate, rework_count FROM tasks
     WHERE status = 'waiting' AND gate_deadline < now()
     ORDER BY gate_deadline LIMIT ${limit}
     FOR UPDATE SKIP LOCKED`.execute(trx);

@@ -78,7 +78,7 @@ export interface WaitingGate {
 export async function lockWaitingGates(trx: Db, keys: readonly string[]): Promise<WaitingGate[]> {
   if (keys.length === 0) return [];
   const { rows } = await sql<WaitingGate>`
-    SELECT t.id, t.goal_id, t.parent_id, t.kind, t.gate, t.rework_count FROM tasks t
+    SELECT t.id, t.goal_id, t.parent_id, t.kind, coalesce(t.gate_bound, t.gate) AS gate, t.rework_count FROM tasks t
     WHERE t.id IN (SELECT task_id FROM task_gate_keys WHERE match_key = ANY(${keys as string[]}::text[]))
       AND t.status = 'waiting'
     ORDER BY t.id

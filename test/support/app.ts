@@ -4,7 +4,7 @@ import type { Db } from '../../server/db/database.js';
 import { createApp } from '../../server/http/app.js';
 import { createLogger } from '../../server/logger.js';
 
-export type TestConfig = Pick<Config, 'http' | 'auth' | 'goals'>;
+export type TestConfig = Pick<Config, 'http' | 'auth' | 'goals'> & Partial<Pick<Config, 'github'>>;
 
 export function testConfig(overrides: { auth?: Config['auth']; http?: Partial<Config['http']>; goals?: Partial<Config['goals']> } = {}): TestConfig {
   return {

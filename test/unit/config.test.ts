@@ -78,7 +78,9 @@ describe('secrets from files', () => {
       ARBOR_SIGNAL_TOKEN_FILE: secretFile('signal-token-0123456789'),
       ARBOR_GITHUB_WEBHOOK_SECRET_FILE: secretFile('webhook-secret-0123456789\r\n'),
       ARBOR_GITHUB_WEBHOOK_SECRET_OLD_FILE: secretFile('old-webhook-secret-0123456789\n'),
+      ARBOR_GITHUB_TOKEN_FILE: secretFile('ghp_token-0123456789\n'),
     });
+    expect(config.github).toEqual({ apiUrl: 'https://api.github.com', token: 'ghp_token-0123456789' });
     expect(config.databaseUrl).toBe('postgres://arbor:pw@db/arbor');
     expect(config.auth).toEqual({
       apiToken: 'api-token-0123456789',
@@ -128,6 +130,7 @@ describe('secrets from files', () => {
       ANTHROPIC_API_KEY: 'for-the-agent',
       ARBOR_API_TOKEN_FILE: secretFile('api-token-0123456789'),
       ARBOR_SIGNAL_TOKEN: 'signal-token-0123456789',
+      ARBOR_GITHUB_TOKEN: 'ghp_token-0123456789',
       DATABASE_URL: 'postgres://u:pw@h/db',
     });
     expect(config.sessions.baseEnv).toEqual({ PATH: '/usr/bin', ANTHROPIC_API_KEY: 'for-the-agent' });

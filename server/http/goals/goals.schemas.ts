@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { PullRequestRequestSchema } from '../../domain/pull-request-request.js';
 import { MAX_JSON_DEPTH, findUnstorable } from '../../domain/storable-text.js';
 import { AGENTS, CHILDREN_MODES, GOAL_STATUSES, SESSION_POLICIES, TASK_KINDS } from '../../domain/states.js';
 import type { TaskSpec } from '../../domain/goal-tree.js';
@@ -26,12 +27,16 @@ export const TaskSpecSchema: z.ZodType<TaskSpec> = z
       return z.array(TaskSpecSchema).optional();
     },
     gate: z.record(z.string(), z.unknown()).optional().openapi({
-      description: 'for wait_for_signal tasks: {type, repo?, pr?, pr_url?, sha?, ...} or {all|any: [...]}',
+      description: 'for wait_for_signal tasks: {type, repo?, pr?, pr_url?, sha?, ...} or {all|any: [...]}; pr, pr_url, repo and sha may be {"from": "<task key>"}: bound when the gate opens to the pull request that task reported',
     }),
     priority: z.number().int().min(-1000).max(1000).optional(),
     max_attempts: z.number().int().min(1).max(20).optional(),
     timeout_s: z.number().int().min(1).max(7200).optional(),
     requires_approval: z.boolean().optional(),
+    pull_request: PullRequestRequestSchema.optional().openapi({
+      description:
+        'for agent tasks: when the run succeeds Arbor opens (or updates) this pull request on GitHub (needs ARBOR_GITHUB_TOKEN) and reports it as result.pull_request',
+    }),
     metadata: z.record(z.string(), z.unknown()).optional(),
   })
   .openapi('TaskSpec');

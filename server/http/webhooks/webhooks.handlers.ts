@@ -1,4 +1,6 @@
-import { MAX_SIGNALS_PER_DELIVERY, signalsFromGithubEvent, verifyGithubSignature } from '../../signals/github.js';
+import { createGithubClient } from '../../github/github-client.js';
+import { confirmCiSignal } from '../../signals/ci-confirmation.js';
+import { MAX_SIGNALS_PER_DELIVERY, signalsFromGithubEvent, verifyGithubSignature, type GithubSignal } from '../../signals/github.js';
 import { SignalError, resolveSignal } from '../../signals/resolver.js';
 import { startGithubTriggers } from '../../triggers/github-triggers.js';
 import type { AppDeps, AppRouteHandler } from '../context.js';
@@ -9,6 +11,9 @@ const EVENT_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 const DELIVERY_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 export function webhookHandlers({ db, config }: AppDeps) {
+  // With a token, CI webhooks are nudges and the checks API gives the verdict.
+  const githubApi = config.github ? createGithubClient(config.github) : null;
+
   const github: AppRouteHandler<typeof routes.githubWebhook> = async (c) => {
     const current = config.auth.githubWebhookSecret;
     if (!current) throw new ApiError(503, 'webhook secret not configured');
@@ -46,7 +51,21 @@ export function webhookHandlers({ db, config }: AppDeps) {
     // One signal per pull request, each keyed by what the payload is about: a
     // redelivery, or a replay under a new delivery id, applies only what is missing.
     const results: { signal_id: string; matched: string[]; duplicate: boolean }[] = [];
-    for (const signal of outcome.signals) {
+    const pending: string[] = [];
+    for (const received of outcome.signals) {
+      let signal: GithubSignal = received;
+      if (githubApi && received.type === 'gh_ci') {
+        const confirmation = await confirmCiSignal(githubApi, received).catch((err: unknown) => {
+          log.warn({ event, delivery, err: describeGithubError(err) }, 'the GitHub checks API did not answer');
+          // GitHub shows the delivery as failed; redelivering it asks again.
+          throw new ApiError(502, 'the GitHub checks API did not answer', { cause: describeGithubError(err) });
+        });
+        if (confirmation.kind === 'pending') {
+          pending.push(confirmation.summary);
+          continue;
+        }
+        signal = confirmation.signal;
+      }
       try {
         const result = await resolveSignal(db, { ...signal, source: 'github' });
         results.push({ signal_id: result.signalId, matched: result.matched, duplicate: result.duplicate });
@@ -55,11 +74,17 @@ export function webhookHandlers({ db, config }: AppDeps) {
         throw err;
       }
     }
-    log.info({ event, delivery, signals: results }, 'github webhook applied');
-    return c.json({ signals: results }, 200);
+    log.info({ event, delivery, signals: results, pending }, 'github webhook applied');
+    return c.json({ signals: results, ...(pending.length > 0 ? { pending } : {}) }, 200);
   };
 
   return { github };
+}
+
+/** GitHub's status and message, without the request (whose headers carry the token). */
+function describeGithubError(err: unknown): string {
+  if (err && typeof err === 'object' && 'status' in err) return `${String(err.status)} ${err instanceof Error ? err.message : ''}`.trim();
+  return err instanceof Error ? err.message : String(err);
 }
 
 function parseJson(raw: Uint8Array): unknown {

@@ -25,6 +25,10 @@ export const githubWebhook = createRoute({
     '`X-GitHub-Delivery`, answers `duplicate: true` and changes nothing. What counts as the same result: the',
     'check suite id and the time it completed, the workflow run id and its attempt, the review id. One delivery',
     `posts at most ${MAX_SIGNALS_PER_DELIVERY} signals (pull requests past that are left out and logged).`,
+    '',
+    'With `ARBOR_GITHUB_TOKEN` configured a CI event is a nudge: Arbor asks the checks API for every check run and',
+    'commit status of the pull request\'s current head and posts `gh_ci` for that head only once all have completed',
+    '(pass when all succeeded, fail with the failing checks\' names and output titles as soon as one failed).',
   ].join('\n'),
   security: [],
   parameters: webhookHeaderParameters,
@@ -44,6 +48,7 @@ export const githubWebhook = createRoute({
     413: error('the body is too large'),
     415: error('the body is not application/json'),
     422: error('the event names something Arbor cannot take as a signal'),
+    502: error('GitHub\'s checks API did not answer (redeliver to try again)'),
     503: error('no webhook secret is configured'),
   },
 });

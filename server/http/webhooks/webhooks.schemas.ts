@@ -9,6 +9,9 @@ export const WebhookSignalsSchema = z
         duplicate: z.boolean().openapi({ description: 'true when this delivery was already applied; nothing changed' }),
       }),
     ),
+    pending: z.array(z.string()).optional().openapi({
+      description: 'with ARBOR_GITHUB_TOKEN: pull requests whose checks are not all done yet (no signal posted), with what is still running',
+    }),
   })
   .openapi('WebhookSignals');
 

@@ -1,0 +1,65 @@
+import type { Logger } from 'pino';
+import { githubRepoOf, pullRequestRequestOf } from '../domain/pull-request-request.js';
+import type { TaskOutcome } from '../domain/task-rules.js';
+import type { SessionAssignment, SessionRunner } from '../orchestrator/session-runner.js';
+import type { GithubClient } from './github-client.js';
+
+/**
+ * Wraps the session runner: when a task asks for a pull request and its run
+ * succeeded, Arbor opens one for the run's branch — or updates the one open
+ * for it — and puts its URL and head sha in the task's result as
+ * `pull_request`, where gates bound `{from}` the task find it.
+ *
+ * The head branch must be on the remote by then. Pushing it is the place
+ * marked below (`publishBranch`); until the runner pushes task branches, the
+ * agent pushes its branch itself, or the head is a branch already there.
+ */
+export function withPullRequests(
+  inner: SessionRunner,
+  github: GithubClient | null,
+  logger: Logger,
+  publishBranch: (assignment: SessionAssignment, branch: string) => Promise<void> = async () => {},
+): SessionRunner {
+  return {
+    preflight: inner.preflight,
+    start: inner.start?.bind(inner),
+    recoverOrphans: inner.recoverOrphans?.bind(inner),
+    stop: inner.stop?.bind(inner),
+    async run(assignment) {
+      const outcome = await inner.run(assignment);
+      const request = pullRequestRequestOf(assignment.task.metadata);
+      if (outcome.kind !== 'succeeded' || !request) return outcome;
+      return openPullRequest(assignment, outcome, request, github, logger, publishBranch);
+    },
+  };
+}
+
+async function openPullRequest(
+  assignment: SessionAssignment,
+  outcome: Extract<TaskOutcome, { kind: 'succeeded' }>,
+  request: NonNullable<ReturnType<typeof pullRequestRequestOf>>,
+  github: GithubClient | null,
+  logger: Logger,
+  publishBranch: (assignment: SessionAssignment, branch: string) => Promise<void>,
+): Promise<TaskOutcome> {
+  const result = outcome.result ?? {};
+  const failed = (error: string, permanent = false): TaskOutcome => ({ kind: 'failed', error, result, permanent });
+  if (!github) return failed('the task asks Arbor to open a pull request, but ARBOR_GITHUB_TOKEN is not set', true);
+  const repo = request.repo ?? githubRepoOf(assignment.goal.repo);
+  if (!repo) return failed(`the task asks for a pull request, but the goal's repo "${assignment.goal.repo}" is not a GitHub URL: name pull_request.repo`, true);
+  const head = request.head ?? (typeof result.branch === 'string' ? result.branch : null) ?? assignment.goal.branch;
+  if (!head) return failed('the task asks for a pull request, but its run left no branch: name pull_request.head', true);
+  try {
+    await publishBranch(assignment, head);
+    const opened = await github.openOrUpdatePullRequest({ repo, head, base: request.base, title: request.title, body: request.body, draft: request.draft });
+    logger.info({ taskId: assignment.task.id, repo, pr: opened.number, created: opened.created }, 'pull request opened or updated');
+    return {
+      kind: 'succeeded',
+      result: { ...result, pull_request: { url: opened.url, head_sha: opened.headSha, repo, number: opened.number } },
+    };
+  } catch (err) {
+    const status = err && typeof err === 'object' && 'status' in err ? ` (${String(err.status)})` : '';
+    // An attempt is spent: GitHub may answer next time, or a person fixes the branch.
+    return failed(`opening the pull request for ${head} on ${repo} failed${status}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
