@@ -16,9 +16,7 @@ import {
 import { endOrphanGroup } from './agent-process.js';
 import { launchAgent, type LiveRun } from './agent-launch.js';
 import type { AgentAdapter } from './agents/index.js';
-import { KeyedMutex } from './keyed-mutex.js';
 import { runPinned } from './pinned-lane.js';
-import { PortBlocks } from './port-blocks.js';
 import { NO_RUN, describe, type AgentRunEnd, type AgentRunRequest, type Goal, type RunnerContext, type SessionRunnerDeps, type SessionSettings } from './runner-context.js';
 import { runSpawned } from './spawned-run.js';
 
@@ -37,18 +35,14 @@ const ORPHAN_AFTER_MS = 30_000;
  * turns how the process ended into the task's outcome.
  */
 export class AgentSessionRunner implements SessionRunner, RunnerContext {
-  readonly lanes = new KeyedMutex();
   readonly host = os.hostname();
-  private readonly ports: PortBlocks;
   private readonly live = new Map<string, LiveRun>();
   private watchTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly deps: SessionRunnerDeps,
     readonly settings: SessionSettings,
-  ) {
-    this.ports = new PortBlocks(settings.ports);
-  }
+  ) {}
 
   get preflight(): GoalPreflight | undefined {
     return this.deps.preflight;
@@ -68,8 +62,8 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
     const { task, goal } = assignment;
     const agent = this.deps.agentFor((task.agent ?? goal.agent) as AgentName);
     if (task.route === 'pinned') {
-      // The whole pinned run holds the goal's lane: merges of spawned work wait for it.
-      return this.lanes.with(goal.id, () => runPinned(this, assignment, agent));
+      // The whole pinned run holds the goal's lane (in the database): merges of spawned work wait for it.
+      return runPinned(this, assignment, agent);
     }
     return runSpawned(this, assignment, agent);
   }
@@ -82,7 +76,7 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
     return {
       deps: this.deps,
       settings: this.settings,
-      ports: this.ports,
+      host: this.host,
       live: this.live,
       persist: <T>(work: () => Promise<T>) => this.persist(work),
       permanentIfExplained: (outcome: TaskOutcome, needs: GoalRequirements) => this.permanentIfExplained(outcome, needs),

@@ -1,11 +1,15 @@
 /**
  * A goal's pinned lane: its pinned tasks run one after another in the goal's
- * own worktree, on the goal branch, resuming one agent conversation. The
- * caller holds the goal's lane for the whole run.
+ * own worktree, on the goal branch, resuming one agent conversation. The lane
+ * is held in the database (goal-lanes) for the whole run, so merges into the
+ * goal branch from any instance wait for the run to end; its lease is renewed
+ * with the instance's heartbeat, and a dead instance's lane is taken over
+ * once its lease has run out.
  */
 import { randomUUID } from 'node:crypto';
 import type { TaskOutcome } from '../domain/task-rules.js';
 import type { SessionAssignment } from '../orchestrator/session-runner.js';
+import { acquireLane, beginPinnedRun, endPinnedRun, releaseLane } from '../store/goal-lanes.js';
 import {
   conversationTotalsOf,
   createSession,
@@ -20,7 +24,49 @@ import type { AgentAdapter } from './agents/index.js';
 import { NO_RUN, describe, repoNeeds, type Goal, type RunnerContext } from './runner-context.js';
 import { newTaskToken } from './task-token.js';
 
+/** How long a lane lease lasts when the settings name none; the heartbeat renews it. */
+const DEFAULT_LANE_LEASE_MS = 30_000;
+/** How often to look again while another live instance holds the lane. */
+const LANE_POLL_MS = 250;
+
 export async function runPinned(ctx: RunnerContext, assignment: SessionAssignment, agent: AgentAdapter): Promise<TaskOutcome> {
+  const { task, goal } = assignment;
+  const holder = ctx.settings.instanceId;
+  let takenOverFrom: string | null;
+  try {
+    takenOverFrom = await holdLane(ctx, goal.id, task.id, assignment.signal);
+  } catch (err) {
+    return { kind: 'failed', error: `the goal's pinned lane was not free: ${describe(err)}` };
+  }
+  try {
+    return await runInLane(ctx, assignment, agent, takenOverFrom);
+  } finally {
+    await ctx.persist(async () => {
+      await endPinnedRun(ctx.deps.db, goal.id, holder, task.id);
+      await releaseLane(ctx.deps.db, goal.id, holder);
+    });
+  }
+}
+
+/**
+ * Takes the goal's lane and marks this task as running in it (after any
+ * merge in progress anywhere has finished). Waits while another live
+ * instance holds it; returns the instance whose expired lease was taken
+ * over, if any.
+ */
+async function holdLane(ctx: RunnerContext, goalId: string, taskId: string, signal: AbortSignal): Promise<string | null> {
+  const leaseMs = ctx.settings.laneLeaseMs ?? DEFAULT_LANE_LEASE_MS;
+  for (;;) {
+    signal.throwIfAborted();
+    const lane = await ctx.persist(() => acquireLane(ctx.deps.db, goalId, ctx.settings.instanceId, leaseMs));
+    if (lane.acquired && (await ctx.persist(() => beginPinnedRun(ctx.deps.db, goalId, ctx.settings.instanceId, taskId)))) {
+      return lane.takenOverFrom;
+    }
+    await new Promise((resolve) => setTimeout(resolve, LANE_POLL_MS));
+  }
+}
+
+async function runInLane(ctx: RunnerContext, assignment: SessionAssignment, agent: AgentAdapter, takenOverFrom: string | null): Promise<TaskOutcome> {
   const { task } = assignment;
   let goalBranch: string;
   let startHead: string;
@@ -31,16 +77,23 @@ export async function runPinned(ctx: RunnerContext, assignment: SessionAssignmen
   } catch (err) {
     return ctx.permanentIfExplained({ kind: 'failed', error: describe(err) }, repoNeeds(assignment.goal));
   }
+  try {
+    // Merges made since the last run moved the branch under the checkout: never run on stale files.
+    await ctx.deps.worktrees.advanceGoalWorktree(worktree);
+  } catch (err) {
+    return { kind: 'blocked', reason: describe(err) };
+  }
   const goal = { ...assignment.goal, branch: goalBranch };
   const { token, hash } = newTaskToken();
   const run = { taskId: task.id, attempt: assignment.attempt, owner: ctx.settings.instanceId, host: ctx.host, tokenHash: hash };
-  const session = await pinnedSession(ctx, goal, agent, worktree, goalBranch, run);
+  const { session, notes } = await pinnedSession(ctx, goal, agent, worktree, goalBranch, run, takenOverFrom);
   const conversationId = agent.resumable ? session.agentSessionId : null;
   let sessionEnd: Omit<SessionRunEnd, 'status'> = { ...NO_RUN, endReason: 'runner error' };
   try {
-    const ended = await ctx.runAgent({ assignment: { ...assignment, goal }, agent, session, cwd: worktree, token, conversationId });
+    const ended = await ctx.runAgent({ assignment: { ...assignment, goal }, agent, session, cwd: worktree, token, conversationId, notes });
     sessionEnd = ended.sessionEnd;
     const kept = await ctx.keepLeftovers(worktree, task.key, ended.outcome);
+    await ctx.deps.worktrees.markGoalCheckout(worktree);
     if (kept.kind !== 'succeeded') return kept;
     const described = await ctx.deps.worktrees.describeBranch(goal.repo, goalBranch, startHead);
     return {
@@ -61,6 +114,9 @@ export async function runPinned(ctx: RunnerContext, assignment: SessionAssignmen
  * (the claim lets only one pinned task of a goal run at a time): it is ended,
  * its process too if it lives on this host, and its conversation (with the
  * running totals its agent last reported) carries on in the new session.
+ * A conversation of another instance cannot be resumed here (its CLI state
+ * and working directory are on that machine): a fresh one starts, told what
+ * the earlier tasks reported by its prompt, and the log says so.
  */
 async function pinnedSession(
   ctx: RunnerContext,
@@ -69,15 +125,29 @@ async function pinnedSession(
   worktree: string,
   branch: string,
   run: SessionRun,
-): Promise<Session> {
+  takenOverFrom: string | null,
+): Promise<{ session: Session; notes: string[] }> {
   const existing = await ctx.persist(() => findLivePinnedSession(ctx.deps.db, goal.id));
-  if (existing?.status === 'idle' && existing.agent === agent.name) return ctx.persist(() => resumePinnedSession(ctx.deps.db, existing.id, run));
-  // A conversation belongs to one agent: another agent starts its own.
-  const carried = existing?.agent === agent.name && existing.agentSessionId ? { agentSessionId: existing.agentSessionId, totals: conversationTotalsOf(existing) } : undefined;
-  if (existing) {
-    await ctx.endStaleSession(existing, existing.status === 'idle' ? `the lane moved to the ${agent.name} agent` : 'superseded: its run ended without it');
+  const elsewhere = existing !== undefined && existing !== null && existing.owner !== run.owner;
+  const notes: string[] = [];
+  if (elsewhere) {
+    const from = takenOverFrom ?? existing.owner;
+    notes.push(
+      `arbor: the goal's pinned lane moved here from instance ${from}${takenOverFrom ? ' (its lease expired)' : ''}; ` +
+        'its conversation stays there, so this run starts a fresh conversation, told what earlier tasks reported',
+    );
   }
-  return ctx.persist(() =>
+  if (existing?.status === 'idle' && existing.agent === agent.name && !elsewhere) {
+    return { session: await ctx.persist(() => resumePinnedSession(ctx.deps.db, existing.id, run)), notes };
+  }
+  // A conversation belongs to one agent (and one machine): another agent starts its own.
+  const carried =
+    !elsewhere && existing?.agent === agent.name && existing.agentSessionId ? { agentSessionId: existing.agentSessionId, totals: conversationTotalsOf(existing) } : undefined;
+  if (existing) {
+    const reason = elsewhere ? 'the lane moved to another instance' : existing.status === 'idle' ? `the lane moved to the ${agent.name} agent` : 'superseded: its run ended without it';
+    await ctx.endStaleSession(existing, reason);
+  }
+  const session = await ctx.persist(() =>
     createSession(ctx.deps.db, {
       id: randomUUID(),
       goalId: goal.id,
@@ -90,4 +160,5 @@ async function pinnedSession(
       ...run,
     }),
   );
+  return { session, notes };
 }

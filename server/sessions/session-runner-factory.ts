@@ -41,6 +41,7 @@ export const createSessionRunner: RunnerFactory = ({ db, config, logger, apiUrl 
       keepFailedWorktrees: s.keepFailedWorktrees,
       onPermissionDenial: s.onPermissionDenial,
       ports: s.ports,
+      laneLeaseMs: config.orchestrator.leaseMs,
       agentUser,
     },
   );

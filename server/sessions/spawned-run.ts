@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TaskOutcome, TaskResult } from '../domain/task-rules.js';
 import type { SessionAssignment } from '../orchestrator/session-runner.js';
+import { withMergeSlot } from '../store/goal-lanes.js';
 import { createSession, recordSessionRunEnd, type SessionRunEnd } from '../store/sessions.js';
 import type { AgentAdapter } from './agents/index.js';
 import { NO_RUN, describe, repoNeeds, type Goal, type RunnerContext } from './runner-context.js';
@@ -75,9 +76,11 @@ export async function runSpawned(ctx: RunnerContext, assignment: SessionAssignme
 }
 
 /**
- * Merges a spawned task's branch into the goal branch, waiting for the
- * goal's lane. A conflict, or git refusing the merge, holds the task as
- * blocked with its branch intact for a person to resolve and retry.
+ * Merges a spawned task's branch into the goal branch without a worktree,
+ * as the only merge of the goal on any instance, once no pinned run holds
+ * the goal's lane. A conflict, or git refusing the merge, holds the task as
+ * blocked with its branch intact for a person to resolve and retry; nothing
+ * half-merged is left.
  */
 async function mergeBack(
   ctx: RunnerContext,
@@ -86,16 +89,19 @@ async function mergeBack(
   taskKey: string,
   runResult: TaskResult,
 ): Promise<TaskOutcome> {
-  const { worktrees } = ctx.deps;
+  const { db, worktrees } = ctx.deps;
   const described = await worktrees.describeBranch(goal.repo, place.branch, place.baseSha);
   const result: TaskResult = { ...runResult, branch: place.branch, head: described.head, base: place.baseSha, commits: described.commits, diffstat: described.diffstat };
   try {
-    const merge = await ctx.lanes.with(goal.id, () =>
-      worktrees.mergeIntoGoal(goal.repo, { id: goal.id, branch: goal.branch }, place.branch, `arbor: merge task ${taskKey}`),
-    );
-    return merge.merged
-      ? { kind: 'succeeded', result: { ...result, merge: merge.sha } }
-      : { kind: 'blocked', reason: `merging ${place.branch} into ${goal.branch} conflicts in: ${merge.conflicts.join(', ')}`, result };
+    const merge = await withMergeSlot(db, goal.id, () => worktrees.mergeTaskBranch(goal.repo, goal.branch, place.branch, `arbor: merge task ${taskKey}`));
+    switch (merge.kind) {
+      case 'merged':
+        return { kind: 'succeeded', result: { ...result, merge: merge.sha } };
+      case 'already-merged':
+        return { kind: 'succeeded', result: { ...result, merge: merge.head } };
+      case 'conflicts':
+        return { kind: 'blocked', reason: `merging ${place.branch} into ${goal.branch} conflicts in: ${merge.paths.join(', ')}`, result };
+    }
   } catch (err) {
     return { kind: 'blocked', reason: `merging ${place.branch} into ${goal.branch} failed: ${describe(err)}`, result };
   }

@@ -1,10 +1,11 @@
 import { serve } from '@hono/node-server';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { laneHolder } from '../../server/store/goal-lanes.js';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../server/config.js';
@@ -327,6 +328,31 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
     expect(result(second_).commits).toEqual([{ sha: leftover, subject: 'arbor: uncommitted work of task second' }]);
     const first_ = await task(h, goal.id, 'first');
     expect(result(first_).commits.map((c: { subject: string }) => c.subject)).toEqual(['first task commit']);
+  });
+
+  it('brings the pinned worktree up to merges made without it before the next pinned task, so that task never undoes them', async () => {
+    const h = await startHarness();
+    const { goal } = await h.createGoal(
+      [
+        { key: 'p1', title: 'P1', session_policy: 'pinned', instructions: 'FAKE: write p1.txt p1\nFAKE: commit p1' },
+        {
+          key: 'fan',
+          title: 'Fan out',
+          children_mode: 'parallel',
+          children: ['a', 'b'].map((key) => ({ key, title: key, session_policy: 'spawn' as const, instructions: `FAKE: write ${key}.txt ${key}\nFAKE: commit ${key}` })),
+        },
+        // Commits everything it sees: on a stale checkout that would delete a.txt and b.txt again.
+        { key: 'p2', title: 'P2', session_policy: 'pinned', instructions: 'FAKE: write p2.txt p2\nFAKE: commit p2' },
+      ],
+      { title: 'Pinned after merges' },
+    );
+    await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+    const branch = (await getGoal(h.db.db, goal.id))!.branch!;
+    for (const key of ['p1', 'a', 'b', 'p2']) expect(showFile(h.repo.path, branch, `${key}.txt`)).toBe(key);
+    const p2 = result(await task(h, goal.id, 'p2'));
+    expect(git(h.repo.path, 'show', '--name-only', '--format=', p2.head as string)).toBe('p2.txt');
+    // The lane is given back at the end of each pinned run.
+    expect(await laneHolder(h.db.db, goal.id)).toBeNull();
   });
 
   it('runs spawned tasks at the same time in worktrees of their own and merges them back with --no-ff', async () => {
@@ -874,14 +900,16 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
       async () => (await sessionsOf(h, goal.id)).find((s) => s.status === 'running' && s.pid !== null),
       WAIT_MS,
     );
-    // Someone checks the goal branch out in the main clone while the agent works:
-    // the merge back cannot use the branch in a worktree of its own.
+    // Something holds git's lock on the goal branch while the agent works (as a crashed git
+    // would leave it): the merge cannot publish.
     const goalBranch = (await getGoal(h.db.db, goal.id))!.branch!;
-    git(h.repo.path, 'checkout', '-q', goalBranch);
+    const goalHead = git(h.repo.path, 'rev-parse', goalBranch);
+    writeFileSync(path.join(h.repo.path, '.git', 'refs', 'heads', `${goalBranch}.lock`), '');
 
     // Held for a person (the branch is intact), not failed: the work itself was fine.
     const blocked = await waitForTask(h, goal.id, 'm', 'blocked');
-    expect(blocked.error).toMatch(/already checked out/);
+    expect(blocked.error).toMatch(/failed: could not update refs\/heads\/.*cannot lock ref/);
+    expect(git(h.repo.path, 'rev-parse', goalBranch)).toBe(goalHead);
     const session = (await sessionsOfTask(h, blocked.id))[0]!;
     expect(session.id).toBe(running.id);
     expect({ status: session.status, tokenHash: session.tokenHash }).toEqual({ status: 'ended', tokenHash: null });
