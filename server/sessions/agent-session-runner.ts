@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { untilDatabaseAnswers } from '../db/availability.js';
 import type { AgentName } from '../domain/states.js';
@@ -16,6 +17,7 @@ import {
 import { endOrphanGroup } from './agent-process.js';
 import { launchAgent, type LiveRun } from './agent-launch.js';
 import type { AgentAdapter } from './agents/index.js';
+import { GoalRepos, type GoalRepo } from './goal-repo.js';
 import { runPinned } from './pinned-lane.js';
 import { NO_RUN, describe, type AgentRunEnd, type AgentRunRequest, type Goal, type RunnerContext, type SessionRunnerDeps, type SessionSettings } from './runner-context.js';
 import { runSpawned } from './spawned-run.js';
@@ -36,13 +38,16 @@ const ORPHAN_AFTER_MS = 30_000;
  */
 export class AgentSessionRunner implements SessionRunner, RunnerContext {
   readonly host = os.hostname();
+  readonly repos: GoalRepos;
   private readonly live = new Map<string, LiveRun>();
   private watchTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly deps: SessionRunnerDeps,
     readonly settings: SessionSettings,
-  ) {}
+  ) {
+    this.repos = new GoalRepos(deps.worktrees, deps.mirrors ?? null);
+  }
 
   get preflight(): GoalPreflight | undefined {
     return this.deps.preflight;
@@ -84,8 +89,8 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
   }
 
   /** The goal's branch, created from base_ref on first use and recorded on the goal. */
-  async goalBranch(goal: Goal): Promise<{ branch: string; head: string }> {
-    const ensured = await this.deps.worktrees.ensureGoalBranch(goal.repo, goal);
+  async goalBranch(goal: Goal, where: GoalRepo): Promise<{ branch: string; head: string }> {
+    const ensured = await this.repos.ensureGoalBranch(where, goal);
     if (goal.branch !== ensured.branch) await this.persist(() => setGoalBranch(this.deps.db, goal.id, ensured.branch));
     return ensured;
   }
@@ -125,7 +130,8 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
       await touchSessions(this.deps.db, ids);
       for (const id of await sessionsToStop(this.deps.db, ids)) this.live.get(id)?.stop();
       for (const finished of await endFinishedPinnedSessions(this.deps.db)) {
-        if (finished.worktreePath) await this.deps.worktrees.remove(finished.repo, finished.worktreePath).catch(() => {});
+        const local = this.repos.localPath(finished.repo);
+        if (finished.worktreePath && local) await this.deps.worktrees.remove(local, finished.worktreePath).catch(() => {});
       }
     } catch (err) {
       this.deps.logger.warn({ err }, 'session watch failed');
@@ -163,7 +169,8 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
       if (ended) this.deps.logger.warn({ session: session.id, pid: session.pid }, 'ended an orphaned agent process');
     }
     if (session.host === this.host && session.worktreePath) {
-      const repo = (await this.persist(() => getGoal(this.deps.db, session.goalId)))?.repo;
+      const goalRepo = (await this.persist(() => getGoal(this.deps.db, session.goalId)))?.repo;
+      const repo = goalRepo === undefined ? null : this.repos.localPath(goalRepo);
       await this.deps.worktrees
         .commitLeftovers(session.worktreePath, 'arbor: unfinished work of an interrupted run')
         .catch((err) => this.deps.logger.warn({ err: describe(err), session: session.id }, 'leftover work of an orphan not committed'));
@@ -192,7 +199,10 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
   private async pruneWorktrees(): Promise<void> {
     const inUse = await worktreesInUse(this.deps.db);
     const keep = new Set(inUse.paths);
-    for (const repo of inUse.repos) {
+    for (const goalRepo of inUse.repos) {
+      const repo = this.repos.localPath(goalRepo);
+      // A remote this instance has not mirrored yet has no worktrees here.
+      if (repo === null || (repo !== goalRepo && !existsSync(repo))) continue;
       await this.deps.worktrees.prune(repo, keep).catch((err) => this.deps.logger.warn({ err, repo }, 'worktree prune failed'));
     }
   }

@@ -21,6 +21,7 @@ import {
   type SessionRunEnd,
 } from '../store/sessions.js';
 import type { AgentAdapter } from './agents/index.js';
+import type { GoalRepo } from './goal-repo.js';
 import { NO_RUN, describe, repoNeeds, type Goal, type RunnerContext } from './runner-context.js';
 import { newTaskToken } from './task-token.js';
 
@@ -68,12 +69,17 @@ async function holdLane(ctx: RunnerContext, goalId: string, taskId: string, sign
 
 async function runInLane(ctx: RunnerContext, assignment: SessionAssignment, agent: AgentAdapter, takenOverFrom: string | null): Promise<TaskOutcome> {
   const { task } = assignment;
+  let where: GoalRepo;
   let goalBranch: string;
   let startHead: string;
   let worktree: string;
+  /** The remote's tip of the goal branch this run's push expects to replace. */
+  let remoteTip: string | null = null;
   try {
-    ({ branch: goalBranch, head: startHead } = await ctx.goalBranch(assignment.goal));
-    worktree = await ctx.deps.worktrees.goalWorktree(assignment.goal.repo, assignment.goal.id, goalBranch);
+    where = await ctx.repos.open(assignment.goal.repo);
+    ({ branch: goalBranch, head: startHead } = await ctx.goalBranch(assignment.goal, where));
+    worktree = await ctx.deps.worktrees.goalWorktree(where.local, assignment.goal.id, goalBranch);
+    if (where.remote) remoteTip = await where.remote.trackedTip(goalBranch);
   } catch (err) {
     return ctx.permanentIfExplained({ kind: 'failed', error: describe(err) }, repoNeeds(assignment.goal));
   }
@@ -94,8 +100,11 @@ async function runInLane(ctx: RunnerContext, assignment: SessionAssignment, agen
     sessionEnd = ended.sessionEnd;
     const kept = await ctx.keepLeftovers(worktree, task.key, ended.outcome);
     await ctx.deps.worktrees.markGoalCheckout(worktree);
+    // Whatever the outcome, the run's commits are on the goal branch: the remote gets them too.
+    const published = await publishGoalBranch(ctx, where, goalBranch, remoteTip);
     if (kept.kind !== 'succeeded') return kept;
-    const described = await ctx.deps.worktrees.describeBranch(goal.repo, goalBranch, startHead);
+    if (published !== null) return { kind: 'blocked', reason: published, result: kept.result };
+    const described = await ctx.deps.worktrees.describeBranch(where.local, goalBranch, startHead);
     return {
       kind: 'succeeded',
       result: { ...kept.result, branch: goalBranch, head: described.head, base: startHead, commits: described.commits, diffstat: described.diffstat },
@@ -105,6 +114,24 @@ async function runInLane(ctx: RunnerContext, assignment: SessionAssignment, agen
   } finally {
     // Idle, not ended: the goal's next pinned task resumes this conversation. The run's token dies here.
     await ctx.persist(() => recordSessionRunEnd(ctx.deps.db, session.id, { ...sessionEnd, status: 'idle' }));
+  }
+}
+
+/**
+ * Pushes the goal branch as the pinned run left it to the remote, if its
+ * tip there is still the one the run started from (merges wait while a
+ * pinned run holds the lane, so it is). Null when pushed (or nothing to
+ * push); otherwise why not.
+ */
+async function publishGoalBranch(ctx: RunnerContext, where: GoalRepo, branch: string, expected: string | null): Promise<string | null> {
+  if (!where.remote) return null;
+  try {
+    const head = await ctx.deps.worktrees.branchHead(where.local, branch);
+    if (head === expected) return null;
+    const pushed = await where.remote.pushWithLease(head, branch, expected);
+    return pushed === 'pushed' ? null : `pushing ${branch} to the remote lost a race: its tip moved while the pinned task ran`;
+  } catch (err) {
+    return `pushing ${branch} to the remote failed: ${describe(err)}`;
   }
 }
 

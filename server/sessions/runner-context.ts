@@ -11,6 +11,8 @@ import type { GoalPreflight, GoalRequirements, SessionAssignment } from '../orch
 import type { Session, SessionRunEnd } from '../store/sessions.js';
 import type { AgentAdapter } from './agents/index.js';
 import type { AgentUser } from './agent-user.js';
+import type { GoalRepo, GoalRepos } from './goal-repo.js';
+import type { RepoMirrors } from './repo-mirror.js';
 import { WorktreeError, type WorktreeManager } from './worktrees.js';
 
 export interface SessionSettings {
@@ -39,6 +41,8 @@ export interface SessionRunnerDeps {
   logger: Logger;
   worktrees: WorktreeManager;
   agentFor(name: AgentName): AgentAdapter;
+  /** This instance's mirrors of remote repositories; absent: goals on remotes cannot run here. */
+  mirrors?: RepoMirrors | null;
   /** What a goal needs of this machine; it also tells a failed start that cannot heal. */
   preflight?: GoalPreflight;
 }
@@ -71,7 +75,8 @@ export interface RunnerContext {
   readonly settings: SessionSettings;
   readonly host: string;
   persist<T>(work: () => Promise<T>): Promise<T>;
-  goalBranch(goal: Goal): Promise<{ branch: string; head: string }>;
+  readonly repos: GoalRepos;
+  goalBranch(goal: Goal, where: GoalRepo): Promise<{ branch: string; head: string }>;
   keepLeftovers(worktree: string, taskKey: string, outcome: TaskOutcome): Promise<TaskOutcome>;
   permanentIfExplained(outcome: TaskOutcome, needs: GoalRequirements): Promise<TaskOutcome>;
   runAgent(run: AgentRunRequest): Promise<AgentRunEnd>;

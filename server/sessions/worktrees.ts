@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { chown, mkdir, readdir, readlink, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { assertReachableBy, type AgentUser } from './agent-user.js';
-import { advanceCheckout, BranchMergeError, localBranchTip, mergeIntoBranch, type MergeOptions, type MergeOutcome } from './branch-merge.js';
+import { advanceCheckout, BranchMergeError, localBranchTip, mergeIntoBranch, type BranchTip, type MergeOptions, type MergeOutcome } from './branch-merge.js';
+import { REMOTE } from './repo-mirror.js';
 import { ARBOR_IDENTITY, createGit, GitCommandError, gitMessage, type Git, type WorktreeEntry } from './git-command.js';
 import { KeyedQueue } from './git-repo-queue.js';
 
@@ -123,6 +124,41 @@ export class WorktreeManager {
         const winner = await r.git.resolveCommit(r.path, `refs/heads/${branch}`);
         if (winner === null) throw new WorktreeError(`could not create branch "${branch}" in ${r.display}: ${gitMessage(created)}`);
         return { branch, head: winner };
+      });
+    });
+  }
+
+  /** The commit base_ref names in `repo` (in a mirror, also the remote's branch of that name). */
+  baseCommit(repo: string, baseRef: string): Promise<string> {
+    return userFacing(async () => resolveBaseRef(await this.openRepo(repo), baseRef));
+  }
+
+  /** The commit `branch` points at. */
+  branchHead(repo: string, branch: string): Promise<string> {
+    return userFacing(async () => {
+      const r = await this.openRepo(repo);
+      const head = await r.git.resolveCommit(r.path, `refs/heads/${branch}`);
+      if (head === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
+      return head;
+    });
+  }
+
+  /**
+   * Moves the local `branch` up to `tip` (the remote's, just fetched) when
+   * it is missing or behind it; a branch with commits of its own is left as
+   * it is. Returns where the branch is now.
+   */
+  followBranch(repo: string, branch: string, tip: string): Promise<string> {
+    return userFacing(async () => {
+      const r = await this.openRepo(repo);
+      await checkBranchName(r, branch);
+      return this.queue.run(r.key, async () => {
+        const ref = `refs/heads/${branch}`;
+        const local = await r.git.resolveCommit(r.path, ref);
+        if (local === tip) return tip;
+        if (local !== null && !(await isAncestor(r, local, tip))) return local;
+        await r.git.output(r.path, ['update-ref', '-m', 'arbor: follow the remote', ref, tip, local ?? ZERO_OID]);
+        return tip;
       });
     });
   }
@@ -277,7 +313,7 @@ export class WorktreeManager {
     goalBranch: string,
     branch: string,
     message: string,
-    options: Pick<MergeOptions, 'beforePublish'> = {},
+    options: Pick<MergeOptions, 'beforePublish'> & { tip?: BranchTip } = {},
   ): Promise<MergeOutcome> {
     return userFacing(async () => {
       const r = await this.openRepo(repo);
@@ -286,7 +322,8 @@ export class WorktreeManager {
       const ref = `refs/heads/${branch}`;
       if ((await r.git.resolveCommit(r.path, ref)) === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
       try {
-        return await mergeIntoBranch(r.git, localBranchTip(r.git, r.path, goalBranch), { ...options, task: ref, message });
+        const { tip, ...merge } = options;
+        return await mergeIntoBranch(r.git, tip ?? localBranchTip(r.git, r.path, goalBranch), { ...merge, task: ref, message });
       } catch (err) {
         if (err instanceof BranchMergeError) throw new WorktreeError(err.message, { cause: err });
         throw err;
@@ -521,6 +558,13 @@ export class WorktreeManager {
     if (known !== undefined) return { display: repo, path: real, key: known, git: this.git };
     // Only successes are remembered: a path may become a repository later.
     if (!(await stat(real)).isDirectory()) throw new WorktreeError(`repository path is not a directory: ${repo}`);
+    // A bare repository (this instance's mirror of a remote) has no top level: it is its own.
+    const bare = await this.git.run(real, ['rev-parse', '--is-bare-repository']);
+    if (bare.code === 0 && bare.stdout.trim() === 'true') {
+      const key = await commonDir(this.git, real);
+      this.repoKeys.set(real, key);
+      return { display: repo, path: real, key, git: this.git };
+    }
     const top = await this.git.run(real, ['rev-parse', '--show-toplevel']);
     if (top.code !== 0) {
       if (/not a git repository/i.test(top.stderr)) throw new WorktreeError(`not a git repository: ${repo}`);
@@ -634,7 +678,9 @@ async function isRegistered(r: Repo, target: string): Promise<boolean> {
 }
 
 async function resolveBaseRef(r: Repo, baseRef: string): Promise<string> {
-  const sha = baseRef === '' || baseRef.startsWith('-') ? null : await r.git.resolveCommit(r.path, baseRef);
+  const usable = baseRef !== '' && !baseRef.startsWith('-');
+  // In a mirror the remote's branches are origin/<name> (it has no local branches of its own).
+  const sha = usable ? ((await r.git.resolveCommit(r.path, baseRef)) ?? (await r.git.resolveCommit(r.path, `refs/remotes/${REMOTE}/${baseRef}`))) : null;
   if (sha === null) throw new WorktreeError(`base_ref "${baseRef}" not found in ${r.display}`);
   return sha;
 }

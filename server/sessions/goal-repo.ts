@@ -1,0 +1,115 @@
+/**
+ * Where a goal's git work happens on this instance. A goal's `repo` is a
+ * path on this machine (used as it is) or a remote's URL: then this
+ * instance's mirror of it, fetched before each session, is where worktrees
+ * are made, and task branches and goal-branch merges are pushed to the
+ * remote, each push a compare-and-swap on the remote's tip.
+ */
+import { classifyRepo } from '../domain/repo-location.js';
+import type { BranchTip } from './branch-merge.js';
+import { KeyedQueue } from './git-repo-queue.js';
+import { MirrorError, type RepoMirror, type RepoMirrors } from './repo-mirror.js';
+import { WorktreeManager } from './worktrees.js';
+
+export interface GoalRepo {
+  /** The repository worktrees are made in and merges computed in: the path, or the mirror. */
+  local: string;
+  /** The remote, through this instance's mirror; null for a path. */
+  remote: RemoteRepo | null;
+}
+
+/**
+ * A mirror's fetches and pushes, one at a time: git locks each ref it
+ * updates and does not wait for a lock, so a fetch and a push updating one
+ * tracking ref at once would fail. Other instances have mirrors of their own.
+ */
+export class RemoteRepo {
+  constructor(
+    private readonly mirror: RepoMirror,
+    private readonly queue: KeyedQueue,
+  ) {}
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    return this.queue.run(this.mirror.path, work);
+  }
+
+  fetch(): Promise<void> {
+    return this.serial(() => this.mirror.fetch());
+  }
+
+  trackedTip(branch: string): Promise<string | null> {
+    return this.mirror.trackedTip(branch);
+  }
+
+  /** Pushes `source` to the remote's `branch` if the remote's tip is still `expected` (null: absent). */
+  pushWithLease(source: string, branch: string, expected: string | null): Promise<'pushed' | 'lost'> {
+    return this.serial(() => this.mirror.push(source, branch, { expected }));
+  }
+
+  /** The remote's goal branch as a merge target: read by a fetch of it, swapped by a push with a lease. */
+  branchTip(branch: string): BranchTip {
+    const tip = this.mirror.branchTip(branch);
+    return { ...tip, read: () => this.serial(() => tip.read()), swap: (next, expected) => this.serial(() => tip.swap(next, expected)) };
+  }
+}
+
+export class GoalRepos {
+  private readonly queue = new KeyedQueue();
+
+  constructor(
+    private readonly worktrees: WorktreeManager,
+    /** Null: this instance keeps no mirrors, and a goal with a remote repo cannot run here. */
+    private readonly mirrors: RepoMirrors | null,
+  ) {}
+
+  /** The goal's repository on this instance, a remote's mirror fetched now (a session starts from what the remote has). */
+  async open(repo: string): Promise<GoalRepo> {
+    const location = classifyRepo(repo);
+    if (location.kind !== 'remote') return { local: repo, remote: null };
+    if (!this.mirrors) throw new MirrorError(`this instance keeps no mirrors, so it cannot work on the remote ${location.url}`);
+    const mirrors = this.mirrors;
+    // One open (clone or fetch) per mirror at a time, like its other fetches and pushes.
+    const mirror = await this.queue.run(mirrors.pathFor(location.url), () => mirrors.open(location.url));
+    return { local: mirror.path, remote: new RemoteRepo(mirror, this.queue) };
+  }
+
+  /** Where worktrees of `repo` live on this instance, without fetching: for cleaning up. */
+  localPath(repo: string): string | null {
+    const location = classifyRepo(repo);
+    if (location.kind === 'path') return repo;
+    if (location.kind === 'remote' && this.mirrors) return this.mirrors.pathFor(location.url);
+    return null;
+  }
+
+  /**
+   * The goal branch, created on first use: on a remote, created there from
+   * base_ref if absent (create-if-absent: another instance creating it at the
+   * same moment wins, and its branch is used), and the mirror's local branch
+   * brought up to the remote's.
+   */
+  async ensureGoalBranch(
+    where: GoalRepo,
+    goal: { id: string; title: string; baseRef: string; branch: string | null },
+  ): Promise<{ branch: string; head: string }> {
+    if (!where.remote) return this.worktrees.ensureGoalBranch(where.local, goal);
+    const remote = where.remote;
+    const branch = goal.branch ?? WorktreeManager.goalBranchName(goal);
+    let tip = await remote.trackedTip(branch);
+    if (tip === null) {
+      const base = await this.worktrees.baseCommit(where.local, goal.baseRef);
+      tip = (await remote.pushWithLease(base, branch, null)) === 'pushed' ? base : await remote.branchTip(branch).read();
+      if (tip === null) throw new MirrorError(`the goal branch ${branch} could not be created on the remote`);
+    }
+    return { branch, head: await this.worktrees.followBranch(where.local, branch, tip) };
+  }
+
+  /**
+   * Before a spawned run on a remote: the task branch as an earlier attempt
+   * (on any instance) pushed it, when that is ahead of the mirror's.
+   */
+  async followTaskBranch(where: GoalRepo, branch: string): Promise<void> {
+    if (!where.remote) return;
+    const tip = await where.remote.trackedTip(branch);
+    if (tip !== null) await this.worktrees.followBranch(where.local, branch, tip);
+  }
+}
