@@ -333,9 +333,9 @@ export class TaskOrchestrator {
         const self = ownProcess();
         await registerInstance(this.deps.db, { id: this.options.instanceId, host: this.host, pid: self.pid, pidStartedAt: self.startTime });
       }
-      if (this.running.size === 0) return;
-      // Pinned lanes held by this instance live exactly as long as its task leases do.
+      // The pinned lanes this instance holds stay here while it lives, idle or not.
       await renewLanes(this.deps.db, this.options.instanceId, this.options.leaseMs);
+      if (this.running.size === 0) return;
       const lost = await renewLeases(this.deps.db, this.options.instanceId, [...this.running.keys()], this.options.leaseMs);
       for (const taskId of lost) {
         const session = this.running.get(taskId);

@@ -4,6 +4,7 @@ import { untilDatabaseAnswers } from '../db/availability.js';
 import type { AgentName } from '../domain/states.js';
 import type { TaskOutcome } from '../domain/task-rules.js';
 import type { GoalPreflight, GoalRequirements, SessionAssignment, SessionRunner } from '../orchestrator/session-runner.js';
+import { releaseFinishedLanes } from '../store/goal-lanes.js';
 import { getGoal, setGoalBranch } from '../store/goals.js';
 import {
   endFinishedPinnedSessions,
@@ -129,7 +130,8 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
     try {
       await touchSessions(this.deps.db, ids);
       for (const id of await sessionsToStop(this.deps.db, ids)) this.live.get(id)?.stop();
-      for (const finished of await endFinishedPinnedSessions(this.deps.db)) {
+      await releaseFinishedLanes(this.deps.db, this.settings.instanceId);
+      for (const finished of await endFinishedPinnedSessions(this.deps.db, this.settings.instanceId)) {
         const local = this.repos.localPath(finished.repo);
         if (finished.worktreePath && local) await this.deps.worktrees.remove(local, finished.worktreePath).catch(() => {});
       }

@@ -1,15 +1,17 @@
 /**
  * A goal's pinned lane: its pinned tasks run one after another in the goal's
  * own worktree, on the goal branch, resuming one agent conversation. The lane
- * is held in the database (goal-lanes) for the whole run, so merges into the
- * goal branch from any instance wait for the run to end; its lease is renewed
- * with the instance's heartbeat, and a dead instance's lane is taken over
- * once its lease has run out.
+ * is held in the database (goal-lanes) by the instance that runs it: taken
+ * when its first pinned task starts, kept between tasks (the conversation
+ * lives on that machine, and only the holder claims the goal's pinned tasks)
+ * under a lease the instance's heartbeat renews, given up when the goal ends,
+ * and taken over by another instance once a dead holder's lease has run out.
+ * While a pinned task runs, merges into the goal branch from any instance wait.
  */
 import { randomUUID } from 'node:crypto';
 import type { TaskOutcome } from '../domain/task-rules.js';
 import type { SessionAssignment } from '../orchestrator/session-runner.js';
-import { acquireLane, beginPinnedRun, endPinnedRun, releaseLane } from '../store/goal-lanes.js';
+import { acquireLane, beginPinnedRun, endPinnedRun } from '../store/goal-lanes.js';
 import {
   conversationTotalsOf,
   createSession,
@@ -42,10 +44,8 @@ export async function runPinned(ctx: RunnerContext, assignment: SessionAssignmen
   try {
     return await runInLane(ctx, assignment, agent, takenOverFrom);
   } finally {
-    await ctx.persist(async () => {
-      await endPinnedRun(ctx.deps.db, goal.id, holder, task.id);
-      await releaseLane(ctx.deps.db, goal.id, holder);
-    });
+    // Merges may go ahead; the lane itself stays here for the goal's next pinned task.
+    await ctx.persist(() => endPinnedRun(ctx.deps.db, goal.id, holder, task.id));
   }
 }
 
@@ -57,12 +57,16 @@ export async function runPinned(ctx: RunnerContext, assignment: SessionAssignmen
  */
 async function holdLane(ctx: RunnerContext, goalId: string, taskId: string, signal: AbortSignal): Promise<string | null> {
   const leaseMs = ctx.settings.laneLeaseMs ?? DEFAULT_LANE_LEASE_MS;
+  // Claims leave a held lane's tasks to its holder; one claimed in the moment before it was taken
+  // waits out a lease at most (the holder may be dying), then goes back to be claimed again.
+  const giveUpAt = Date.now() + 2 * leaseMs;
   for (;;) {
     signal.throwIfAborted();
     const lane = await ctx.persist(() => acquireLane(ctx.deps.db, goalId, ctx.settings.instanceId, leaseMs));
     if (lane.acquired && (await ctx.persist(() => beginPinnedRun(ctx.deps.db, goalId, ctx.settings.instanceId, taskId)))) {
       return lane.takenOverFrom;
     }
+    if (!lane.acquired && Date.now() >= giveUpAt) throw new Error(`instance ${lane.holder} holds it`);
     await new Promise((resolve) => setTimeout(resolve, LANE_POLL_MS));
   }
 }

@@ -367,8 +367,39 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
     for (const key of ['p1', 'a', 'b', 'p2']) expect(showFile(h.repo.path, branch, `${key}.txt`)).toBe(key);
     const p2 = result(await task(h, goal.id, 'p2'));
     expect(git(h.repo.path, 'show', '--name-only', '--format=', p2.head as string)).toBe('p2.txt');
-    // The lane is given back at the end of each pinned run.
-    expect(await laneHolder(h.db.db, goal.id)).toBeNull();
+    // The lane stayed with this instance between its pinned runs, and was given up when the goal ended.
+    await waitFor('the lane to be given up', async () => (await laneHolder(h.db.db, goal.id)) === null, WAIT_MS);
+  });
+
+  it('takes over the pinned lane of an instance whose lease expired: a fresh conversation, and the log says so', async () => {
+    const h = await startHarness();
+    const { goal } = await h.createGoal(
+      [
+        { key: 'p1', title: 'P1', session_policy: 'pinned', instructions: 'FAKE: write p1.txt p1\nFAKE: commit p1\nFAKE: summary p1 wrote p1.txt' },
+        { key: 'hold', title: 'Hold', kind: 'wait_for_signal', gate: { type: 'hold', name: 'lane-test' } },
+        { key: 'p2', title: 'P2', session_policy: 'pinned', instructions: 'FAKE: write p2.txt p2\nFAKE: commit p2' },
+      ],
+      { title: 'Lane takeover' },
+    );
+    const gate = await waitForTask(h, goal.id, 'hold', 'waiting');
+    // The lane and its conversation belonged to an instance that died: its lease ran out.
+    await h.db.db.updateTable('goalLanes').set({ holder: 'dead-instance', expiresAt: new Date(Date.now() - 1000) }).where('goalId', '=', goal.id).execute();
+    await h.db.db.updateTable('sessions').set({ owner: 'dead-instance' }).where('goalId', '=', goal.id).where('kind', '=', 'pinned').execute();
+    const signalled = await fetch(`${h.url}/api/tasks/${gate.id}/signal`, {
+      method: 'POST',
+      headers: { ...AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'pass' }),
+    });
+    expect(signalled.status).toBe(200);
+    await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+
+    const [first, second] = h.transcript() as [TranscriptEntry, TranscriptEntry];
+    expect(second.resume).toBeNull();
+    expect(second.sessionId).not.toBe(first.sessionId);
+    const sessions = await sessionsOf(h, goal.id);
+    expect(sessions.map((s) => s.owner)).toEqual(['dead-instance', expect.not.stringMatching(/^dead-instance$/)]);
+    expect(sessions[0]!.endReason).toBe('the lane moved to another instance');
+    expect(await logText(h, sessions[1]!.id)).toContain("the goal's pinned lane moved here from instance dead-instance (its lease expired)");
   });
 
   describe('on a remote repository', () => {
