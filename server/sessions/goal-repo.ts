@@ -19,18 +19,19 @@ export interface GoalRepo {
 }
 
 /**
- * A mirror's fetches and pushes, one at a time: git locks each ref it
- * updates and does not wait for a lock, so a fetch and a push updating one
- * tracking ref at once would fail. Other instances have mirrors of their own.
+ * A mirror's fetches and pushes, one at a time and never during other git
+ * work in the mirror: git locks each ref it updates and does not wait for a
+ * lock, and a fetch checks every ref, the HEADs of worktrees being made or
+ * removed included. Other instances have mirrors of their own.
  */
 export class RemoteRepo {
   constructor(
     private readonly mirror: RepoMirror,
-    private readonly queue: KeyedQueue,
+    private readonly worktrees: WorktreeManager,
   ) {}
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
-    return this.queue.run(this.mirror.path, work);
+    return this.worktrees.exclusive(this.mirror.path, work);
   }
 
   fetch(): Promise<void> {
@@ -54,7 +55,9 @@ export class RemoteRepo {
 }
 
 export class GoalRepos {
+  /** Orders the first opening (the clone) of each mirror. */
   private readonly queue = new KeyedQueue();
+  private readonly opened = new Map<string, RemoteRepo>();
 
   constructor(
     private readonly worktrees: WorktreeManager,
@@ -68,9 +71,24 @@ export class GoalRepos {
     if (location.kind !== 'remote') return { local: repo, remote: null };
     if (!this.mirrors) throw new MirrorError(`this instance keeps no mirrors, so it cannot work on the remote ${location.url}`);
     const mirrors = this.mirrors;
-    // One open (clone or fetch) per mirror at a time, like its other fetches and pushes.
-    const mirror = await this.queue.run(mirrors.pathFor(location.url), () => mirrors.open(location.url));
-    return { local: mirror.path, remote: new RemoteRepo(mirror, this.queue) };
+    const local = mirrors.pathFor(location.url);
+    const known = this.opened.get(local);
+    if (known) {
+      await known.fetch();
+      return { local, remote: known };
+    }
+    // The first use clones (or finds) the mirror and fetches, before any other git work in it here.
+    const remote = await this.queue.run(local, async () => {
+      const already = this.opened.get(local);
+      if (already) {
+        await already.fetch();
+        return already;
+      }
+      const opened = new RemoteRepo(await mirrors.open(location.url), this.worktrees);
+      this.opened.set(local, opened);
+      return opened;
+    });
+    return { local, remote };
   }
 
   /** Where worktrees of `repo` live on this instance, without fetching: for cleaning up. */

@@ -128,6 +128,18 @@ export class WorktreeManager {
     });
   }
 
+  /**
+   * Runs `work` while no other git work of this manager runs in `repo`: a
+   * fetch checks every ref, worktree HEADs included, and would trip over a
+   * worktree being made or removed.
+   */
+  exclusive<T>(repo: string, work: () => Promise<T>): Promise<T> {
+    return userFacing(async () => {
+      const r = await this.openRepo(repo);
+      return this.queue.run(r.key, work);
+    });
+  }
+
   /** The commit base_ref names in `repo` (in a mirror, also the remote's branch of that name). */
   baseCommit(repo: string, baseRef: string): Promise<string> {
     return userFacing(async () => resolveBaseRef(await this.openRepo(repo), baseRef));

@@ -60,7 +60,6 @@ const start = (i: number): Promise<ServerProcess> =>
       ARBOR_LEASE_MS: '4000',
       ARBOR_POLL_INTERVAL_MS: '200',
       ARBOR_RETRY_BASE_MS: '50',
-      LOG_LEVEL: 'warn',
     },
     timeoutMs: 90_000,
   });
@@ -124,7 +123,7 @@ it('three instances, one database, one remote: 500+ tasks, one instance killed m
     async () => {
       const goals = await database.db.selectFrom('goals').select(['id', 'status']).execute();
       const stuck = (await agentTasks()).filter((t) => t.status === 'blocked' || t.status === 'failed');
-      if (stuck.length > 0) throw new Error(`tasks ended ${stuck[0]!.status}: ${stuck[0]!.error}`);
+      if (stuck.length > 0) throw new Error(`task ${stuck[0]!.id} ended ${stuck[0]!.status} at attempt ${stuck[0]!.attempt}: ${stuck[0]!.error}`);
       return goals.every((g) => ['succeeded', 'failed', 'cancelled'].includes(g.status));
     },
     180_000,
