@@ -6,6 +6,7 @@ import type { TaskOutcome } from '../domain/task-rules.js';
 import type { GoalPreflight, GoalRequirements, SessionAssignment, SessionRunner } from '../orchestrator/session-runner.js';
 import { releaseFinishedLanes } from '../store/goal-lanes.js';
 import { getGoal, setGoalBranch } from '../store/goals.js';
+import { releasePortBlocksOf } from '../store/port-blocks.js';
 import {
   endFinishedPinnedSessions,
   findOrphanedSessions,
@@ -55,6 +56,8 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
   }
 
   async start(): Promise<void> {
+    // Started again under its id: the sessions that held these blocks are gone.
+    await releasePortBlocksOf(this.deps.db, this.settings.instanceId);
     await this.pruneWorktrees();
     this.watchTimer = setInterval(() => void this.watch(), WATCH_INTERVAL_MS);
     this.watchTimer.unref();

@@ -34,8 +34,9 @@ export class RemoteRepo {
     return this.worktrees.exclusive(this.mirror.path, work);
   }
 
-  fetch(): Promise<void> {
-    return this.serial(() => this.mirror.fetch());
+  /** Everything, or (given the goal's branch) that branch and its task branches only. */
+  fetch(goalBranch: string | null = null): Promise<void> {
+    return this.serial(() => (goalBranch === null ? this.mirror.fetch() : this.mirror.fetchBranchFamily(goalBranch)));
   }
 
   trackedTip(branch: string): Promise<string | null> {
@@ -65,8 +66,12 @@ export class GoalRepos {
     private readonly mirrors: RepoMirrors | null,
   ) {}
 
-  /** The goal's repository on this instance, a remote's mirror fetched now (a session starts from what the remote has). */
-  async open(repo: string): Promise<GoalRepo> {
+  /**
+   * The goal's repository on this instance, a remote's mirror fetched now (a
+   * session starts from what the remote has): all of it until the goal has a
+   * branch (base_ref is read from it), then the goal's branches only.
+   */
+  async open(repo: string, goalBranch: string | null = null): Promise<GoalRepo> {
     const location = classifyRepo(repo);
     if (location.kind !== 'remote') return { local: repo, remote: null };
     if (!this.mirrors) throw new MirrorError(`this instance keeps no mirrors, so it cannot work on the remote ${location.url}`);
@@ -74,14 +79,14 @@ export class GoalRepos {
     const local = mirrors.pathFor(location.url);
     const known = this.opened.get(local);
     if (known) {
-      await known.fetch();
+      await known.fetch(goalBranch);
       return { local, remote: known };
     }
     // The first use clones (or finds) the mirror and fetches, before any other git work in it here.
     const remote = await this.queue.run(local, async () => {
       const already = this.opened.get(local);
       if (already) {
-        await already.fetch();
+        await already.fetch(goalBranch);
         return already;
       }
       const opened = new RemoteRepo(await mirrors.open(location.url), this.worktrees);

@@ -80,7 +80,7 @@ async function runInLane(ctx: RunnerContext, assignment: SessionAssignment, agen
   /** The remote's tip of the goal branch this run's push expects to replace. */
   let remoteTip: string | null = null;
   try {
-    where = await ctx.repos.open(assignment.goal.repo);
+    where = await ctx.repos.open(assignment.goal.repo, assignment.goal.branch);
     ({ branch: goalBranch, head: startHead } = await ctx.goalBranch(assignment.goal, where));
     worktree = await ctx.deps.worktrees.goalWorktree(where.local, assignment.goal.id, goalBranch);
     if (where.remote) remoteTip = await where.remote.trackedTip(goalBranch);

@@ -21,7 +21,7 @@ export async function runSpawned(ctx: RunnerContext, assignment: SessionAssignme
   let goalBranch: string;
   let place: SpawnedWorktree;
   try {
-    where = await ctx.repos.open(assignment.goal.repo);
+    where = await ctx.repos.open(assignment.goal.repo, assignment.goal.branch);
     goalBranch = (await ctx.goalBranch(assignment.goal, where)).branch;
     await ctx.repos.followTaskBranch(where, WorktreeManager.taskBranchName(goalBranch, task.key));
     place = await worktrees.spawnWorktree(where.local, { id: assignment.goal.id, branch: goalBranch }, task.key, sessionId);
