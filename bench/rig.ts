@@ -24,7 +24,7 @@ export interface Rig {
 }
 
 /** As a production instance would run, but with no spawn rate limit and room for 1,000 sessions. */
-function benchOptions(label: string): OrchestratorOptions {
+export function benchOptions(label: string): OrchestratorOptions {
   return {
     instanceId: `bench-${label}-${randomBytes(3).toString('hex')}`,
     maxSessions: 1000,

@@ -9,14 +9,15 @@ import { measureChain, measureParallel } from './dispatch.js';
 import { seedHistory } from './history.js';
 import { figure, note, seconds, stderrLogger } from './output.js';
 import type { Rig } from './rig.js';
+import { measureScale } from './scale.js';
 import { measureSessions } from './sessions.js';
 import { readSettings } from './settings.js';
 import { measureSignals } from './signals.js';
 
 /**
  * `npm run bench`: Arbor's figures on a real Postgres, printed to stdout as
- * `<name> <value> <unit>`; context and progress go to stderr. Three parts,
- * each on fresh databases of its own (BENCH_ONLY=dispatch,signals,sessions
+ * `<name> <value> <unit>`; context and progress go to stderr. Four parts,
+ * each on fresh databases of its own (BENCH_ONLY=dispatch,signals,sessions,scale
  * picks some):
  *
  * - dispatch: the empty-database chain runs first, on a database that has
@@ -29,6 +30,9 @@ import { measureSignals } from './signals.js';
  * - sessions: the start of a real agent process in a worktree of a 10,000-file
  *   repository against a bare `git worktree add`, and session log throughput
  *   (sessions.ts).
+ * - scale: merging a task branch without a worktree (local and file:// remote),
+ *   and dispatch throughput with 1, 2 and 3 orchestrators on one database
+ *   (scale.ts).
  */
 async function main(): Promise<number> {
   const began = performance.now();
@@ -63,7 +67,8 @@ async function main(): Promise<number> {
       const partBegan = performance.now();
       if (part === 'dispatch') await measureDispatch(ctx);
       else if (part === 'signals') await measureSignals(ctx);
-      else await measureSessions(ctx);
+      else if (part === 'sessions') await measureSessions(ctx);
+      else await measureScale(ctx);
       note(`${part} part took ${seconds(performance.now() - partBegan)}`);
     }
     if (ctx.failures.length > 0) {

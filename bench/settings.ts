@@ -4,10 +4,10 @@
  * code (figure names stay the same so that tools reading the output do not
  * care, and the sizes actually used are logged to stderr).
  *
- * BENCH_ONLY=dispatch,signals,sessions picks the parts to run (default: all).
+ * BENCH_ONLY=dispatch,signals,sessions,scale picks the parts to run (default: all).
  */
 
-export const BENCH_PARTS = ['dispatch', 'signals', 'sessions'] as const;
+export const BENCH_PARTS = ['dispatch', 'signals', 'sessions', 'scale'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 export interface BenchSettings {
@@ -51,6 +51,10 @@ export interface BenchSettings {
     /** Where the repositories and worktrees go (BENCH_SESSION_DIR); null: /dev/shm if there is one, else the OS temp dir. */
     dir: string | null;
   };
+  scale: {
+    /** Merges timed per kind of repository (local path, file:// remote). */
+    merges: number;
+  };
   /** BENCH_PROFILE=1: time every statement and print where each measurement spent its time. */
   profile: boolean;
   /** Set when a BENCH_* variable changed a size, so the reader knows the figures are not the standard ones. */
@@ -89,6 +93,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
       logSessions: int('BENCH_SESSION_LOG_SESSIONS', 20, 1),
       logLinesPerSession: int('BENCH_SESSION_LOG_LINES', 50_000, 1),
       dir: env.BENCH_SESSION_DIR ? env.BENCH_SESSION_DIR : null,
+    },
+    scale: {
+      merges: int('BENCH_SCALE_MERGES', 50, 1),
     },
     profile: env.BENCH_PROFILE === '1',
     overridden,

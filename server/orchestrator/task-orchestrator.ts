@@ -7,6 +7,7 @@ import { ownProcess } from '../host/proc-stat.js';
 import type { Logger } from '../logger.js';
 import { expireLeases, releaseTasks, renewLeases, type CompletionReport } from '../store/completion.js';
 import { activateReadyTasks, claimReadyTasks, completeAndClaim, sweepGateDeadlines, type ClaimedTask } from '../store/dispatch.js';
+import { renewLanes } from '../store/goal-lanes.js';
 import { heartbeatInstance, registerInstance, removeInstances } from '../store/instances.js';
 import { recoverDeadInstances } from './dead-instances.js';
 import { OutcomeQueue } from './outcome-queue.js';
@@ -332,6 +333,8 @@ export class TaskOrchestrator {
         const self = ownProcess();
         await registerInstance(this.deps.db, { id: this.options.instanceId, host: this.host, pid: self.pid, pidStartedAt: self.startTime });
       }
+      // The pinned lanes this instance holds stay here while it lives, idle or not.
+      await renewLanes(this.deps.db, this.options.instanceId, this.options.leaseMs);
       if (this.running.size === 0) return;
       const lost = await renewLeases(this.deps.db, this.options.instanceId, [...this.running.keys()], this.options.leaseMs);
       for (const taskId of lost) {

@@ -8,12 +8,12 @@ import { buildPrompt } from '../domain/prompt.js';
 import { NO_TOTALS, runUsage } from '../domain/run-usage.js';
 import type { TaskResult } from '../domain/task-rules.js';
 import { readReportedPullRequest } from '../store/pull-requests.js';
+import { releasePortBlock, takePortBlock } from '../store/port-blocks.js';
 import { conversationTotalsOf, markSessionRunning, readAgentReport } from '../store/sessions.js';
 import { getTaskContext } from '../store/tasks.js';
 import { childEnvironment, startAgentProcess, type ProcessEnd } from './agent-process.js';
 import type { McpLaunch } from './agents/index.js';
 import { decideOutcome, describeEnd } from './outcome.js';
-import type { PortBlocks } from './port-blocks.js';
 import { describe, type AgentRunEnd, type AgentRunRequest, type RunnerContext } from './runner-context.js';
 import { SessionLog } from './session-log.js';
 
@@ -26,15 +26,14 @@ export interface LiveRun {
   stop(): void;
 }
 
-export interface LaunchContext extends Pick<RunnerContext, 'deps' | 'settings' | 'persist' | 'permanentIfExplained'> {
-  ports: PortBlocks;
+export interface LaunchContext extends Pick<RunnerContext, 'deps' | 'settings' | 'host' | 'persist' | 'permanentIfExplained'> {
   live: Map<string, LiveRun>;
 }
 
 /** Starts the agent in `cwd`, streams its output to the session log, and waits for it to end. */
 export async function launchAgent(ctx: LaunchContext, run: AgentRunRequest): Promise<AgentRunEnd> {
   const { deps, settings } = ctx;
-  const { assignment, agent, session, cwd, token, conversationId, continuing } = run;
+  const { assignment, agent, session, cwd, token, conversationId, continuing, notes } = run;
   const { task, goal, signal } = assignment;
   const context = await ctx.persist(() => getTaskContext(deps.db, task));
   const prompt = buildPrompt({
@@ -48,6 +47,7 @@ export async function launchAgent(ctx: LaunchContext, run: AgentRunRequest): Pro
     ...(continuing ? { continuing } : {}),
   });
   const log = new SessionLog(deps.db, session.id, { maxLines: settings.logMaxLines, logger: deps.logger });
+  for (const note of notes ?? []) log.push('event', note);
   const parser = agent.parser();
   const apiUrl = settings.apiUrl();
   const mcp: McpLaunch | null = agent.usesMcp ? { url: `${apiUrl.replace(/\/+$/, '')}/mcp`, tokenEnv: TOKEN_ENV } : null;
@@ -56,7 +56,10 @@ export async function launchAgent(ctx: LaunchContext, run: AgentRunRequest): Pro
     deps.logger.warn({ err: describe(err), cwd }, 'git dirs of the worktree not found');
     return [];
   });
-  const ports = ctx.ports.take();
+  // Unique on this host whichever instance hands it out; none free: the agent runs without one.
+  const ports = settings.ports
+    ? await ctx.persist(() => takePortBlock(deps.db, settings.ports!, { host: ctx.host, owner: settings.instanceId, sessionId: session.id }))
+    : null;
   const env = childEnvironment(settings.baseEnv, {
     ARBOR_API_URL: apiUrl,
     ARBOR_GOAL_ID: goal.id,
@@ -113,7 +116,10 @@ export async function launchAgent(ctx: LaunchContext, run: AgentRunRequest): Pro
     end = { reason: 'failed_to_start', exitCode: null, signal: null, error: describe(err) };
   } finally {
     ctx.live.delete(session.id);
-    ports?.release();
+    if (ports) {
+      const block = { host: ctx.host, slot: ports.slot, owner: settings.instanceId };
+      await ctx.persist(() => releasePortBlock(deps.db, block)).catch((err) => deps.logger.warn({ err: describe(err) }, 'port block not released'));
+    }
   }
   await log.flush();
 

@@ -1,9 +1,12 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { untilDatabaseAnswers } from '../db/availability.js';
 import type { AgentName } from '../domain/states.js';
 import type { TaskOutcome } from '../domain/task-rules.js';
 import type { GoalPreflight, GoalRequirements, SessionAssignment, SessionRunner } from '../orchestrator/session-runner.js';
+import { releaseFinishedLanes } from '../store/goal-lanes.js';
 import { getGoal, setGoalBranch } from '../store/goals.js';
+import { releasePortBlocksOf } from '../store/port-blocks.js';
 import {
   endFinishedPinnedSessions,
   findOrphanedSessions,
@@ -16,9 +19,8 @@ import {
 import { endOrphanGroup } from './agent-process.js';
 import { launchAgent, type LiveRun } from './agent-launch.js';
 import type { AgentAdapter } from './agents/index.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { GoalRepos, type GoalRepo } from './goal-repo.js';
 import { runPinned } from './pinned-lane.js';
-import { PortBlocks } from './port-blocks.js';
 import { NO_RUN, describe, type AgentRunEnd, type AgentRunRequest, type Goal, type RunnerContext, type SessionRunnerDeps, type SessionSettings } from './runner-context.js';
 import { runSpawned } from './spawned-run.js';
 
@@ -37,9 +39,8 @@ const ORPHAN_AFTER_MS = 30_000;
  * turns how the process ended into the task's outcome.
  */
 export class AgentSessionRunner implements SessionRunner, RunnerContext {
-  readonly lanes = new KeyedMutex();
   readonly host = os.hostname();
-  private readonly ports: PortBlocks;
+  readonly repos: GoalRepos;
   private readonly live = new Map<string, LiveRun>();
   private watchTimer: NodeJS.Timeout | null = null;
 
@@ -47,7 +48,7 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
     readonly deps: SessionRunnerDeps,
     readonly settings: SessionSettings,
   ) {
-    this.ports = new PortBlocks(settings.ports);
+    this.repos = new GoalRepos(deps.worktrees, deps.mirrors ?? null);
   }
 
   get preflight(): GoalPreflight | undefined {
@@ -55,6 +56,8 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
   }
 
   async start(): Promise<void> {
+    // Started again under its id: the sessions that held these blocks are gone.
+    await releasePortBlocksOf(this.deps.db, this.settings.instanceId);
     await this.pruneWorktrees();
     this.watchTimer = setInterval(() => void this.watch(), WATCH_INTERVAL_MS);
     this.watchTimer.unref();
@@ -68,8 +71,8 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
     const { task, goal } = assignment;
     const agent = this.deps.agentFor((task.agent ?? goal.agent) as AgentName);
     if (task.route === 'pinned') {
-      // The whole pinned run holds the goal's lane: merges of spawned work wait for it.
-      return this.lanes.with(goal.id, () => runPinned(this, assignment, agent));
+      // The whole pinned run holds the goal's lane (in the database): merges of spawned work wait for it.
+      return runPinned(this, assignment, agent);
     }
     return runSpawned(this, assignment, agent);
   }
@@ -82,7 +85,7 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
     return {
       deps: this.deps,
       settings: this.settings,
-      ports: this.ports,
+      host: this.host,
       live: this.live,
       persist: <T>(work: () => Promise<T>) => this.persist(work),
       permanentIfExplained: (outcome: TaskOutcome, needs: GoalRequirements) => this.permanentIfExplained(outcome, needs),
@@ -90,8 +93,8 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
   }
 
   /** The goal's branch, created from base_ref on first use and recorded on the goal. */
-  async goalBranch(goal: Goal): Promise<{ branch: string; head: string }> {
-    const ensured = await this.deps.worktrees.ensureGoalBranch(goal.repo, goal);
+  async goalBranch(goal: Goal, where: GoalRepo): Promise<{ branch: string; head: string }> {
+    const ensured = await this.repos.ensureGoalBranch(where, goal);
     if (goal.branch !== ensured.branch) await this.persist(() => setGoalBranch(this.deps.db, goal.id, ensured.branch));
     return ensured;
   }
@@ -130,8 +133,10 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
     try {
       await touchSessions(this.deps.db, ids);
       for (const id of await sessionsToStop(this.deps.db, ids)) this.live.get(id)?.stop();
-      for (const finished of await endFinishedPinnedSessions(this.deps.db)) {
-        if (finished.worktreePath) await this.deps.worktrees.remove(finished.repo, finished.worktreePath).catch(() => {});
+      await releaseFinishedLanes(this.deps.db, this.settings.instanceId);
+      for (const finished of await endFinishedPinnedSessions(this.deps.db, this.settings.instanceId)) {
+        const local = this.repos.localPath(finished.repo);
+        if (finished.worktreePath && local) await this.deps.worktrees.remove(local, finished.worktreePath).catch(() => {});
       }
     } catch (err) {
       this.deps.logger.warn({ err }, 'session watch failed');
@@ -169,7 +174,8 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
       if (ended) this.deps.logger.warn({ session: session.id, pid: session.pid }, 'ended an orphaned agent process');
     }
     if (session.host === this.host && session.worktreePath) {
-      const repo = (await this.persist(() => getGoal(this.deps.db, session.goalId)))?.repo;
+      const goalRepo = (await this.persist(() => getGoal(this.deps.db, session.goalId)))?.repo;
+      const repo = goalRepo === undefined ? null : this.repos.localPath(goalRepo);
       await this.deps.worktrees
         .commitLeftovers(session.worktreePath, 'arbor: unfinished work of an interrupted run')
         .catch((err) => this.deps.logger.warn({ err: describe(err), session: session.id }, 'leftover work of an orphan not committed'));
@@ -198,7 +204,10 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
   private async pruneWorktrees(): Promise<void> {
     const inUse = await worktreesInUse(this.deps.db);
     const keep = new Set(inUse.paths);
-    for (const repo of inUse.repos) {
+    for (const goalRepo of inUse.repos) {
+      const repo = this.repos.localPath(goalRepo);
+      // A remote this instance has not mirrored yet has no worktrees here.
+      if (repo === null || (repo !== goalRepo && !existsSync(repo))) continue;
       await this.deps.worktrees.prune(repo, keep).catch((err) => this.deps.logger.warn({ err, repo }, 'worktree prune failed'));
     }
   }

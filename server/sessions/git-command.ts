@@ -54,6 +54,8 @@ export const ARBOR_IDENTITY: readonly string[] = [
 export interface RunGitOptions {
   /** Extra `-c key=value` settings for this command only. */
   config?: readonly string[];
+  /** Ends git (and rejects) when it has not finished within this long: for commands that reach a remote. */
+  timeoutMs?: number;
 }
 
 /** `git worktree list --porcelain`, one entry per worktree; the first is the main one. */
@@ -108,7 +110,7 @@ export function createGit(env: Readonly<Record<string, string | undefined>>, opt
   const run = (cwd: string, args: readonly string[], runOptions: RunGitOptions = {}): Promise<GitResult> =>
     user === null
       ? spawnGit(cwd, args, runOptions, childEnvironment(env), null)
-      : spawnGit(cwd, args, { config: [...AS_AGENT_USER, ...(runOptions.config ?? [])] }, environmentOf(user, childEnvironment(env)), user);
+      : spawnGit(cwd, args, { ...runOptions, config: [...AS_AGENT_USER, ...(runOptions.config ?? [])] }, environmentOf(user, childEnvironment(env)), user);
 
   const output = async (cwd: string, args: readonly string[], runOptions: RunGitOptions = {}): Promise<string> => {
     const result = await run(cwd, args, runOptions);
@@ -149,6 +151,8 @@ function childEnvironment(env: Readonly<Record<string, string | undefined>>): Re
   for (const [key, value] of Object.entries(env)) {
     if (value !== undefined && !key.startsWith('GIT_')) child[key] = value;
   }
+  // A server has no one to answer a credential prompt: git fails instead of waiting for one.
+  child.GIT_TERMINAL_PROMPT = '0';
   return child;
 }
 
@@ -177,6 +181,14 @@ function spawnGit(
       killTimer.unref();
     };
     let blockTimer = setTimeout(onStuck, BLOCK_TIMEOUT_MS);
+    let overdue = false;
+    const deadline =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            overdue = true;
+            onStuck();
+          }, options.timeoutMs);
     const progress = () => {
       if (stuck) return;
       clearTimeout(blockTimer);
@@ -188,10 +200,15 @@ function spawnGit(
       clearTimeout(blockTimer);
       clearTimeout(killTimer);
       clearTimeout(closeTimer);
+      clearTimeout(deadline);
       settle();
     };
     const done = (code: number | null, signal: NodeJS.Signals | null) =>
       finish(() => {
+        if (overdue) {
+          reject(new Error(`${what} did not finish within ${options.timeoutMs} ms and was ended`));
+          return;
+        }
         if (stuck) {
           reject(new Error(`${what} produced no output for ${BLOCK_TIMEOUT_MS / 60_000} minutes and was killed (waiting on a lock?)`));
           return;

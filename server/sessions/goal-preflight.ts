@@ -3,7 +3,8 @@ import type { GoalPreflight, GoalProblem, GoalRequirements } from '../orchestrat
 import { agentCliProblem } from './agents/cli-lookup.js';
 import type { AgentSettings } from './agents/index.js';
 import type { AgentUser } from './agent-user.js';
-import { createGit, gitMessage } from './git-command.js';
+import { classifyRepo, redactUrlCredentials } from '../domain/repo-location.js';
+import { createGit, gitMessage, type GitResult } from './git-command.js';
 
 /**
  * What a goal needs of this machine before its first run can start: a git
@@ -47,7 +48,13 @@ export function createGoalPreflight(options: GoalPreflightOptions): GoalPrefligh
   };
 }
 
+/** How long asking a remote for its refs may take before the goal is refused. */
+const LS_REMOTE_TIMEOUT_MS = 15_000;
+
 async function repoProblem(repo: string, baseRef: string | null, mustExist: boolean, git: ReturnType<typeof createGit>): Promise<GoalProblem | null> {
+  const location = classifyRepo(repo);
+  if (location.kind === 'refused') return { field: 'repo', message: `${location.reason}: give the path of a git repository or a git URL` };
+  if (location.kind === 'remote') return remoteProblem(location.url, baseRef, git);
   try {
     if (!(await stat(repo)).isDirectory()) return { field: 'repo', message: `repo ${repo} is not a directory: give the path of a git repository` };
   } catch {
@@ -60,4 +67,26 @@ async function repoProblem(repo: string, baseRef: string | null, mustExist: bool
   if (result.code !== 1) return { field: 'repo', message: `repo ${repo} is not a usable git repository (${gitMessage(result)}): give the path of a clone` };
   if (baseRef === null) return null;
   return { field: 'base_ref', message: `base_ref "${baseRef}" names no commit in ${repo}: give a branch, tag or sha that exists there (e.g. "main" or "HEAD")` };
+}
+
+/**
+ * A remote repository: `git ls-remote` answers whether it is reachable with
+ * the credentials this machine has, and which refs it has; base_ref must be
+ * one of its branches or tags, HEAD, or a full sha (which ls-remote cannot
+ * confirm: the first fetch does).
+ */
+async function remoteProblem(url: string, baseRef: string | null, git: ReturnType<typeof createGit>): Promise<GoalProblem | null> {
+  const shown = redactUrlCredentials(url);
+  let listed: GitResult;
+  try {
+    listed = await git.run(process.cwd(), ['ls-remote', '--', url], { timeoutMs: LS_REMOTE_TIMEOUT_MS });
+  } catch (err) {
+    return { field: 'repo', message: redactUrlCredentials(`repo ${shown} did not answer: ${err instanceof Error ? err.message : String(err)}`) };
+  }
+  if (listed.code !== 0) return { field: 'repo', message: redactUrlCredentials(`repo ${shown} cannot be read (${gitMessage(listed)}): check the URL and this machine's git credentials`) };
+  if (baseRef === null || /^[0-9a-f]{40}$/i.test(baseRef)) return null;
+  const refs = new Set(listed.stdout.split('\n').map((line) => line.split('\t')[1] ?? '').filter((ref) => ref !== ''));
+  const wanted = [baseRef, `refs/heads/${baseRef}`, `refs/tags/${baseRef}`];
+  if (wanted.some((ref) => refs.has(ref))) return null;
+  return { field: 'base_ref', message: `base_ref "${baseRef}" is no branch or tag of ${shown}: give one that exists there (e.g. "main")` };
 }

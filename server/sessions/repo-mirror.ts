@@ -57,6 +57,18 @@ export class RepoMirror {
     if (result.code !== 0) throw new MirrorError(`fetching ${this.url} failed: ${gitMessage(result)}`);
   }
 
+  /**
+   * Brings `branch` and the branches named after it (a goal branch and its
+   * task branches, `<branch>--<key>`) up to the remote: with many branches
+   * on the remote, far less to list and compare than fetch(). Branches the
+   * remote no longer has are left as they were.
+   */
+  async fetchBranchFamily(branch: string): Promise<void> {
+    const spec = `+refs/heads/${branch}*:refs/remotes/${REMOTE}/${branch}*`;
+    const result = await this.git.run(this.path, ['fetch', '--quiet', '--no-write-fetch-head', REMOTE, spec]);
+    if (result.code !== 0) throw new MirrorError(`fetching ${branch} from ${this.url} failed: ${gitMessage(result)}`);
+  }
+
   /** The remote's tip of `branch` as last fetched (or pushed); null when there is none. */
   trackedTip(branch: string): Promise<string | null> {
     return this.git.resolveCommit(this.path, `refs/remotes/${REMOTE}/${branch}`);

@@ -11,7 +11,8 @@ import type { GoalPreflight, GoalRequirements, SessionAssignment } from '../orch
 import type { Session, SessionRunEnd } from '../store/sessions.js';
 import type { AgentAdapter } from './agents/index.js';
 import type { AgentUser } from './agent-user.js';
-import type { KeyedMutex } from './keyed-mutex.js';
+import type { GoalRepo, GoalRepos } from './goal-repo.js';
+import type { RepoMirrors } from './repo-mirror.js';
 import { WorktreeError, type WorktreeManager } from './worktrees.js';
 
 export interface SessionSettings {
@@ -25,7 +26,10 @@ export interface SessionSettings {
   resultGraceMs: number;
   logMaxLines: number;
   keepFailedWorktrees: boolean;
+  /** Port blocks for agents, unique per host across instances (held in the database); null: none. */
   ports: { base: number; perSession: number } | null;
+  /** The lease of a pinned lane this instance holds, renewed by its heartbeat; absent: 30 s. */
+  laneLeaseMs?: number;
   /** What a run whose agent was denied a tool comes to; absent: 'fail'. */
   onPermissionDenial?: 'fail' | 'note';
   /** The user agents run as; null or absent: Arbor's own. */
@@ -37,6 +41,8 @@ export interface SessionRunnerDeps {
   logger: Logger;
   worktrees: WorktreeManager;
   agentFor(name: AgentName): AgentAdapter;
+  /** This instance's mirrors of remote repositories; absent: goals on remotes cannot run here. */
+  mirrors?: RepoMirrors | null;
   /** What a goal needs of this machine; it also tells a failed start that cannot heal. */
   preflight?: GoalPreflight;
 }
@@ -60,16 +66,17 @@ export interface AgentRunRequest {
   conversationId: string | null;
   /** A spawned branch that holds an earlier attempt's work. */
   continuing?: PromptInput['continuing'];
+  /** Lines for the session log before the agent's own (e.g. why a fresh conversation started). */
+  notes?: string[];
 }
 
 export interface RunnerContext {
   readonly deps: SessionRunnerDeps;
   readonly settings: SessionSettings;
   readonly host: string;
-  /** One per goal: the pinned lane holds it for a whole run; a spawned run's merge-back waits for it. */
-  readonly lanes: KeyedMutex;
   persist<T>(work: () => Promise<T>): Promise<T>;
-  goalBranch(goal: Goal): Promise<{ branch: string; head: string }>;
+  readonly repos: GoalRepos;
+  goalBranch(goal: Goal, where: GoalRepo): Promise<{ branch: string; head: string }>;
   keepLeftovers(worktree: string, taskKey: string, outcome: TaskOutcome): Promise<TaskOutcome>;
   permanentIfExplained(outcome: TaskOutcome, needs: GoalRequirements): Promise<TaskOutcome>;
   runAgent(run: AgentRunRequest): Promise<AgentRunEnd>;

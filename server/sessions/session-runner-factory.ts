@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { RunnerFactory } from '../arbor.js';
 import type { Config } from '../config.js';
 import type { AgentName } from '../domain/states.js';
@@ -6,7 +7,9 @@ import { AgentSessionRunner } from './agent-session-runner.js';
 import { resolveAgentUser, type AgentUser } from './agent-user.js';
 import { createAgentAdapter, parseArgv, type AgentAdapter, type AgentSettings } from './agents/index.js';
 import { warnIfAgentCliMissing } from './agents/cli-lookup.js';
+import { createGit } from './git-command.js';
 import { createGoalPreflight } from './goal-preflight.js';
+import { RepoMirrors } from './repo-mirror.js';
 import { WorktreeManager } from './worktrees.js';
 
 /** The runner that runs real agent CLIs, configured from the environment. */
@@ -28,7 +31,15 @@ export const createSessionRunner: RunnerFactory = ({ db, config, logger, apiUrl 
   const preflight = createGoalPreflight({ agents: settings, env: s.baseEnv, runsAgents, agentUser });
   if (runsAgents) void warnIfAgentCliMissing(config.goals.defaultAgent, settings, s.baseEnv.PATH, logger);
   return new AgentSessionRunner(
-    { db, logger, worktrees: new WorktreeManager({ root: s.worktreeRoot, env: s.baseEnv, agentUser }), agentFor, preflight },
+    {
+      db,
+      logger,
+      worktrees: new WorktreeManager({ root: s.worktreeRoot, env: s.baseEnv, agentUser }),
+      // Goals on a remote: this instance's clone of each, under its own data dir.
+      mirrors: new RepoMirrors(createGit(s.baseEnv, { user: agentUser }), path.join(config.dataDir, 'mirrors')),
+      agentFor,
+      preflight,
+    },
     {
       instanceId: config.instanceId,
       apiUrl,
@@ -41,6 +52,7 @@ export const createSessionRunner: RunnerFactory = ({ db, config, logger, apiUrl 
       keepFailedWorktrees: s.keepFailedWorktrees,
       onPermissionDenial: s.onPermissionDenial,
       ports: s.ports,
+      laneLeaseMs: config.orchestrator.leaseMs,
       agentUser,
     },
   );

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { chown, mkdir, readdir, readlink, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { assertReachableBy, type AgentUser } from './agent-user.js';
+import { advanceCheckout, BranchMergeError, localBranchTip, mergeIntoBranch, type BranchTip, type MergeOptions, type MergeOutcome } from './branch-merge.js';
+import { REMOTE } from './repo-mirror.js';
 import { ARBOR_IDENTITY, createGit, GitCommandError, gitMessage, type Git, type WorktreeEntry } from './git-command.js';
 import { KeyedQueue } from './git-repo-queue.js';
 
@@ -64,6 +66,9 @@ export interface SpawnedWorktree {
 }
 
 const GOAL_WORKTREE_DIR = 'goal';
+const ZERO_OID = '0000000000000000000000000000000000000000';
+/** Per-worktree ref: the commit the goal worktree's files were last brought to (its branch may have moved on since). */
+const CHECKOUT_REF = 'refs/worktree/arbor-checkout';
 /** Merges Arbor makes are reproducible: no replayed resolutions, no stashing. */
 const MERGE_CONFIG: readonly string[] = [...ARBOR_IDENTITY, 'rerere.enabled=false', 'merge.autoStash=false'];
 
@@ -112,9 +117,60 @@ export class WorktreeManager {
         const existing = await r.git.resolveCommit(r.path, `refs/heads/${branch}`);
         if (existing !== null) return { branch, head: existing };
         const base = await resolveBaseRef(r, goal.baseRef);
-        // From the resolved sha, not the ref: no upstream tracking of e.g. origin/main.
-        await r.git.output(r.path, ['branch', '--no-track', branch, base]);
-        return { branch, head: base };
+        // Create-if-absent (the zero id as the old value): another instance may create it at the
+        // same moment; losing that race is fine, the winner's branch is the goal's.
+        const created = await r.git.run(r.path, ['update-ref', '-m', 'arbor: goal branch', `refs/heads/${branch}`, base, ZERO_OID]);
+        if (created.code === 0) return { branch, head: base };
+        const winner = await r.git.resolveCommit(r.path, `refs/heads/${branch}`);
+        if (winner === null) throw new WorktreeError(`could not create branch "${branch}" in ${r.display}: ${gitMessage(created)}`);
+        return { branch, head: winner };
+      });
+    });
+  }
+
+  /**
+   * Runs `work` while no other git work of this manager runs in `repo`: a
+   * fetch checks every ref, worktree HEADs included, and would trip over a
+   * worktree being made or removed.
+   */
+  exclusive<T>(repo: string, work: () => Promise<T>): Promise<T> {
+    return userFacing(async () => {
+      const r = await this.openRepo(repo);
+      return this.queue.run(r.key, work);
+    });
+  }
+
+  /** The commit base_ref names in `repo` (in a mirror, also the remote's branch of that name). */
+  baseCommit(repo: string, baseRef: string): Promise<string> {
+    return userFacing(async () => resolveBaseRef(await this.openRepo(repo), baseRef));
+  }
+
+  /** The commit `branch` points at. */
+  branchHead(repo: string, branch: string): Promise<string> {
+    return userFacing(async () => {
+      const r = await this.openRepo(repo);
+      const head = await r.git.resolveCommit(r.path, `refs/heads/${branch}`);
+      if (head === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
+      return head;
+    });
+  }
+
+  /**
+   * Moves the local `branch` up to `tip` (the remote's, just fetched) when
+   * it is missing or behind it; a branch with commits of its own is left as
+   * it is. Returns where the branch is now.
+   */
+  followBranch(repo: string, branch: string, tip: string): Promise<string> {
+    return userFacing(async () => {
+      const r = await this.openRepo(repo);
+      await checkBranchName(r, branch);
+      return this.queue.run(r.key, async () => {
+        const ref = `refs/heads/${branch}`;
+        const local = await r.git.resolveCommit(r.path, ref);
+        if (local === tip) return tip;
+        if (local !== null && !(await isAncestor(r, local, tip))) return local;
+        await r.git.output(r.path, ['update-ref', '-m', 'arbor: follow the remote', ref, tip, local ?? ZERO_OID]);
+        return tip;
       });
     });
   }
@@ -259,40 +315,66 @@ export class WorktreeManager {
     });
   }
 
-  /** Merges `branch` into the goal branch with --no-ff inside the goal's worktree (created if missing). On conflict: aborts the merge (the goal worktree is left clean, the branch intact) and returns the conflicting paths. */
-  mergeIntoGoal(
+  /**
+   * Merges `branch` into the goal branch as git objects (no worktree is
+   * touched), published by compare-and-swap on the goal branch's tip: see
+   * branch-merge. A conflict changes nothing and names the paths.
+   */
+  mergeTaskBranch(
     repo: string,
-    goal: { id: string; branch: string },
+    goalBranch: string,
     branch: string,
     message: string,
-  ): Promise<{ merged: true; sha: string } | { merged: false; conflicts: string[] }> {
+    options: Pick<MergeOptions, 'beforePublish'> & { tip?: BranchTip } = {},
+  ): Promise<MergeOutcome> {
     return userFacing(async () => {
       const r = await this.openRepo(repo);
-      await checkBranchName(r, goal.branch);
+      await checkBranchName(r, goalBranch);
       await checkBranchName(r, branch);
-      const root = await this.realRoot();
-      return this.queue.run(r.key, async () => {
-        const ref = `refs/heads/${branch}`;
-        if ((await r.git.resolveCommit(r.path, ref)) === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
-        const dir = await this.goalWorktreeLocked(r, root, goal.id, goal.branch);
-        // Aborting a merge on top of uncommitted edits could lose them, so there must be none.
-        if (!(await r.git.isClean(dir, { untracked: false }))) {
-          throw new WorktreeError(`goal worktree ${dir} has uncommitted changes; cannot merge "${branch}" into it`);
-        }
-        const busy = await operationInProgress(r.git, dir);
-        if (busy !== null) throw new WorktreeError(`goal worktree ${dir} has ${busy}; cannot merge "${branch}" into it`);
+      const ref = `refs/heads/${branch}`;
+      if ((await r.git.resolveCommit(r.path, ref)) === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
+      try {
+        const { tip, ...merge } = options;
+        return await mergeIntoBranch(r.git, tip ?? localBranchTip(r.git, r.path, goalBranch), { ...merge, task: ref, message });
+      } catch (err) {
+        if (err instanceof BranchMergeError) throw new WorktreeError(err.message, { cause: err });
+        throw err;
+      }
+    });
+  }
 
-        const result = await r.git.run(dir, ['merge', '--no-ff', '--no-verify', '-m', message, ref], { config: MERGE_CONFIG });
-        if (result.code === 0) return { merged: true as const, sha: (await r.git.output(dir, ['rev-parse', 'HEAD'])).trim() };
-
-        const conflicts = await r.git.unmergedPaths(dir);
-        if (await r.git.pathExists(dir, 'MERGE_HEAD')) await r.git.output(dir, ['merge', '--abort']);
-        // No conflicts means git refused before merging (e.g. an untracked file would be overwritten).
-        if (conflicts.length === 0) {
-          throw new WorktreeError(`could not merge "${branch}" into "${goal.branch}": ${gitMessage(result)}`);
+  /**
+   * Brings the goal's worktree up to its branch before a pinned task runs in
+   * it: merges made without a worktree moved the branch under the checkout,
+   * whose files are still at the commit recorded when the last run ended.
+   * Uncommitted work is kept; when it is in the way nothing is changed and
+   * the reason is thrown.
+   */
+  advanceGoalWorktree(worktree: string): Promise<void> {
+    return userFacing(async () => {
+      const git = this.git;
+      const dir = await openWorktree(git, worktree);
+      const key = await commonDir(git, dir);
+      await this.queue.run(key, async () => {
+        const head = await git.resolveCommit(dir, 'HEAD');
+        if (head === null) throw new WorktreeError(`goal worktree ${worktree} has no HEAD commit`);
+        const checkedOut = await git.resolveCommit(dir, CHECKOUT_REF);
+        if (checkedOut !== null && checkedOut !== head) {
+          const advanced = await advanceCheckout(git, dir, checkedOut, head);
+          if (advanced.kind === 'refused') {
+            throw new WorktreeError(`goal worktree ${worktree} could not be brought up to the goal branch without losing its uncommitted work: ${advanced.reason}`);
+          }
         }
-        return { merged: false as const, conflicts };
+        await git.output(dir, ['update-ref', CHECKOUT_REF, head]);
       });
+    });
+  }
+
+  /** Records the commit the goal worktree's files are at now (after a run; see advanceGoalWorktree). */
+  markGoalCheckout(worktree: string): Promise<void> {
+    return userFacing(async () => {
+      const dir = await openWorktree(this.git, worktree);
+      await this.git.output(dir, ['update-ref', CHECKOUT_REF, 'HEAD']);
     });
   }
 
@@ -406,9 +488,11 @@ export class WorktreeManager {
       }
       return target;
     }
-    const elsewhere = worktrees.find((w) => w.branch === ref);
-    if (elsewhere) throw new WorktreeError(`branch "${branch}" is already checked out at ${elsewhere.path}`);
-    await this.addWorktree(r, root, target, [target, branch], null);
+    // The branch may be checked out elsewhere too (another instance's goal worktree on this host):
+    // harmless, merges move it without a worktree and each checkout is brought up before a run.
+    const elsewhere = worktrees.some((w) => w.branch === ref);
+    await this.addWorktree(r, root, target, [...(elsewhere ? ['--force'] : []), target, branch], null);
+    await r.git.output(target, ['update-ref', CHECKOUT_REF, 'HEAD']);
     return target;
   }
 
@@ -486,6 +570,13 @@ export class WorktreeManager {
     if (known !== undefined) return { display: repo, path: real, key: known, git: this.git };
     // Only successes are remembered: a path may become a repository later.
     if (!(await stat(real)).isDirectory()) throw new WorktreeError(`repository path is not a directory: ${repo}`);
+    // A bare repository (this instance's mirror of a remote) has no top level: it is its own.
+    const bare = await this.git.run(real, ['rev-parse', '--is-bare-repository']);
+    if (bare.code === 0 && bare.stdout.trim() === 'true') {
+      const key = await commonDir(this.git, real);
+      this.repoKeys.set(real, key);
+      return { display: repo, path: real, key, git: this.git };
+    }
     const top = await this.git.run(real, ['rev-parse', '--show-toplevel']);
     if (top.code !== 0) {
       if (/not a git repository/i.test(top.stderr)) throw new WorktreeError(`not a git repository: ${repo}`);
@@ -599,7 +690,9 @@ async function isRegistered(r: Repo, target: string): Promise<boolean> {
 }
 
 async function resolveBaseRef(r: Repo, baseRef: string): Promise<string> {
-  const sha = baseRef === '' || baseRef.startsWith('-') ? null : await r.git.resolveCommit(r.path, baseRef);
+  const usable = baseRef !== '' && !baseRef.startsWith('-');
+  // In a mirror the remote's branches are origin/<name> (it has no local branches of its own).
+  const sha = usable ? ((await r.git.resolveCommit(r.path, baseRef)) ?? (await r.git.resolveCommit(r.path, `refs/remotes/${REMOTE}/${baseRef}`))) : null;
   if (sha === null) throw new WorktreeError(`base_ref "${baseRef}" not found in ${r.display}`);
   return sha;
 }

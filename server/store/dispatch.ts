@@ -46,6 +46,10 @@ const OPEN_GOAL = sql`g.status IN ('pending', 'running')`;
 
 type Candidate = { id: string; goalId: string; route: Task['route'] };
 
+/** The goal's pinned lane lives on another instance (its conversation is there): its pinned tasks are that instance's to claim. */
+const laneHeldElsewhere = (owner: string) =>
+  sql`EXISTS (SELECT 1 FROM goal_lanes l WHERE l.goal_id = g.id AND l.holder <> ${owner} AND l.expires_at > now())`;
+
 /**
  * The best ready agent tasks, goal by goal: each open goal with free slots
  * offers at most as many as it has free (and no pinned task while its pinned
@@ -53,7 +57,7 @@ type Candidate = { id: string; goalId: string; route: Task['route'] };
  * tasks from crowding the window, and each goal's own count of running tasks
  * is an index probe.
  */
-async function findCandidates(db: Db, limit: number): Promise<Candidate[]> {
+async function findCandidates(db: Db, limit: number, owner: string): Promise<Candidate[]> {
   const { rows } = await sql<Candidate>`
     SELECT c.id, c.goal_id, c.route
     FROM goals g
@@ -63,7 +67,7 @@ async function findCandidates(db: Db, limit: number): Promise<Candidate[]> {
     ) b
     CROSS JOIN LATERAL (
       SELECT t.id, t.goal_id, t.route, t.priority, t.ordinal FROM tasks t
-      WHERE t.goal_id = g.id AND ${READY} AND t.kind = 'agent' AND NOT (t.route = 'pinned' AND b.pinned > 0)
+      WHERE t.goal_id = g.id AND ${READY} AND t.kind = 'agent' AND NOT (t.route = 'pinned' AND (b.pinned > 0 OR ${laneHeldElsewhere(owner)}))
       ORDER BY t.priority DESC, t.ordinal
       LIMIT greatest(g.max_parallel - b.running, 0)
     ) c
@@ -87,7 +91,7 @@ export async function claimReadyTasks(db: Db, options: ClaimOptions): Promise<Cl
   if (options.capacity <= 0) return { claimed: [], more: false };
   const window = options.capacity * 4;
   // Outside a transaction: most ticks find nothing, and then cost one query.
-  const candidates = await findCandidates(db, window);
+  const candidates = await findCandidates(db, window, options.owner);
   if (candidates.length === 0) return { claimed: [], more: false };
   const claimed = await withEvents(db, async (trx, events) => {
     const taken = await claimCandidates(trx, candidates, options, events);
@@ -110,7 +114,7 @@ export async function completeAndClaim(
   return withEvents(db, async (trx, events) => {
     const report = await applyCompletions(trx, options.owner, completions, policy, events);
     const window = options.capacity * 4;
-    const candidates = options.capacity > 0 ? await findCandidates(trx, window) : [];
+    const candidates = options.capacity > 0 ? await findCandidates(trx, window, options.owner) : [];
     const claimed = candidates.length === 0 ? [] : await claimCandidates(trx, candidates, options, events);
     // One insert (and one NOTIFY) for everything this transaction changed.
     return { report, claimed, more: candidates.length === window };

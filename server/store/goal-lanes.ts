@@ -55,6 +55,14 @@ export async function renewLanes(db: Db, holder: string, leaseMs: number): Promi
   return Number(result.numUpdatedRows);
 }
 
+/** The lanes `holder` holds of goals that have ended: given up; the number. */
+export async function releaseFinishedLanes(db: Db, holder: string): Promise<number> {
+  const result = await sql`
+    DELETE FROM goal_lanes l USING goals g
+    WHERE l.goal_id = g.id AND l.holder = ${holder} AND g.status IN ('succeeded', 'failed', 'cancelled')`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
+}
+
 /** Gives the lane up (the goal ended, or the holder stops). Only the holder's own. */
 export async function releaseLane(db: Db, goalId: string, holder: string): Promise<boolean> {
   const result = await db.deleteFrom('goalLanes').where('goalId', '=', goalId).where('holder', '=', holder).executeTakeFirst();

@@ -181,14 +181,15 @@ export async function recordSessionRunEnd(db: Db, sessionId: string, end: Sessio
 }
 
 /**
- * Ends the idle pinned sessions of goals that have finished; returns their
- * worktrees (with the repo they belong to) for removal.
+ * Ends `owner`'s idle pinned sessions of goals that have finished; returns
+ * their worktrees (with the repo they belong to) for removal. Only the
+ * owner's: the worktree is on its machine.
  */
-export async function endFinishedPinnedSessions(db: Db): Promise<{ id: string; worktreePath: string | null; repo: string }[]> {
+export async function endFinishedPinnedSessions(db: Db, owner: string): Promise<{ id: string; worktreePath: string | null; repo: string }[]> {
   const { rows } = await sql<{ id: string; worktreePath: string | null; repo: string }>`
     UPDATE sessions s SET status = 'ended', end_reason = 'goal finished', ended_at = now(), updated_at = now()
     FROM goals g
-    WHERE g.id = s.goal_id AND s.kind = 'pinned' AND s.status = 'idle'
+    WHERE g.id = s.goal_id AND s.kind = 'pinned' AND s.status = 'idle' AND s.owner = ${owner}
       AND g.status IN ('succeeded', 'failed', 'cancelled')
     RETURNING s.id, s.worktree_path, g.repo`.execute(db);
   return rows;

@@ -7,7 +7,7 @@ import { createApp } from '../../server/http/app.js';
 import { createLogger } from '../../server/logger.js';
 import type { AgentSettings } from '../../server/sessions/agents/index.js';
 import { createGoalPreflight } from '../../server/sessions/goal-preflight.js';
-import { createGitRepo, type TestRepo } from '../support/git-repo.js';
+import { createGitRepo, git, type TestRepo } from '../support/git-repo.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { call, designGoal, rowCounts, testApp, testConfig, type RowCounts } from '../support/app.js';
 
@@ -339,6 +339,18 @@ describe('POST /api/goals checks what the goal will need before accepting it', (
   it('422 naming the setting when the agent CLI is not installed', async () => {
     await expect422(await call(checked, 'POST', '/api/goals', goal({ agent: 'codex' })), 'agent', /"arbor-test-no-such-codex" is not installed.*set ARBOR_CODEX_BIN.*ARBOR_AGENT=command/);
     await expect422(await call(checked, 'POST', '/api/goals', goal({ agent: 'command' })), 'agent', /set ARBOR_AGENT_COMMAND/);
+  });
+
+  it('accepts a git URL whose remote answers and has base_ref; 422 when it does not answer or lacks base_ref', async () => {
+    const remote = path.join(tmp, 'remote.git');
+    git(tmp, 'clone', '-q', '--bare', repo.path, remote);
+    expect((await call(checked, 'POST', '/api/goals', goal({ repo: `file://${remote}` }))).status).toBe(201);
+    before = await rowCounts(database.db);
+    await expect422(await call(checked, 'POST', '/api/goals', goal({ repo: `file://${remote}`, base_ref: 'nope' })), 'base_ref', /^base_ref "nope" is no branch or tag of file:/);
+    await expect422(await call(checked, 'POST', '/api/goals', goal({ repo: `file://${path.join(tmp, 'gone.git')}` })), 'repo', /^repo file:.*gone\.git cannot be read/);
+    const helper = await call(checked, 'POST', '/api/goals', goal({ repo: 'ext::sh -c touch% /tmp/pwned' }));
+    expect(helper.status).toBe(422);
+    expect(helper.json.error).toMatch(/repo: must be an absolute path or a git URL/);
   });
 
   it('an instance that runs no agents checks only a repository it can see', async () => {

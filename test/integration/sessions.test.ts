@@ -1,10 +1,13 @@
 import { serve } from '@hono/node-server';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createGit } from '../../server/sessions/git-command.js';
+import { RepoMirrors } from '../../server/sessions/repo-mirror.js';
+import { laneHolder } from '../../server/store/goal-lanes.js';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../server/config.js';
@@ -22,7 +25,7 @@ import { retryTask } from '../../server/store/task-commands.js';
 import { getTask, listGoalTasks, type TaskWithDeps } from '../../server/store/tasks.js';
 import { testConfig } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { branchExists, createGitRepo, git, logSubjects, showFile, worktreePaths, type TestRepo } from '../support/git-repo.js';
+import { branchExists, commitAll, createGitRepo, git, logSubjects, showFile, worktreePaths, type TestRepo } from '../support/git-repo.js';
 import { fastOptions, waitFor, waitForGoal } from '../support/orchestration.js';
 import { processGone } from '../support/processes.js';
 
@@ -84,6 +87,8 @@ interface HarnessOptions {
   notARepo?: boolean;
   /** Give the runner the goal preflight, as the server does. */
   preflight?: boolean;
+  /** Goals name a bare clone of the repository by a file:// URL; the runner keeps a mirror of it. */
+  remote?: boolean;
 }
 
 interface Harness {
@@ -93,6 +98,10 @@ interface Harness {
   /** The worktree root, as given (it may not exist yet). */
   root: string;
   transcriptFile: string;
+  /** The bare remote (with `remote`), else null. */
+  remote: string | null;
+  /** Where the runner keeps its mirrors. */
+  mirrors: string;
   runner: AgentSessionRunner;
   orchestrator: TaskOrchestrator;
   transcript(): TranscriptEntry[];
@@ -132,6 +141,9 @@ async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
     ? { path: await realpath(await mkdtemp(path.join(dir, 'plain-'))), initial: '' }
     : await createGitRepo({ parent: dir });
   const root = path.join(dir, 'worktrees');
+  const mirrors = path.join(dir, 'mirrors');
+  const remote = options.remote ? path.join(dir, 'remote.git') : null;
+  if (remote) git(dir, 'clone', '-q', '--bare', repo.path, remote);
   const transcriptFile = path.join(dir, 'agents.jsonl');
 
   const config = testConfig({ auth: { apiToken: API_TOKEN } });
@@ -169,7 +181,10 @@ async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
     ...options.settings,
   };
   const preflight = options.preflight ? createGoalPreflight({ agents: agentSettings, env: settings.baseEnv, runsAgents: true }) : undefined;
-  const runner = new AgentSessionRunner({ db: db.db, logger, worktrees: new WorktreeManager({ root, env: process.env }), agentFor, preflight }, settings);
+  const runner = new AgentSessionRunner(
+    { db: db.db, logger, worktrees: new WorktreeManager({ root, env: process.env }), mirrors: new RepoMirrors(createGit(process.env), mirrors), agentFor, preflight },
+    settings,
+  );
   const orchestrator = new TaskOrchestrator({ db: db.db, runner, logger }, orchestratorOptions);
   await orchestrator.start();
 
@@ -180,6 +195,8 @@ async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
     repo,
     root,
     transcriptFile,
+    remote,
+    mirrors,
     runner,
     orchestrator,
     transcript: () => {
@@ -196,7 +213,7 @@ async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
       const goal: NewGoal = {
         title: goalOptions.title ?? 'Session test',
         description: '',
-        repo: repo.path,
+        repo: remote ? `file://${remote}` : repo.path,
         baseRef: 'main',
         agent: goalOptions.agent ?? 'claude',
         childrenMode: mode,
@@ -327,6 +344,134 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
     expect(result(second_).commits).toEqual([{ sha: leftover, subject: 'arbor: uncommitted work of task second' }]);
     const first_ = await task(h, goal.id, 'first');
     expect(result(first_).commits.map((c: { subject: string }) => c.subject)).toEqual(['first task commit']);
+  });
+
+  it('brings the pinned worktree up to merges made without it before the next pinned task, so that task never undoes them', async () => {
+    const h = await startHarness();
+    const { goal } = await h.createGoal(
+      [
+        { key: 'p1', title: 'P1', session_policy: 'pinned', instructions: 'FAKE: write p1.txt p1\nFAKE: commit p1' },
+        {
+          key: 'fan',
+          title: 'Fan out',
+          children_mode: 'parallel',
+          children: ['a', 'b'].map((key) => ({ key, title: key, session_policy: 'spawn' as const, instructions: `FAKE: write ${key}.txt ${key}\nFAKE: commit ${key}` })),
+        },
+        // Commits everything it sees: on a stale checkout that would delete a.txt and b.txt again.
+        { key: 'p2', title: 'P2', session_policy: 'pinned', instructions: 'FAKE: write p2.txt p2\nFAKE: commit p2' },
+      ],
+      { title: 'Pinned after merges' },
+    );
+    await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+    const branch = (await getGoal(h.db.db, goal.id))!.branch!;
+    for (const key of ['p1', 'a', 'b', 'p2']) expect(showFile(h.repo.path, branch, `${key}.txt`)).toBe(key);
+    const p2 = result(await task(h, goal.id, 'p2'));
+    expect(git(h.repo.path, 'show', '--name-only', '--format=', p2.head as string)).toBe('p2.txt');
+    // The lane stayed with this instance between its pinned runs, and was given up when the goal ended.
+    await waitFor('the lane to be given up', async () => (await laneHolder(h.db.db, goal.id)) === null, WAIT_MS);
+  });
+
+  it('takes over the pinned lane of an instance whose lease expired: a fresh conversation, and the log says so', async () => {
+    const h = await startHarness();
+    const { goal } = await h.createGoal(
+      [
+        { key: 'p1', title: 'P1', session_policy: 'pinned', instructions: 'FAKE: write p1.txt p1\nFAKE: commit p1\nFAKE: summary p1 wrote p1.txt' },
+        { key: 'hold', title: 'Hold', kind: 'wait_for_signal', gate: { type: 'hold', name: 'lane-test' } },
+        { key: 'p2', title: 'P2', session_policy: 'pinned', instructions: 'FAKE: write p2.txt p2\nFAKE: commit p2' },
+      ],
+      { title: 'Lane takeover' },
+    );
+    const gate = await waitForTask(h, goal.id, 'hold', 'waiting');
+    // The lane and its conversation belonged to an instance that died: its lease ran out.
+    await h.db.db.updateTable('goalLanes').set({ holder: 'dead-instance', expiresAt: new Date(Date.now() - 1000) }).where('goalId', '=', goal.id).execute();
+    await h.db.db.updateTable('sessions').set({ owner: 'dead-instance' }).where('goalId', '=', goal.id).where('kind', '=', 'pinned').execute();
+    const signalled = await fetch(`${h.url}/api/tasks/${gate.id}/signal`, {
+      method: 'POST',
+      headers: { ...AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'pass' }),
+    });
+    expect(signalled.status).toBe(200);
+    await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+
+    const [first, second] = h.transcript() as [TranscriptEntry, TranscriptEntry];
+    expect(second.resume).toBeNull();
+    expect(second.sessionId).not.toBe(first.sessionId);
+    const sessions = await sessionsOf(h, goal.id);
+    expect(sessions.map((s) => s.owner)).toEqual(['dead-instance', expect.not.stringMatching(/^dead-instance$/)]);
+    expect(sessions[0]!.endReason).toBe('the lane moved to another instance');
+    expect(await logText(h, sessions[1]!.id)).toContain("the goal's pinned lane moved here from instance dead-instance (its lease expired)");
+  });
+
+  describe('on a remote repository', () => {
+    const mixedGoal = [
+      { key: 'p1', title: 'P1', session_policy: 'pinned' as const, instructions: 'FAKE: write p1.txt p1\nFAKE: commit p1' },
+      {
+        key: 'fan',
+        title: 'Fan out',
+        children_mode: 'parallel' as const,
+        children: ['a', 'b', 'c'].map((key) => ({ key, title: key, session_policy: 'spawn' as const, instructions: `FAKE: write ${key}.txt ${key}\nFAKE: commit ${key}` })),
+      },
+      { key: 'p2', title: 'P2', session_policy: 'pinned' as const, instructions: 'FAKE: write p2.txt p2' },
+    ];
+
+    it('works in a mirror and pushes task branches and goal-branch merges to the remote', async () => {
+      const h = await startHarness({ remote: true });
+      const { goal } = await h.createGoal(mixedGoal, { title: 'Remote goal' });
+      await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+      const branch = (await getGoal(h.db.db, goal.id))!.branch!;
+      const remote = h.remote!;
+      for (const key of ['p1', 'a', 'b', 'c', 'p2']) expect(showFile(remote, branch, `${key}.txt`)).toBe(key);
+      // Every spawned task's commits are in the remote goal branch, merged by Arbor.
+      for (const key of ['a', 'b', 'c']) {
+        const t = result(await task(h, goal.id, key));
+        expect(git(remote, 'merge-base', '--is-ancestor', t.head, branch)).toBe('');
+        expect(git(remote, 'rev-parse', `${branch}--${key}`)).toBe(t.head);
+      }
+      expect(logSubjects(remote, branch, '--merges').sort()).toEqual(['a', 'b', 'c'].map((k) => `arbor: merge task ${k}`));
+      // The local repository is untouched; worktrees came from the mirror and the spawned ones are gone.
+      expect(branchExists(h.repo.path, branch)).toBe(false);
+      const [mirror] = readdirSync(h.mirrors);
+      expect(worktreePaths(path.join(h.mirrors, mirror!))).toHaveLength(2);
+    });
+
+    it('starts from what the remote has now, though the mirror was behind', async () => {
+      const h = await startHarness({ remote: true });
+      const first = await h.createGoal([{ key: 'x', title: 'X', session_policy: 'spawn', instructions: 'FAKE: write x.txt x\nFAKE: commit x' }], { title: 'First' });
+      await waitForGoal(h.db.db, first.goal.id, 'succeeded', WAIT_MS);
+      // Someone pushes to main on the remote; this instance's mirror has not seen it.
+      const other = path.join(path.dirname(h.remote!), 'other-clone');
+      git(path.dirname(other), 'clone', '-q', h.remote!, other);
+      writeFileSync(path.join(other, 'news.txt'), 'news\n');
+      const news = commitAll(other, 'news');
+      git(other, 'push', '-q', 'origin', 'main');
+
+      const second = await h.createGoal([{ key: 'y', title: 'Y', session_policy: 'spawn', instructions: 'FAKE: write y.txt y\nFAKE: commit y' }], { title: 'Second' });
+      await waitForGoal(h.db.db, second.goal.id, 'succeeded', WAIT_MS);
+      const branch = (await getGoal(h.db.db, second.goal.id))!.branch!;
+      expect(git(h.remote!, 'merge-base', '--is-ancestor', news, branch)).toBe('');
+      expect(showFile(h.remote!, branch, 'y.txt')).toBe('y');
+    });
+
+    it('a remote that refuses the merge push: the task is blocked with the reason, the remote goal branch as it was', async () => {
+      const h = await startHarness({ remote: true });
+      // The remote lets a goal branch be created, and refuses every later update of it.
+      const hook = path.join(h.remote!, 'hooks', 'pre-receive');
+      writeFileSync(
+        hook,
+        '#!/bin/sh\nwhile read old new ref; do\n  case "$ref" in refs/heads/arbor/*--*) ;; refs/heads/arbor/*) [ "$old" = 0000000000000000000000000000000000000000 ] || { echo "goal branches are protected" >&2; exit 1; } ;; esac\ndone\n',
+      );
+      chmodSync(hook, 0o755);
+      const { goal } = await h.createGoal(
+        [{ key: 'r', title: 'R', session_policy: 'spawn', max_attempts: 1, instructions: 'FAKE: write r.txt r\nFAKE: commit r' }],
+        { title: 'Refused' },
+      );
+      const blocked = await waitForTask(h, goal.id, 'r', 'blocked');
+      expect(blocked.error).toMatch(/merging .* failed: pushing .* was refused: .*goal branches are protected/);
+      const branch = (await getGoal(h.db.db, goal.id))!.branch!;
+      expect(git(h.remote!, 'rev-parse', branch)).toBe(h.repo.initial);
+      // The task's work is safe on the remote, on its own branch.
+      expect(showFile(h.remote!, `${branch}--r`, 'r.txt')).toBe('r');
+    });
   });
 
   it('runs spawned tasks at the same time in worktrees of their own and merges them back with --no-ff', async () => {
@@ -874,14 +1019,16 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
       async () => (await sessionsOf(h, goal.id)).find((s) => s.status === 'running' && s.pid !== null),
       WAIT_MS,
     );
-    // Someone checks the goal branch out in the main clone while the agent works:
-    // the merge back cannot use the branch in a worktree of its own.
+    // Something holds git's lock on the goal branch while the agent works (as a crashed git
+    // would leave it): the merge cannot publish.
     const goalBranch = (await getGoal(h.db.db, goal.id))!.branch!;
-    git(h.repo.path, 'checkout', '-q', goalBranch);
+    const goalHead = git(h.repo.path, 'rev-parse', goalBranch);
+    writeFileSync(path.join(h.repo.path, '.git', 'refs', 'heads', `${goalBranch}.lock`), '');
 
     // Held for a person (the branch is intact), not failed: the work itself was fine.
     const blocked = await waitForTask(h, goal.id, 'm', 'blocked');
-    expect(blocked.error).toMatch(/already checked out/);
+    expect(blocked.error).toMatch(/failed: could not update refs\/heads\/.*cannot lock ref/);
+    expect(git(h.repo.path, 'rev-parse', goalBranch)).toBe(goalHead);
     const session = (await sessionsOfTask(h, blocked.id))[0]!;
     expect(session.id).toBe(running.id);
     expect({ status: session.status, tokenHash: session.tokenHash }).toEqual({ status: 'ended', tokenHash: null });

@@ -169,21 +169,21 @@ describe('goal worktree', () => {
     expect(worktreeList(repo)).toEqual([repo, path]);
   });
 
-  it('refuses a path that exists but is not a worktree, and a branch checked out elsewhere', async () => {
+  it('refuses a path that exists but is not a worktree', async () => {
     const { repo, manager, root, goal } = await goalSetup();
     const foreign = join(root, goal.id.slice(0, 8), 'goal');
     mkdirSync(foreign, { recursive: true });
     writeFileSync(join(foreign, 'mine.txt'), 'not yours\n');
     await expect(manager.goalWorktree(repo, goal.id, goal.branch)).rejects.toThrow(`${foreign} exists but is not a worktree of ${repo}`);
     expect(readdirSync(foreign)).toEqual(['mine.txt']);
+  });
 
+  it('makes the goal worktree though the branch is checked out elsewhere (another instance on this host)', async () => {
     const other = await goalSetup();
     git(other.repo, 'checkout', '-q', other.goal.branch);
-    await expect(other.manager.goalWorktree(other.repo, other.goal.id, other.goal.branch)).rejects.toThrow(
-      `branch "${other.goal.branch}" is already checked out at ${other.repo}`,
-    );
-    expect(readdirSync(other.root)).toEqual([]);
-    expect(worktreeList(other.repo)).toEqual([other.repo]);
+    const made = await other.manager.goalWorktree(other.repo, other.goal.id, other.goal.branch);
+    expect(worktreeList(other.repo)).toEqual([other.repo, made]);
+    expect(git(made, 'symbolic-ref', 'HEAD')).toBe(`refs/heads/${other.goal.branch}`);
   });
 });
 
@@ -315,7 +315,7 @@ describe('commitLeftovers', () => {
 });
 
 describe('merge-back', () => {
-  it('merges a spawned branch into the goal branch with a merge commit', async () => {
+  it('merges a spawned branch into the goal branch with a merge commit, touching no worktree', async () => {
     const { repo, manager, goal } = await goalSetup();
     const goalPath = await manager.goalWorktree(repo, goal.id, goal.branch);
     const s = await manager.spawnWorktree(repo, goal, 'feature', randomUUID());
@@ -323,27 +323,31 @@ describe('merge-back', () => {
     const taskHead = await manager.commitLeftovers(s.path, 'feature work');
     const goalBefore = git(repo, 'rev-parse', goal.branch);
 
-    const result = await manager.mergeIntoGoal(repo, goal, s.branch, 'Merge task "feature"');
-    expect(result).toEqual({ merged: true, sha: git(repo, 'rev-parse', goal.branch) });
-    const sha = (result as { sha: string }).sha;
+    const result = await manager.mergeTaskBranch(repo, goal.branch, s.branch, 'Merge task "feature"');
+    const sha = git(repo, 'rev-parse', goal.branch);
+    expect(result).toEqual({ kind: 'merged', sha, previous: goalBefore, tries: 1 });
     // --no-ff: two parents even though a fast-forward was possible.
     expect(git(repo, 'rev-list', '--parents', '-n', '1', sha).split(' ')).toEqual([sha, goalBefore, taskHead]);
     expect(git(repo, 'log', '-1', '--format=%s|%an', sha)).toBe('Merge task "feature"|Arbor');
+    // The goal worktree's files stay where they were until it is brought up before its next run.
+    expect(existsSync(join(goalPath, 'feature.txt'))).toBe(false);
+    await manager.advanceGoalWorktree(goalPath);
     expect(readFileSync(join(goalPath, 'feature.txt'), 'utf8')).toBe('feature\n');
     expect(git(goalPath, 'status', '--porcelain')).toBe('');
   });
 
-  it('creates the goal worktree when it is missing', async () => {
+  it('needs no goal worktree', async () => {
     const { repo, manager, root, goal } = await goalSetup();
     const s = await manager.spawnWorktree(repo, goal, 'solo', randomUUID());
     writeFileSync(join(s.path, 'solo.txt'), 'solo\n');
     await manager.commitLeftovers(s.path, 'solo');
-    const result = await manager.mergeIntoGoal(repo, goal, s.branch, 'Merge solo');
-    expect(result.merged).toBe(true);
-    expect(existsSync(join(root, goal.id.slice(0, 8), 'goal', 'solo.txt'))).toBe(true);
+    const result = await manager.mergeTaskBranch(repo, goal.branch, s.branch, 'Merge solo');
+    expect(result.kind).toBe('merged');
+    expect(git(repo, 'show', `${goal.branch}:solo.txt`)).toBe('solo');
+    expect(existsSync(join(root, goal.id.slice(0, 8), 'goal'))).toBe(false);
   });
 
-  it('on a conflict returns the paths, leaves the goal worktree clean and the branch intact', async () => {
+  it('on a conflict returns the paths and changes nothing: goal branch, goal worktree and task branch intact', async () => {
     const { repo, manager, goal } = await goalSetup();
     const goalPath = await manager.goalWorktree(repo, goal.id, goal.branch);
     const s = await manager.spawnWorktree(repo, goal, 'clash', randomUUID());
@@ -356,31 +360,50 @@ describe('merge-back', () => {
     writeFileSync(join(s.path, 'clean.txt'), 'no conflict here\n');
     const taskHead = await manager.commitLeftovers(s.path, 'task edits');
 
-    const result = await manager.mergeIntoGoal(repo, goal, s.branch, 'Merge clash');
-    expect(result).toEqual({ merged: false, conflicts: ['README.md', 'notes.txt'] });
+    const result = await manager.mergeTaskBranch(repo, goal.branch, s.branch, 'Merge clash');
+    expect(result).toEqual({ kind: 'conflicts', paths: ['README.md', 'notes.txt'], head: goalHead });
     expect(git(goalPath, 'status', '--porcelain', '--untracked-files=all')).toBe('');
     expect(existsSync(join(goalPath, 'clean.txt'))).toBe(false);
-    expect(gitStatus(goalPath, 'rev-parse', '--verify', '--quiet', 'MERGE_HEAD')).not.toBe(0);
     expect(git(repo, 'rev-parse', goal.branch)).toBe(goalHead);
     expect(git(repo, 'rev-parse', s.branch)).toBe(taskHead);
 
-    // The goal worktree is usable again: a non-conflicting merge goes through.
+    // A non-conflicting merge goes through after it.
     const other = await manager.spawnWorktree(repo, goal, 'fine', randomUUID());
     writeFileSync(join(other.path, 'fine.txt'), 'fine\n');
     await manager.commitLeftovers(other.path, 'fine');
-    expect((await manager.mergeIntoGoal(repo, goal, other.branch, 'Merge fine')).merged).toBe(true);
+    expect((await manager.mergeTaskBranch(repo, goal.branch, other.branch, 'Merge fine')).kind).toBe('merged');
   });
 
-  it('refuses to merge into a goal worktree with uncommitted changes', async () => {
+  it('brings the goal worktree up keeping uncommitted work, and refuses (changing nothing) when that work is in the way', async () => {
     const { repo, manager, goal } = await goalSetup();
     const goalPath = await manager.goalWorktree(repo, goal.id, goal.branch);
-    const s = await manager.spawnWorktree(repo, goal, 'x', randomUUID());
-    writeFileSync(join(s.path, 'x.txt'), 'x\n');
-    await manager.commitLeftovers(s.path, 'x');
-    writeFileSync(join(goalPath, 'README.md'), 'half-done edit\n');
-    await expect(manager.mergeIntoGoal(repo, goal, s.branch, 'Merge x')).rejects.toThrow('has uncommitted changes');
-    expect(readFileSync(join(goalPath, 'README.md'), 'utf8')).toBe('half-done edit\n');
-    await expect(manager.mergeIntoGoal(repo, goal, 'arbor/nope', 'm')).rejects.toThrow('branch "arbor/nope" does not exist');
+    const merge = async (key: string, file: string) => {
+      const s = await manager.spawnWorktree(repo, goal, key, randomUUID());
+      writeFileSync(join(s.path, file), `${key}\n`);
+      await manager.commitLeftovers(s.path, key);
+      expect((await manager.mergeTaskBranch(repo, goal.branch, s.branch, `Merge ${key}`)).kind).toBe('merged');
+    };
+    await merge('x', 'x.txt');
+    writeFileSync(join(goalPath, 'mine.txt'), 'half-done edit\n');
+    await manager.advanceGoalWorktree(goalPath);
+    expect(readFileSync(join(goalPath, 'x.txt'), 'utf8')).toBe('x\n');
+    expect(readFileSync(join(goalPath, 'mine.txt'), 'utf8')).toBe('half-done edit\n');
+
+    // A merge brings in a file the uncommitted work already has: refused, nothing lost.
+    await merge('y', 'mine.txt');
+    await expect(manager.advanceGoalWorktree(goalPath)).rejects.toThrow('could not be brought up to the goal branch without losing its uncommitted work');
+    expect(readFileSync(join(goalPath, 'mine.txt'), 'utf8')).toBe('half-done edit\n');
+    await expect(manager.mergeTaskBranch(repo, goal.branch, 'arbor/nope', 'm')).rejects.toThrow('branch "arbor/nope" does not exist');
+  });
+
+  it('creates a goal branch once when several instances create it at the same moment: all use it', async () => {
+    const repo = await makeRepo();
+    const goal = newGoal('Raced');
+    // Separate managers, as separate instances: no in-process queue orders them.
+    const managers = await Promise.all([1, 2, 3, 4, 5, 6].map(() => makeManager()));
+    const ensured = await Promise.all(managers.map(({ manager }) => manager.ensureGoalBranch(repo, goal)));
+    const head = git(repo, 'rev-parse', 'main');
+    for (const e of ensured) expect(e).toEqual({ branch: WorktreeManager.goalBranchName(goal), head });
   });
 });
 

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { PullRequestRequestSchema } from '../../domain/pull-request-request.js';
+import { classifyRepo } from '../../domain/repo-location.js';
 import { MAX_JSON_DEPTH, findUnstorable } from '../../domain/storable-text.js';
 import { AGENTS, CHILDREN_MODES, GOAL_STATUSES, SESSION_POLICIES, TASK_KINDS } from '../../domain/states.js';
 import type { TaskSpec } from '../../domain/goal-tree.js';
@@ -57,7 +58,11 @@ export const CreateGoalSchema = z
     z.strictObject({
       title: z.string().min(1).max(500),
       description: z.string().max(200_000).optional(),
-      repo: z.string().min(1).max(4096).startsWith('/', 'must be an absolute path'),
+      repo: z
+        .string()
+        .min(1)
+        .max(4096)
+        .refine((repo) => repo.startsWith('/') || classifyRepo(repo).kind === 'remote', 'must be an absolute path or a git URL (https, ssh, git, file)'),
       base_ref: z.string().min(1).max(255).regex(/^[^\s~^:?*[\\]+$/, 'must be a git ref').optional(),
       agent: z.enum(AGENTS).optional(),
       children_mode: z.enum(CHILDREN_MODES).optional(),

@@ -1,0 +1,175 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createGitRepo, git } from '../support/git-repo.js';
+import { waitFor } from '../support/orchestration.js';
+import { createDataDir, killAllServers, REPO_ROOT, removeDataDir, startServer, type ServerProcess } from '../support/server-process.js';
+
+/**
+ * Scale-out: three Arbor processes with data dirs of their own (as three
+ * machines would have) share one database and one bare remote repository.
+ * Hundreds of spawned and pinned tasks run over several goals while one
+ * instance is SIGKILLed and started again under its id. Every task runs once
+ * per attempt, every goal succeeds, and the remote's goal branches hold every
+ * task's commit, with nothing half-merged and nothing left running.
+ */
+
+const AGENT = path.join(REPO_ROOT, 'test/fixtures/commit-agent.sh');
+// Many goals, each short: merges into one goal branch are one at a time, merges into different ones are not.
+const GOALS = 10;
+/** Per goal: a pinned task, a parallel group, a pinned task, a parallel group, a pinned task. */
+const SPAWNED_PER_GROUP = 24;
+const TASKS_PER_GOAL = 3 + 2 * SPAWNED_PER_GROUP;
+
+let database: TestDatabase;
+let work: string;
+let remote: string;
+let agentLog: string;
+const dataDirs: string[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  work = await mkdtemp(path.join(os.tmpdir(), 'arbor-scale-'));
+  const seed = await createGitRepo({ parent: work });
+  remote = path.join(work, 'remote.git');
+  git(work, 'clone', '-q', '--bare', seed.path, remote);
+  agentLog = path.join(work, 'agents.log');
+  for (let i = 0; i < 3; i++) dataDirs.push(await createDataDir('arbor-scale-dir-'));
+});
+afterAll(async () => {
+  await killAllServers();
+  await Promise.all(dataDirs.map(removeDataDir));
+  await database?.destroy();
+  await rm(work, { recursive: true, force: true });
+}, 120_000);
+
+const start = (i: number): Promise<ServerProcess> =>
+  startServer({
+    dataDir: dataDirs[i]!,
+    databaseUrl: database.url,
+    env: {
+      ARBOR_INSTANCE_ID: `scale-${i}`,
+      ARBOR_AGENT: 'command',
+      ARBOR_AGENT_COMMAND: AGENT,
+      COMMIT_AGENT_LOG: agentLog,
+      ARBOR_MAX_SESSIONS: '6',
+      ARBOR_SPAWN_PER_SECOND: '0',
+      ARBOR_LEASE_MS: '4000',
+      ARBOR_POLL_INTERVAL_MS: '200',
+      ARBOR_RETRY_BASE_MS: '50',
+    },
+    timeoutMs: 90_000,
+  });
+
+function goalRequest(n: number) {
+  const pinned = (key: string) => ({ key, title: key, session_policy: 'pinned' });
+  const group = (key: string) => ({
+    key,
+    title: key,
+    children_mode: 'parallel',
+    children: Array.from({ length: SPAWNED_PER_GROUP }, (_, i) => ({ key: `${key}-${i}`, title: `${key} ${i}`, session_policy: 'spawn' })),
+  });
+  return {
+    title: `Scale ${n}`,
+    repo: `file://${remote}`,
+    base_ref: 'main',
+    max_parallel: 4,
+    tasks: [pinned('first'), group('wide'), pinned('middle'), group('wider'), pinned('last')],
+  };
+}
+
+/** Processes whose command line runs the fixture agent. */
+function agentsAlive(): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(AGENT);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+it('three instances, one database, one remote: 500+ tasks, one instance killed mid-run', { timeout: 480_000 }, async () => {
+  const servers = await Promise.all([0, 1, 2].map(start));
+  const goalIds: string[] = [];
+  for (let n = 0; n < GOALS; n++) {
+    const res = await fetch(`${servers[n % 3]!.url}/api/goals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(goalRequest(n)),
+    });
+    expect(res.status).toBe(201);
+    goalIds.push(((await res.json()) as { goal: { id: string } }).goal.id);
+  }
+  const agentTasks = () => database.db.selectFrom('tasks').select(['id', 'goalId', 'status', 'attempt', 'error']).where('kind', '=', 'agent').execute();
+
+  await waitFor(
+    'a third of the tasks done',
+    async () => (await agentTasks()).filter((t) => t.status === 'succeeded').length >= (GOALS * TASKS_PER_GOAL) / 3,
+    240_000,
+  );
+  await servers[2]!.stop('SIGKILL');
+  // Started again under its id, as a supervisor would: it takes its own work back.
+  servers[2] = await start(2);
+
+  await waitFor(
+    'every goal to end',
+    async () => {
+      const goals = await database.db.selectFrom('goals').select(['id', 'status']).execute();
+      const stuck = (await agentTasks()).filter((t) => t.status === 'blocked' || t.status === 'failed');
+      if (stuck.length > 0) throw new Error(`task ${stuck[0]!.id} ended ${stuck[0]!.status} at attempt ${stuck[0]!.attempt}: ${stuck[0]!.error}`);
+      return goals.every((g) => ['succeeded', 'failed', 'cancelled'].includes(g.status));
+    },
+    360_000,
+  );
+  const goals = await database.db.selectFrom('goals').select(['id', 'status', 'branch']).execute();
+  expect(goals.map((g) => g.status)).toEqual(Array(GOALS).fill('succeeded'));
+
+  // Once per attempt: no task's agent ran more often than its attempts.
+  const tasks = await agentTasks();
+  expect(tasks).toHaveLength(GOALS * TASKS_PER_GOAL);
+  const runs = new Map<string, number>();
+  for (const line of readFileSync(agentLog, 'utf8').split('\n').filter(Boolean)) {
+    const taskId = line.split(' ')[0]!;
+    runs.set(taskId, (runs.get(taskId) ?? 0) + 1);
+  }
+  for (const t of tasks) {
+    expect(runs.get(t.id) ?? 0, `runs of task ${t.id}`).toBeGreaterThanOrEqual(1);
+    expect(runs.get(t.id) ?? 0, `runs of task ${t.id}`).toBeLessThanOrEqual(t.attempt);
+  }
+
+  // The remote's goal branches hold every task's commit, and every task branch there is merged.
+  for (const goal of goals) {
+    const subjects = new Set(git(remote, 'log', '--format=%s', goal.branch!).split('\n'));
+    for (const t of tasks.filter((t) => t.goalId === goal.id)) expect(subjects.has(`task ${t.id}`), `task ${t.id} on ${goal.branch}`).toBe(true);
+    const taskBranches = git(remote, 'for-each-ref', '--format=%(refname)', `refs/heads/${goal.branch}--*`).split('\n').filter(Boolean);
+    expect(taskBranches.length).toBeGreaterThan(0);
+    for (const ref of taskBranches) expect(git(remote, 'merge-base', '--is-ancestor', ref, goal.branch!), ref).toBe('');
+  }
+
+  // Nothing left behind: no agent process, and each instance removes its worktrees once the goals are done.
+  expect(agentsAlive()).toEqual([]);
+  await waitFor(
+    'every worktree removed',
+    () =>
+      dataDirs.every((dir) => {
+        const root = path.join(dir, 'worktrees');
+        return !existsSync(root) || readdirSync(root).length === 0;
+      }),
+    30_000,
+  );
+  const mirrors = dataDirs.flatMap((dir) => {
+    const root = path.join(dir, 'mirrors');
+    return existsSync(root) ? readdirSync(root).map((m) => path.join(root, m)) : [];
+  });
+  for (const mirror of mirrors) {
+    expect(execFileSync('git', ['worktree', 'list', '--porcelain'], { cwd: mirror, encoding: 'utf8' }).match(/^worktree /gm)).toHaveLength(1);
+  }
+});
