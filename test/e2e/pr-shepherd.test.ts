@@ -148,6 +148,11 @@ async function deliverCheckSuite(app: string, pr: number, sha: string, conclusio
   return { status: res.status, body: (await res.json()) as any };
 }
 
+/** Waits until Arbor has asked the stub for the checks of `sha`. */
+function checksAskedFor(sha: string) {
+  return waitFor(`Arbor to ask for the checks of ${sha.slice(0, 7)}`, () => stub.requests.some((r) => r.path.includes(`/commits/${sha}/check-runs`)), 30_000);
+}
+
 async function promptOfRun(n: number): Promise<string> {
   return waitFor(`the agent's run ${n}`, async () => ((await readdir(prompts)).includes(`run-${n}.txt`) ? readFile(path.join(prompts, `run-${n}.txt`), 'utf8') : undefined), 90_000);
 }
@@ -169,6 +174,8 @@ it('shepherds a pull request from one API call to approved and green, through a 
   expect(pull!.base.ref).toBe('main');
   expect(tasks.implement!.result?.pull_request).toMatchObject({ url: `https://github.com/${REPO}/pull/${pull!.number}`, head_sha: first });
   expect(await boundGate(tasks.ci!.id)).toMatchObject({ type: 'gh_ci', repo: REPO, pr: pull!.number, sha: first });
+  // CI may have finished before a gate opens, so an opened gate asks the checks API once: nothing has reported yet.
+  await checksAskedFor(first);
 
   // CI fails on the first head: the failing check's name and title reach the agent's next prompt.
   stub.setCheckRun(REPO, first, { name: 'unit-tests', status: 'completed', conclusion: 'success', app: 'GitHub Actions' });
@@ -186,6 +193,7 @@ it('shepherds a pull request from one API call to approved and green, through a 
   expect(second).not.toBe(first);
   expect(stub.pull(REPO, pull!.number)!.head.sha).toBe(second);
   expect(await boundGate(tasks.ci!.id)).toMatchObject({ pr: pull!.number, sha: second });
+  await checksAskedFor(second);
 
   // A success for the old head does not pass the gate: not through the webhook
   // (the checks API is asked about the current head, which has no checks yet)...

@@ -1,10 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { TaskOrchestrator } from '../../server/orchestrator/task-orchestrator.js';
-import { applyGoalCommand } from '../../server/store/goals.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { gateWaitingAfter } from '../support/bound-gates.js';
 import { call, testApp, testConfig } from '../support/app.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { GithubStub } from '../support/github-stub/github-stub.js';
+import { useGithubCiHarness } from '../support/github-ci-harness.js';
 import { byKey, createGoal, createOrchestrator, waitForGoal } from '../support/orchestration.js';
 import { ScriptedRunner } from '../support/scripted-runner.js';
 
@@ -18,24 +15,11 @@ import { ScriptedRunner } from '../support/scripted-runner.js';
 const TOKEN = 'ghp_postedci0123456789abcdefghijklmnop';
 const REPO = 'acme/bridge';
 
-let database: TestDatabase;
-let stub: GithubStub;
+const harness = useGithubCiHarness(TOKEN);
 let app: ReturnType<typeof testApp>;
-const orchestrators: TaskOrchestrator[] = [];
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  stub = await new GithubStub(TOKEN).start();
-  app = testApp(database.db, { ...testConfig(), github: { apiUrl: stub.url, token: TOKEN } });
-});
-afterEach(async () => {
-  await Promise.all(orchestrators.splice(0).map((o) => o.stop()));
-  const open = await database.db.selectFrom('goals').select('id').where('status', 'in', ['pending', 'running']).execute();
-  for (const goal of open) await applyGoalCommand(database.db, goal.id, 'cancel');
-});
-afterAll(async () => {
-  await stub.stop();
-  await database.destroy();
+beforeAll(() => {
+  app = testApp(harness.database.db, { ...testConfig(), github: { apiUrl: harness.stub.url, token: TOKEN } });
 });
 
 let shas = 0;
@@ -45,30 +29,30 @@ const sha = () => (++shas).toString(16).padStart(40, 'b');
 async function gateOnPull() {
   const head = sha();
   const branch = `bridge-${shas}`;
-  stub.pushBranch(REPO, branch, head);
-  const pr = stub.openPull(REPO, branch);
-  const { goal, tasks } = await createGoal(database.db, [{ key: 'ci', title: 'CI', kind: 'wait_for_signal', gate: { type: 'gh_ci', repo: REPO, pr } }]);
-  const orchestrator = createOrchestrator(database.db, new ScriptedRunner());
-  orchestrators.push(orchestrator);
+  harness.stub.pushBranch(REPO, branch, head);
+  const pr = harness.stub.openPull(REPO, branch);
+  const { goal, tasks } = await createGoal(harness.database.db, [{ key: 'ci', title: 'CI', kind: 'wait_for_signal', gate: { type: 'gh_ci', repo: REPO, pr } }]);
+  const orchestrator = createOrchestrator(harness.database.db, new ScriptedRunner());
+  harness.started.push(orchestrator);
   await orchestrator.start();
   const ciId = byKey(tasks).ci!.id;
-  await gateWaitingAfter(database.db, ciId, 0);
+  await gateWaitingAfter(harness.database.db, ciId, 0);
   return { goalId: goal.id, ciId, pr, head };
 }
 
 const post = (body: Record<string, unknown>) => call(app, 'POST', '/api/signals/resolve', body);
-const status = async (id: string) => (await database.db.selectFrom('tasks').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
+const status = async (id: string) => (await harness.database.db.selectFrom('tasks').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
 
 describe('gh_ci posted to the API with a GitHub token', () => {
   it('a green verdict for the head waits while another check of the head still runs: 202, nothing stored', async () => {
     const { ciId, pr, head } = await gateOnPull();
-    stub.setCheckRun(REPO, head, { name: 'e2e', status: 'in_progress' });
-    const before = await database.db.selectFrom('signals').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    harness.stub.setCheckRun(REPO, head, { name: 'e2e', status: 'in_progress' });
+    const before = await harness.database.db.selectFrom('signals').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
     const res = await post({ type: 'gh_ci', repo: REPO, pr, sha: head, status: 'pass', summary: 'jenkins green' });
     expect(res.status, res.text).toBe(202);
     expect(res.json).toEqual({ pending: expect.stringContaining('e2e (in_progress)') });
     expect(await status(ciId)).toBe('waiting');
-    const after = await database.db.selectFrom('signals').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const after = await harness.database.db.selectFrom('signals').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
     expect(after.n).toBe(before.n);
   });
 
@@ -77,34 +61,34 @@ describe('gh_ci posted to the API with a GitHub token', () => {
     const res = await post({ type: 'gh_ci', pr_url: `https://github.com/${REPO}/pull/${pr}`, status: 'pass', summary: 'jenkins green' });
     expect(res.status, res.text).toBe(200);
     expect(res.json.matched).toEqual([ciId]);
-    await waitForGoal(database.db, goalId, 'succeeded');
-    const stored = await database.db.selectFrom('signals').selectAll().where('id', '=', res.json.signal_id).executeTakeFirstOrThrow();
+    await waitForGoal(harness.database.db, goalId, 'succeeded');
+    const stored = await harness.database.db.selectFrom('signals').selectAll().where('id', '=', res.json.signal_id).executeTakeFirstOrThrow();
     expect(stored).toMatchObject({ status: 'pass', attributes: { repo: REPO, pr, sha: head } });
   });
 
   it("a red verdict stays red though every check GitHub lists passed, and says what the bridge said", async () => {
     const { ciId, pr, head } = await gateOnPull();
-    stub.setCheckRun(REPO, head, { name: 'build', status: 'completed', conclusion: 'success' });
+    harness.stub.setCheckRun(REPO, head, { name: 'build', status: 'completed', conclusion: 'success' });
     const res = await post({ type: 'gh_ci', repo: REPO, pr, sha: head.slice(0, 7), status: 'fail', summary: 'jenkins: 2 integration tests failed' });
     expect(res.status, res.text).toBe(200);
     expect(res.json.matched).toEqual([ciId]);
-    const stored = await database.db.selectFrom('signals').selectAll().where('id', '=', res.json.signal_id).executeTakeFirstOrThrow();
+    const stored = await harness.database.db.selectFrom('signals').selectAll().where('id', '=', res.json.signal_id).executeTakeFirstOrThrow();
     expect(stored.status).toBe('fail');
     expect(stored.summary).toContain('jenkins: 2 integration tests failed');
     // No agent work before the gate to send back: it fails, with the bridge's words in its error.
-    const gate = await database.db.selectFrom('tasks').select(['status', 'error']).where('id', '=', ciId).executeTakeFirstOrThrow();
+    const gate = await harness.database.db.selectFrom('tasks').select(['status', 'error']).where('id', '=', ciId).executeTakeFirstOrThrow();
     expect(gate.status).toBe('failed');
     expect(gate.error).toContain('jenkins: 2 integration tests failed');
   });
 
   it('a verdict about an older commit only nudges: the head is judged by its own checks', async () => {
     const { ciId, pr, head } = await gateOnPull();
-    stub.setCheckRun(REPO, head, { name: 'build', status: 'queued' });
+    harness.stub.setCheckRun(REPO, head, { name: 'build', status: 'queued' });
     const stale = await post({ type: 'gh_ci', repo: REPO, pr, sha: sha(), status: 'pass' });
     expect(stale.status, stale.text).toBe(202);
     expect(await status(ciId)).toBe('waiting');
     // A stale red does not fail the head either.
-    stub.setCheckRun(REPO, head, { name: 'build', status: 'completed', conclusion: 'success' });
+    harness.stub.setCheckRun(REPO, head, { name: 'build', status: 'completed', conclusion: 'success' });
     const staleRed = await post({ type: 'gh_ci', repo: REPO, pr, sha: sha(), status: 'fail' });
     expect(staleRed.status, staleRed.text).toBe(200);
     expect(staleRed.json.matched).toEqual([ciId]);
