@@ -23,7 +23,7 @@ export interface OpeningCiCheckOptions {
   intervalMs: number;
   /** After GitHub failed to answer about a gate, how long before it is asked again. */
   retryMs?: number;
-  /** Most gates looked at per sweep. */
+  /** Most gates looked at per sweep, the most recently opened first. */
   batch?: number;
 }
 

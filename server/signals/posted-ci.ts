@@ -1,3 +1,4 @@
+import type { Db } from '../db/database.js';
 import { normalizeSignal } from '../domain/signal-rules.js';
 import { describeGithubError, type GithubClient } from '../github/github-client.js';
 import { confirmCiSignal } from './ci-confirmation.js';
@@ -25,7 +26,7 @@ export class ChecksApiError extends Error {
 /** The name the poster's verdict goes by among the head's checks (and in the rework prompt). */
 export const POSTED_VERDICT_CHECK = 'verdict posted to Arbor';
 
-export async function resolvePostedSignal(db: Parameters<typeof resolveSignal>[0], github: GithubClient | null, input: SignalInput): Promise<PostedSignalOutcome> {
+export async function resolvePostedSignal(db: Db, github: GithubClient | null, input: SignalInput): Promise<PostedSignalOutcome> {
   if (!github || input.type !== 'gh_ci') return { kind: 'resolved', result: await resolveSignal(db, input) };
   const checked = normalizeSignal(input.type, input.attributes);
   if (!checked.ok) throw new SignalError(checked.error);
