@@ -7,6 +7,7 @@ import { createApp } from './http/app.js';
 import { listenHttp, type HttpListener } from './http/listener.js';
 import type { Logger } from './logger.js';
 import type { SessionRunner } from './orchestrator/session-runner.js';
+import { OpeningCiCheck } from './signals/opening-ci-check.js';
 import { TaskOrchestrator } from './orchestrator/task-orchestrator.js';
 import { runShutdownSteps, type ShutdownStep, type StepFailure } from './shutdown-steps.js';
 import { EVENTS_CHANNEL } from './store/events.js';
@@ -60,6 +61,7 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
   let notifications: NotificationListener | null = null;
   let orchestrator: TaskOrchestrator | null = null;
   let scheduler: TriggerScheduler | null = null;
+  let openingCi: OpeningCiCheck | null = null;
   const shuttingDown = new AbortController();
 
   const stopSteps = (): ShutdownStep[] => [
@@ -75,6 +77,7 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
       deadlineMs: SHUTDOWN_GRACE_MS + 1_000,
     },
     { name: 'stopping schedule triggers', run: async () => scheduler?.stop(), deadlineMs: 5_000 },
+    { name: 'stopping opened CI gate checks', run: async () => openingCi?.stop(), deadlineMs: 5_000 },
     { name: 'stopping the orchestrator', run: async () => orchestrator?.stop(), deadlineMs: SHUTDOWN_GRACE_MS + ORCHESTRATOR_STOP_MARGIN_MS },
     { name: 'stopping notifications', run: async () => notifications?.stop(), deadlineMs: 5_000 },
     // No deadline: it bounds its own steps, and Postgres must be stopped before the process exits.
@@ -89,9 +92,10 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
   try {
     let url: string | null = null;
     const apiUrl = () => config.sessions.publicUrl ?? url ?? `http://127.0.0.1:${config.http.port}`;
+    const github = createGithubClient(config.github);
     const runner = withPullRequests(
       makeRunner({ db: database.db, config, logger: logger.child({ component: 'sessions' }), apiUrl }),
-      createGithubClient(config.github),
+      github,
       logger.child({ component: 'github' }),
     );
     notifications = new NotificationListener(database.url, EVENTS_CHANNEL, logger);
@@ -124,6 +128,9 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
         { intervalMs: TRIGGER_TICK_MS },
       );
       scheduler.start();
+      // With a token, a CI gate that opens after its checks finished asks the checks API once.
+      openingCi = github && new OpeningCiCheck({ db: database.db, github, logger: logger.child({ component: 'github' }) }, { intervalMs: config.orchestrator.pollIntervalMs });
+      openingCi?.start();
     }
 
     logger.info({ url, role: config.role, instance: config.instanceId }, 'arbor listening');

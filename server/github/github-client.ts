@@ -37,10 +37,13 @@ export interface GithubClient {
   openOrUpdatePullRequest(request: PullRequestRequest): Promise<PullRequestHead & { created: boolean }>;
 }
 
+const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
+
 /** The client, or null when no token is configured (Arbor then asks GitHub nothing). */
 export function createGithubClient(settings: GithubSettings): GithubClient | null {
   if (!settings.token) return null;
-  const octokit = new Octokit({ auth: settings.token, baseUrl: settings.apiUrl, userAgent: 'arbor' });
+  // Octokit would print failed requests to the console; callers report them through the logger.
+  const octokit = new Octokit({ auth: settings.token, baseUrl: settings.apiUrl, userAgent: 'arbor', log: QUIET });
   return {
     async pullRequestHead(repo, pr) {
       const { data } = await octokit.rest.pulls.get({ ...split(repo), pull_number: pr });
@@ -84,6 +87,12 @@ export function createGithubClient(settings: GithubSettings): GithubClient | nul
       return { number: data.number, url: data.html_url, headSha: data.head.sha.toLowerCase(), state: data.state, created: true };
     },
   };
+}
+
+/** GitHub's status and message, without the request (whose headers carry the token). */
+export function describeGithubError(err: unknown): string {
+  if (err && typeof err === 'object' && 'status' in err) return `${String(err.status)} ${err instanceof Error ? err.message : ''}`.trim();
+  return err instanceof Error ? err.message : String(err);
 }
 
 function split(repo: string): { owner: string; repo: string } {

@@ -1,4 +1,4 @@
-import { ciVerdict } from '../domain/ci-verdict.js';
+import { ciVerdict, type CommitStatus } from '../domain/ci-verdict.js';
 import type { GithubClient } from '../github/github-client.js';
 import type { GithubSignal } from './github.js';
 
@@ -12,12 +12,22 @@ import type { GithubSignal } from './github.js';
 
 export type Confirmation = { kind: 'signal'; signal: GithubSignal } | { kind: 'pending'; summary: string };
 
-export async function confirmCiSignal(client: GithubClient, nudge: GithubSignal): Promise<Confirmation> {
+export interface ConfirmOptions {
+  /**
+   * The nudge carries a verdict of its own that GitHub may not list (a CI
+   * bridge posting to the API): when it is about the current head (its sha,
+   * or no sha), it counts as one more check of that head, named `vouchedAs`.
+   */
+  vouchedAs?: string;
+}
+
+export async function confirmCiSignal(client: GithubClient, nudge: GithubSignal, options: ConfirmOptions = {}): Promise<Confirmation> {
   const repo = String(nudge.attributes.repo);
   const pr = Number(nudge.attributes.pr);
   const head = await client.pullRequestHead(repo, pr);
   const { runs, statuses } = await client.checksOf(repo, head.headSha);
-  const verdict = ciVerdict(head.headSha, runs, statuses);
+  const own = options.vouchedAs ? vouchedStatus(nudge, head.headSha, options.vouchedAs) : null;
+  const verdict = ciVerdict(head.headSha, runs, own ? [...statuses, own] : statuses);
   if (verdict.state === 'pending') return { kind: 'pending', summary: verdict.summary };
   const failing = verdict.checks.filter((c) => c.state === 'fail').map(({ name, detail, title, url }) => ({ name, conclusion: detail, title, url }));
   return {
@@ -37,4 +47,11 @@ export async function confirmCiSignal(client: GithubClient, nudge: GithubSignal)
       idempotencyKey: nudge.idempotencyKey ? `${nudge.idempotencyKey}:checks:${head.headSha}:${verdict.state}` : undefined,
     },
   };
+}
+
+/** The nudge's own verdict as a commit status of `head`, or null when it is about another commit. */
+function vouchedStatus(nudge: GithubSignal, head: string, name: string): CommitStatus | null {
+  const sha = nudge.attributes.sha;
+  if (sha !== undefined && !head.startsWith(String(sha).toLowerCase())) return null;
+  return { context: name, state: nudge.status === 'pass' ? 'success' : 'failure', description: nudge.summary ?? null };
 }

@@ -274,3 +274,24 @@ export async function expireGateDeadlines(trx: Db, events: NewEvent[], limit = 1
   }
   return rows.length;
 }
+
+export interface WaitingCiGate {
+  id: string;
+  /** As it is decided: bound when it takes its pull request `{from}` a task. */
+  gate: unknown;
+  gateArmedAt: Date | null;
+}
+
+/**
+ * Waiting gates with a `gh_ci` part filed under a pull request (the ones the
+ * checks API can decide), the most recently changed (opened) first.
+ */
+export async function waitingCiGates(db: Db, limit: number): Promise<WaitingCiGate[]> {
+  const { rows } = await sql<WaitingCiGate>`
+    SELECT t.id, coalesce(t.gate_bound, t.gate) AS gate, t.gate_armed_at FROM tasks t
+    WHERE t.status = 'waiting'
+      AND EXISTS (SELECT 1 FROM task_gate_keys k WHERE k.task_id = t.id AND k.match_key LIKE 'gh\\_ci|pr=%')
+    ORDER BY t.updated_at DESC, t.id
+    LIMIT ${limit}`.execute(db);
+  return rows;
+}

@@ -1,3 +1,4 @@
+import { RepeatingTask } from '../repeating-task.js';
 import { listScheduleTriggers } from '../store/triggers.js';
 import { dueSlot } from './cron-slots.js';
 import { startTrigger, type TriggerDeps, type TriggerStart } from './trigger-start.js';
@@ -15,9 +16,7 @@ export interface TriggerSchedulerOptions {
  * Postgres, so it starts exactly one goal whichever instance gets there first.
  */
 export class TriggerScheduler {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
-  private stopped = false;
+  private readonly repeating: RepeatingTask;
   /** Slots this instance has seen settled: no need to ask the database again. */
   private readonly settled = new Map<string, string>();
   private readonly now: () => Date;
@@ -27,6 +26,7 @@ export class TriggerScheduler {
     private readonly options: TriggerSchedulerOptions,
   ) {
     this.now = options.now ?? (() => new Date());
+    this.repeating = new RepeatingTask(() => this.tick(), options.intervalMs, deps.logger, 'schedule triggers: tick');
   }
 
   /** Starts every due slot not started yet; returns what each start did. */
@@ -52,27 +52,10 @@ export class TriggerScheduler {
   }
 
   start(): void {
-    this.stopped = false;
-    this.schedule();
+    this.repeating.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick()
-        .catch((err) => this.deps.logger.error({ err }, 'schedule triggers: tick failed'))
-        .finally(() => {
-          this.running = null;
-          this.schedule();
-        });
-    }, this.options.intervalMs);
-    this.timer.unref();
+    await this.repeating.stop();
   }
 }

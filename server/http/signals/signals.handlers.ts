@@ -1,18 +1,23 @@
-import { resolveSignal as resolve, SignalError } from '../../signals/resolver.js';
+import { createGithubClient } from '../../github/github-client.js';
+import { ChecksApiError, resolvePostedSignal } from '../../signals/posted-ci.js';
+import { SignalError } from '../../signals/resolver.js';
 import { getSignal, listSignals as querySignals } from '../../store/signals.js';
 import type { AppDeps, AppRouteHandler } from '../context.js';
 import { ApiError } from '../errors.js';
 import type * as routes from './signals.routes.js';
 import { SIGNAL_FIELDS, toSignalJson } from './signals.schemas.js';
 
-export function signalHandlers({ db }: AppDeps) {
+export function signalHandlers({ db, config }: AppDeps) {
+  // With a token, a gh_ci verdict about a pull request is checked against the checks API.
+  const github = config.github ? createGithubClient(config.github) : null;
+
   const resolveSignal: AppRouteHandler<typeof routes.resolveSignal> = async (c) => {
     const body = c.req.valid('json') as Record<string, unknown>;
     const attributes = Object.fromEntries(
       Object.entries(body).filter(([name]) => !(SIGNAL_FIELDS as readonly string[]).includes(name)),
     ) as Record<string, string | number>;
     try {
-      const result = await resolve(db, {
+      const outcome = await resolvePostedSignal(db, github, {
         type: body.type as string,
         attributes,
         status: body.status as 'pass' | 'fail',
@@ -21,9 +26,16 @@ export function signalHandlers({ db }: AppDeps) {
         idempotencyKey: body.idempotency_key as string | undefined,
         source: 'api',
       });
+      if (outcome.kind === 'pending') return c.json({ pending: outcome.summary }, 202);
+      const { result } = outcome;
       return c.json({ signal_id: result.signalId, matched: result.matched, duplicate: result.duplicate }, 200);
     } catch (err) {
       if (err instanceof SignalError) throw new ApiError(422, err.message);
+      if (err instanceof ChecksApiError) {
+        c.get('logger').warn({ err: err.message }, 'the GitHub checks API did not answer');
+        // Nothing was stored: the poster may send it again.
+        throw new ApiError(502, 'the GitHub checks API did not answer', { cause: err.message });
+      }
       throw err;
     }
   };

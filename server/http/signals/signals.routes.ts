@@ -11,9 +11,15 @@ export const resolveSignal = createRoute({
   summary: 'Post a signal (CI, a review bot, a person); it resolves every waiting gate it matches',
   description:
     'Stored first, so a gate that opens later still applies it. The same idempotency_key is applied once. ' +
-    'Accepts ARBOR_SIGNAL_TOKEN (bearer or X-Internal-Token) as well as the API token.',
+    'Accepts ARBOR_SIGNAL_TOKEN (bearer or X-Internal-Token) as well as the API token. ' +
+    'With ARBOR_GITHUB_TOKEN, a gh_ci signal naming a pull request is checked against the checks API for the ' +
+    "pull request's current head (the posted verdict counting as one more check of that head); 202 while checks still run.",
   request: { body: { required: true, content: { 'application/json': { schema: ResolveSignalSchema } } } },
-  responses: { 200: jsonContent(ResolveResultSchema, 'the stored signal and the gates it matched'), ...bodyErrors },
+  responses: {
+    200: jsonContent(ResolveResultSchema, 'the stored signal and the gates it matched'),
+    202: jsonContent(z.object({ pending: z.string() }), "gh_ci with a GitHub token: checks of the pull request's head still run; nothing stored"),
+    ...bodyErrors,
+  },
 });
 
 export const listSignals = createRoute({

@@ -1,4 +1,4 @@
-import { createGithubClient } from '../../github/github-client.js';
+import { createGithubClient, describeGithubError } from '../../github/github-client.js';
 import { confirmCiSignal } from '../../signals/ci-confirmation.js';
 import { MAX_SIGNALS_PER_DELIVERY, signalsFromGithubEvent, verifyGithubSignature, type GithubSignal } from '../../signals/github.js';
 import { SignalError, resolveSignal } from '../../signals/resolver.js';
@@ -79,12 +79,6 @@ export function webhookHandlers({ db, config }: AppDeps) {
   };
 
   return { github };
-}
-
-/** GitHub's status and message, without the request (whose headers carry the token). */
-function describeGithubError(err: unknown): string {
-  if (err && typeof err === 'object' && 'status' in err) return `${String(err.status)} ${err instanceof Error ? err.message : ''}`.trim();
-  return err instanceof Error ? err.message : String(err);
 }
 
 function parseJson(raw: Uint8Array): unknown {

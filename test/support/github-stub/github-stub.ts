@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gitEnv } from '../git-repo.js';
 
 /**
  * A local stand-in for the part of GitHub's REST API Arbor uses: pull
@@ -35,6 +37,8 @@ interface StubPull {
 
 interface StubRepo {
   branches: Map<string, string>;
+  /** A bare git repository standing in for the remote: its branches are the repository's branches. */
+  remote?: string;
   pulls: Map<number, StubPull>;
   runs: Map<string, StubCheckRun[]>;
   statuses: Map<string, StubStatus[]>;
@@ -74,10 +78,18 @@ export class GithubStub {
     for (const pull of r.pulls.values()) if (pull.state === 'open' && pull.head.ref === branch) pull.head.sha = sha;
   }
 
+  /**
+   * Backs `repo`'s branches with a bare git repository: what is pushed there
+   * is on "GitHub", and an open pull request's head follows its branch there.
+   */
+  linkRemote(repo: string, bareDir: string): void {
+    this.repo(repo).remote = bareDir;
+  }
+
   /** A pull request opened on the stub directly (as a person would), from a branch pushed before. */
   openPull(repo: string, branch: string, base = 'main'): number {
     const r = this.repo(repo);
-    const sha = r.branches.get(branch);
+    const sha = this.branchSha(r, branch);
     if (!sha) throw new Error(`branch ${branch} was never pushed to ${repo}`);
     const pull: StubPull = { number: this.nextNumber++, title: branch, body: null, draft: false, state: 'open', head: { ref: branch, sha }, base: { ref: base } };
     r.pulls.set(pull.number, pull);
@@ -96,11 +108,32 @@ export class GithubStub {
   }
 
   pull(repo: string, number: number): StubPull | undefined {
-    return this.repo(repo).pulls.get(number);
+    const r = this.repo(repo);
+    const pull = r.pulls.get(number);
+    if (pull) this.followRemote(r, pull);
+    return pull;
   }
 
   pulls(repo: string): StubPull[] {
-    return [...this.repo(repo).pulls.values()];
+    const r = this.repo(repo);
+    for (const pull of r.pulls.values()) this.followRemote(r, pull);
+    return [...r.pulls.values()];
+  }
+
+  private branchSha(repo: StubRepo, branch: string): string | undefined {
+    if (!repo.remote) return repo.branches.get(branch);
+    try {
+      return execFileSync('git', ['rev-parse', '--verify', '-q', `refs/heads/${branch}`], { cwd: repo.remote, env: gitEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** An open pull request's head is wherever its branch is on the remote now. */
+  private followRemote(repo: StubRepo, pull: StubPull): void {
+    if (!repo.remote || pull.state !== 'open') return;
+    const sha = this.branchSha(repo, pull.head.ref);
+    if (sha) pull.head.sha = sha;
   }
 
   private repo(fullName: string): StubRepo {
@@ -137,6 +170,7 @@ export class GithubStub {
     if (rest === 'pulls' && method === 'GET') {
       const head = url.searchParams.get('head');
       const state = url.searchParams.get('state') ?? 'open';
+      for (const pull of repo.pulls.values()) this.followRemote(repo, pull);
       const listed = [...repo.pulls.values()].filter(
         (p) => (state === 'all' || p.state === state) && (!head || `${match[1]}:${p.head.ref}`.toLowerCase() === head.toLowerCase()),
       );
@@ -144,7 +178,7 @@ export class GithubStub {
     }
     if (rest === 'pulls' && method === 'POST') {
       const ref = String(body.head).split(':').pop()!;
-      const sha = repo.branches.get(ref);
+      const sha = this.branchSha(repo, ref);
       if (!sha) return send(422, { message: 'Validation Failed', errors: [{ resource: 'PullRequest', field: 'head', code: 'invalid' }] });
       if ([...repo.pulls.values()].some((p) => p.state === 'open' && p.head.ref === ref)) {
         return send(422, { message: `Validation Failed: A pull request already exists for ${body.head}.` });
@@ -156,6 +190,7 @@ export class GithubStub {
     if ((m = /^pulls\/(\d+)$/.exec(rest))) {
       const pull = repo.pulls.get(Number(m[1]));
       if (!pull) return send(404, { message: 'Not Found' });
+      this.followRemote(repo, pull);
       if (method === 'PATCH') {
         if (body.title !== undefined) pull.title = body.title;
         if (body.body !== undefined) pull.body = body.body;
