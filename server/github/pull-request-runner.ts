@@ -10,15 +10,16 @@ import type { GithubClient } from './github-client.js';
  * for it — and puts its URL and head sha in the task's result as
  * `pull_request`, where gates bound `{from}` the task find it.
  *
- * The head branch must be on the remote by then. Pushing it is the place
- * marked below (`publishBranch`); until the runner pushes task branches, the
- * agent pushes its branch itself, or the head is a branch already there.
+ * The head branch must be on the remote by then. For a goal whose `repo` is
+ * a git URL the session runner has pushed it already (task branches before
+ * their merge, the goal branch after a pinned run). A goal on a local path has
+ * no remote of Arbor's: there the agent pushes its branch itself, or the head
+ * names a branch already on GitHub.
  */
 export function withPullRequests(
   inner: SessionRunner,
   github: GithubClient | null,
   logger: Logger,
-  publishBranch: (assignment: SessionAssignment, branch: string) => Promise<void> = async () => {},
 ): SessionRunner {
   return {
     preflight: inner.preflight,
@@ -29,7 +30,7 @@ export function withPullRequests(
       const outcome = await inner.run(assignment);
       const request = pullRequestRequestOf(assignment.task.metadata);
       if (outcome.kind !== 'succeeded' || !request) return outcome;
-      return openPullRequest(assignment, outcome, request, github, logger, publishBranch);
+      return openPullRequest(assignment, outcome, request, github, logger);
     },
   };
 }
@@ -40,7 +41,6 @@ async function openPullRequest(
   request: NonNullable<ReturnType<typeof pullRequestRequestOf>>,
   github: GithubClient | null,
   logger: Logger,
-  publishBranch: (assignment: SessionAssignment, branch: string) => Promise<void>,
 ): Promise<TaskOutcome> {
   const result = outcome.result ?? {};
   const failed = (error: string, permanent = false): TaskOutcome => ({ kind: 'failed', error, result, permanent });
@@ -50,7 +50,6 @@ async function openPullRequest(
   const head = request.head ?? (typeof result.branch === 'string' ? result.branch : null) ?? assignment.goal.branch;
   if (!head) return failed('the task asks for a pull request, but its run left no branch: name pull_request.head', true);
   try {
-    await publishBranch(assignment, head);
     const opened = await github.openOrUpdatePullRequest({ repo, head, base: request.base, title: request.title, body: request.body, draft: request.draft });
     logger.info({ taskId: assignment.task.id, repo, pr: opened.number, created: opened.created }, 'pull request opened or updated');
     return {

@@ -7,7 +7,7 @@ import { parsePullRequest } from '../domain/pull-request.js';
 import { CHILDREN_MODES } from '../domain/states.js';
 import { MAX_JSON_DEPTH, findUnstorable } from '../domain/storable-text.js';
 import type { Logger } from '../logger.js';
-import { TaskSpecSchema } from '../http/goals/goals.schemas.js';
+import { TaskSpecSchema } from '../goal-requests/goal-request.schemas.js';
 import { getGoal } from '../store/goals.js';
 import { recordPullRequest } from '../store/pull-requests.js';
 import { recordAgentReport } from '../store/sessions.js';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import { upsertFileTemplate } from '../store/templates.js';
-import type { GoalRules } from './goal-request.js';
+import type { GoalRules } from '../goal-requests/goal-request.js';
 import { TemplateDefinitionSchema, checkTemplate } from './template-definition.js';
 
 /** The templates that ship with Arbor (`templates/*.json` at the repository root). */

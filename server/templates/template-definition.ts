@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { screenUnstorable } from '../http/goals/goals.schemas.js';
-import { checkGoalRequest, type GoalRules, type RequestProblem } from './goal-request.js';
+import { screenUnstorable } from '../goal-requests/goal-request.schemas.js';
+import { checkGoalRequest, type GoalRules, type RequestProblem } from '../goal-requests/goal-request.js';
 import {
   PARAMETER_NAME_PATTERN,
   PARAMETER_TYPES,

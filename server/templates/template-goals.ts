@@ -1,5 +1,5 @@
 import type { TemplateRow } from '../store/templates.js';
-import { checkGoalRequest, type CheckedGoalRequest, type GoalRules } from './goal-request.js';
+import { checkGoalRequest, type CheckedGoalRequest, type GoalRules } from '../goal-requests/goal-request.js';
 import { resolveParameters, substitute, type ParameterSpecs, type ParameterValues } from './substitution.js';
 
 /**

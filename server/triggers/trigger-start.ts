@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import { inTransaction } from '../store/transactions.js';
 import { getTemplate } from '../store/templates.js';
 import { claimTriggerRun, getTriggerRun, recordTriggerRun, type TriggerRow } from '../store/triggers.js';
-import { insertGoalRequest, type GoalRules } from '../templates/goal-request.js';
+import { insertGoalRequest, type GoalRules } from '../goal-requests/goal-request.js';
 import { goalFromTemplate } from '../templates/template-goals.js';
 import type { ParameterValue } from '../templates/substitution.js';
 

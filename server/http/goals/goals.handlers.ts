@@ -1,7 +1,6 @@
-import { planGoalTree } from '../../domain/goal-tree.js';
 import type { GoalCommand } from '../../domain/states.js';
-import { baseRefProblem } from '../../sessions/goal-preflight.js';
-import { applyGoalCommand, getGoal as findGoal, insertGoalTree, listGoals as pageGoals } from '../../store/goals.js';
+import { insertGoalRequest, planGoalRequest, preflightProblem } from '../../goal-requests/goal-request.js';
+import { applyGoalCommand, getGoal as findGoal, listGoals as pageGoals } from '../../store/goals.js';
 import { listGoalTasks } from '../../store/tasks.js';
 import { isUuid } from '../common.schemas.js';
 import type { AppDeps, AppRouteHandler } from '../context.js';
@@ -12,34 +11,16 @@ import { toGoalJson } from './goals.schemas.js';
 
 export function goalHandlers({ db, config, goalPreflight }: AppDeps) {
   const create: AppRouteHandler<typeof routes.createGoal> = async (c) => {
-    const body = c.req.valid('json');
-    const baseRef = body.base_ref ?? 'HEAD';
-    const agent = body.agent ?? config.goals.defaultAgent;
-    const plan = planGoalTree(body.tasks, body.children_mode ?? 'sequential', {
-      maxTasks: config.goals.maxTasksPerGoal,
-      maxDepth: config.goals.maxTreeDepth,
-    });
-    if (!plan.ok) {
-      const first = plan.errors[0]!;
-      throw new ApiError(422, first.task ? `task "${first.task}": ${first.message}` : first.message, plan.errors);
+    const planned = planGoalRequest(c.req.valid('json'), config.goals);
+    if (!planned.ok) {
+      // A tree rule names its task by key, as this API always has.
+      const details = planned.problems.map((p) => (p.task !== undefined ? { task: p.task, message: p.message } : p));
+      throw new ApiError(422, planned.message, details);
     }
     // Mistakes every run would meet, found now rather than after a failed attempt.
-    const problem = baseRefProblem(baseRef) ?? (await goalPreflight?.({ repo: body.repo, baseRef, agent }));
-    if (problem) throw new ApiError(422, problem.message, [{ path: problem.field, message: problem.message }]);
-    const { goal, tasks } = await insertGoalTree(
-      db,
-      {
-        title: body.title,
-        description: body.description ?? '',
-        repo: body.repo,
-        baseRef,
-        agent,
-        childrenMode: body.children_mode ?? 'sequential',
-        maxParallel: body.max_parallel ?? 4,
-        metadata: body.metadata ?? {},
-      },
-      plan.tasks,
-    );
+    const problem = await preflightProblem(planned.request, config.goals, goalPreflight);
+    if (problem) throw new ApiError(422, problem.message, [problem]);
+    const { goal, tasks } = await insertGoalRequest(db, planned, config.goals, {});
     return c.json({ goal: toGoalJson(goal), tasks: tasks.map(toTaskJson) }, 201);
   };
 

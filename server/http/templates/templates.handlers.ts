@@ -1,5 +1,5 @@
 import { getTemplate as findTemplate, insertTemplate, listTemplates as allTemplates } from '../../store/templates.js';
-import { insertGoalRequest, preflightProblem } from '../../templates/goal-request.js';
+import { insertGoalRequest, preflightProblem } from '../../goal-requests/goal-request.js';
 import { checkTemplate } from '../../templates/template-definition.js';
 import { goalFromTemplate } from '../../templates/template-goals.js';
 import type { AppDeps, AppRouteHandler } from '../context.js';

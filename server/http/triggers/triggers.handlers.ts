@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { getTemplate } from '../../store/templates.js';
 import { deleteTrigger, getTrigger, insertTrigger, latestTriggerRuns, listTriggers } from '../../store/triggers.js';
-import { preflightProblem } from '../../templates/goal-request.js';
+import { preflightProblem } from '../../goal-requests/goal-request.js';
 import { sampleValues, type ParameterSpecs } from '../../templates/substitution.js';
 import { goalFromTemplate } from '../../templates/template-goals.js';
 import { checkSchedule } from '../../triggers/cron-slots.js';

@@ -2,7 +2,7 @@ import type { z } from '@hono/zod-openapi';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import { planGoalTree, type PlannedTask } from '../domain/goal-tree.js';
-import { CreateGoalSchema } from '../http/goals/goals.schemas.js';
+import { CreateGoalSchema } from './goal-request.schemas.js';
 import type { GoalPreflight } from '../orchestrator/session-runner.js';
 import { baseRefProblem } from '../sessions/goal-preflight.js';
 import { insertGoalTree } from '../store/goals.js';
@@ -19,6 +19,8 @@ export type GoalRules = Config['goals'];
 export interface RequestProblem {
   path: string;
   message: string;
+  /** The task a tree rule found wrong, by key. */
+  task?: string;
 }
 
 export type CheckedGoalRequest =
@@ -33,13 +35,17 @@ export function checkGoalRequest(body: unknown, rules: GoalRules): CheckedGoalRe
     const first = problems[0]!;
     return { ok: false, message: `${first.path ? `${first.path}: ` : ''}${first.message}`, problems };
   }
-  const request = parsed.data;
+  return planGoalRequest(parsed.data, rules);
+}
+
+/** The tree rules for a request whose shape is known to be right (the API's route validated it). */
+export function planGoalRequest(request: GoalRequest, rules: GoalRules): CheckedGoalRequest {
   const plan = planGoalTree(request.tasks, request.children_mode ?? 'sequential', {
     maxTasks: rules.maxTasksPerGoal,
     maxDepth: rules.maxTreeDepth,
   });
   if (!plan.ok) {
-    const problems = plan.errors.map((e) => ({ path: e.task ? `tasks.${e.task}` : 'tasks', message: e.message }));
+    const problems = plan.errors.map((e) => ({ path: e.task ? `tasks.${e.task}` : 'tasks', message: e.message, ...(e.task ? { task: e.task } : {}) }));
     const first = plan.errors[0]!;
     return { ok: false, message: first.task ? `task "${first.task}": ${first.message}` : first.message, problems };
   }
