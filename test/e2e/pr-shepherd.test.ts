@@ -114,10 +114,12 @@ async function tasksWhen(goalId: string, what: string, ready: (tasks: Record<str
   );
 }
 
-/** The gate as Arbor bound it when it opened. */
+/** The gate as Arbor bound it when it opened, as the API shows it (and as stored). */
 async function boundGate(taskId: string): Promise<any> {
   const row = await database.db.selectFrom('tasks').select('gateBound').where('id', '=', taskId).executeTakeFirstOrThrow();
-  return row.gateBound;
+  const shown = (await api('GET', `/api/tasks/${taskId}`)).body.gate_bound;
+  expect(shown).toEqual(row.gateBound);
+  return shown;
 }
 
 let suiteIds = 900_000_000;

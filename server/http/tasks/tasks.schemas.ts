@@ -26,6 +26,9 @@ export const TaskSchema = z
     timeout_s: z.number().int().nullable(),
     requires_approval: z.boolean(),
     gate: z.unknown().nullable(),
+    gate_bound: z.unknown().nullable().openapi({
+      description: 'the gate as bound when it opened: attributes taken {"from": key} filled in (repo, pr, head sha); null before that',
+    }),
     result: z.unknown().nullable(),
     error: z.string().nullable(),
     cost_usd: z.number().openapi({ description: "what the task's agent runs cost, over all its attempts" }),
@@ -67,6 +70,7 @@ export function toTaskJson(task: TaskWithDeps): TaskJson {
     timeout_s: task.timeoutS,
     requires_approval: task.requiresApproval,
     gate: task.gate,
+    gate_bound: task.gateBound ?? null,
     result: task.result,
     error: task.error,
     cost_usd: Number(task.costUsd),
