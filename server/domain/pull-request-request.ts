@@ -1,9 +1,9 @@
 import { z } from 'zod';
 
 /**
- * A task's request that Arbor open (or update) a pull request once its run
- * succeeds: `"pull_request": {base, title, body?, draft?, repo?, head?}` on
- * the task. Kept in the task's metadata under `pull_request`. Pure.
+ * A request that Arbor open (or update) a pull request once a run succeeds:
+ * `"pull_request": {base, title, body?, draft?, repo?, head?}` on a task or on
+ * the goal. Kept in the task's (or goal's) metadata under `pull_request`. Pure.
  */
 
 export const PullRequestRequestSchema = z
@@ -25,6 +25,35 @@ export type PullRequestRequest = z.infer<typeof PullRequestRequestSchema>;
 export function pullRequestRequestOf(metadata: unknown): PullRequestRequest | null {
   if (typeof metadata !== 'object' || metadata === null || !('pull_request' in metadata)) return null;
   return PullRequestRequestSchema.parse((metadata as { pull_request: unknown }).pull_request);
+}
+
+/**
+ * What a task's successful run asks of GitHub: its own request, or else the
+ * goal's — `"pull_request"` on the goal opens (and keeps updating) one pull
+ * request for the goal branch, which every agent task's work reaches. Pure.
+ */
+export function pullRequestFor(
+  taskMetadata: unknown,
+  goalMetadata: unknown,
+): { request: PullRequestRequest; scope: 'task' | 'goal' } | null {
+  const own = pullRequestRequestOf(taskMetadata);
+  if (own) return { request: own, scope: 'task' };
+  const goal = pullRequestRequestOf(goalMetadata);
+  return goal ? { request: goal, scope: 'goal' } : null;
+}
+
+/** The branch a pull request is opened from: named in the request, else the task's own branch (task scope) or the goal branch (goal scope). */
+export function pullRequestHead(
+  request: PullRequestRequest,
+  scope: 'task' | 'goal',
+  result: { branch?: unknown; goal_branch?: unknown },
+  goalBranch: string | null,
+): string | null {
+  if (request.head) return request.head;
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
+  // A spawned run's own branch is merged into the goal branch; a pinned run's branch is the goal branch.
+  if (scope === 'goal') return text(result.goal_branch) ?? goalBranch ?? text(result.branch);
+  return text(result.branch) ?? goalBranch;
 }
 
 /** owner/name of a GitHub repository named by a clone URL (https, ssh or scp-like), else null. */

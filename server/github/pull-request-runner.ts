@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
-import { githubRepoOf, pullRequestRequestOf } from '../domain/pull-request-request.js';
+import { githubRepoOf, pullRequestFor, pullRequestHead, type PullRequestRequest } from '../domain/pull-request-request.js';
 import type { TaskOutcome } from '../domain/task-rules.js';
 import type { SessionAssignment, SessionRunner } from '../orchestrator/session-runner.js';
 import type { GithubClient } from './github-client.js';
 
 /**
- * Wraps the session runner: when a task asks for a pull request and its run
- * succeeded, Arbor opens one for the run's branch — or updates the one open
- * for it — and puts its URL and head sha in the task's result as
- * `pull_request`, where gates bound `{from}` the task find it.
+ * Wraps the session runner: when a task asks for a pull request (or its goal
+ * does) and its run succeeded, Arbor opens one — for the run's branch, or for
+ * the goal branch when the goal asked — or updates the one open for it, and
+ * puts its URL and head sha in the task's result as `pull_request`, where
+ * gates bound `{from}` the task find it.
  *
  * The head branch must be on the remote by then. For a goal whose `repo` is
  * a git URL the session runner has pushed it already (task branches before
@@ -28,9 +29,9 @@ export function withPullRequests(
     stop: inner.stop?.bind(inner),
     async run(assignment) {
       const outcome = await inner.run(assignment);
-      const request = pullRequestRequestOf(assignment.task.metadata);
-      if (outcome.kind !== 'succeeded' || !request) return outcome;
-      return openPullRequest(assignment, outcome, request, github, logger);
+      const asked = pullRequestFor(assignment.task.metadata, assignment.goal.metadata);
+      if (outcome.kind !== 'succeeded' || !asked || assignment.task.kind !== 'agent') return outcome;
+      return openPullRequest(assignment, outcome, asked, github, logger);
     },
   };
 }
@@ -38,7 +39,7 @@ export function withPullRequests(
 async function openPullRequest(
   assignment: SessionAssignment,
   outcome: Extract<TaskOutcome, { kind: 'succeeded' }>,
-  request: NonNullable<ReturnType<typeof pullRequestRequestOf>>,
+  { request, scope }: { request: PullRequestRequest; scope: 'task' | 'goal' },
   github: GithubClient | null,
   logger: Logger,
 ): Promise<TaskOutcome> {
@@ -47,7 +48,7 @@ async function openPullRequest(
   if (!github) return failed('the task asks Arbor to open a pull request, but ARBOR_GITHUB_TOKEN is not set', true);
   const repo = request.repo ?? githubRepoOf(assignment.goal.repo);
   if (!repo) return failed(`the task asks for a pull request, but the goal's repo "${assignment.goal.repo}" is not a GitHub URL: name pull_request.repo`, true);
-  const head = request.head ?? (typeof result.branch === 'string' ? result.branch : null) ?? assignment.goal.branch;
+  const head = pullRequestHead(request, scope, result, assignment.goal.branch);
   if (!head) return failed('the task asks for a pull request, but its run left no branch: name pull_request.head', true);
   try {
     const opened = await github.openOrUpdatePullRequest({ repo, head, base: request.base, title: request.title, body: request.body, draft: request.draft });

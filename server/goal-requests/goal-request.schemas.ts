@@ -65,6 +65,10 @@ export const CreateGoalSchema = z
       children_mode: z.enum(CHILDREN_MODES).optional(),
       max_parallel: z.number().int().min(1).max(1000).optional(),
       metadata: z.record(z.string(), z.unknown()).optional(),
+      pull_request: PullRequestRequestSchema.optional().openapi({
+        description:
+          'Arbor opens one pull request for the goal branch when the first agent task succeeds, and updates it after each one (needs ARBOR_GITHUB_TOKEN); every agent task reports it as result.pull_request',
+      }),
       tasks: z.array(TaskSpecSchema).min(1),
     }),
   )

@@ -78,7 +78,7 @@ export function insertGoalRequest(db: Db, checked: { request: GoalRequest; plan:
       childrenMode: request.children_mode ?? 'sequential',
       maxParallel: request.max_parallel ?? 4,
       // Where the goal came from (template, parameters, trigger), beside what the template itself set.
-      metadata: { ...(request.metadata ?? {}), ...origin },
+      metadata: { ...(request.metadata ?? {}), ...(request.pull_request ? { pull_request: request.pull_request } : {}), ...origin },
     },
     plan,
   );

@@ -98,7 +98,16 @@ async function mergeBack(
 ): Promise<TaskOutcome> {
   const { db, worktrees } = ctx.deps;
   const described = await worktrees.describeBranch(where.local, place.branch, place.baseSha);
-  const result: TaskResult = { ...runResult, branch: place.branch, head: described.head, base: place.baseSha, commits: described.commits, diffstat: described.diffstat };
+  // goal_branch: where the work lands once merged (a pull request for the whole goal is opened from it).
+  const result: TaskResult = {
+    ...runResult,
+    branch: place.branch,
+    goal_branch: goal.branch,
+    head: described.head,
+    base: place.baseSha,
+    commits: described.commits,
+    diffstat: described.diffstat,
+  };
   const into = `merging ${place.branch} into ${goal.branch}`;
   try {
     const remote = where.remote;

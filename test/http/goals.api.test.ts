@@ -55,6 +55,19 @@ describe('POST /api/goals', () => {
     expect(res.json.goal).toMatchObject({ base_ref: 'HEAD', agent: 'claude', children_mode: 'sequential', max_parallel: 4 });
     expect(res.json.tasks[0]).toMatchObject({ kind: 'agent', session_policy: 'auto', max_attempts: 2, attempt: 0 });
   });
+
+  it("keeps the goal's pull_request in its metadata, where each agent run finds it", async () => {
+    const pullRequest = { repo: 'acme/web', base: 'main', title: 'Dark mode', draft: true };
+    const res = await call(app, 'POST', '/api/goals', { title: 'PR goal', repo: '/r', pull_request: pullRequest, tasks: [{ key: 'only', title: 'Only' }] });
+    expect(res.status).toBe(201);
+    expect(res.json.goal.metadata).toEqual({ pull_request: pullRequest });
+  });
+
+  it("refuses a goal's pull_request of the wrong shape, naming the field", async () => {
+    const res = await call(app, 'POST', '/api/goals', { title: 'PR goal', repo: '/r', pull_request: { base: 'main' }, tasks: [{ key: 'only', title: 'Only' }] });
+    expect(res.status).toBe(422);
+    expect(res.json.error).toMatch(/pull_request\.title/);
+  });
 });
 
 describe('bad input answers with its status and changes nothing', () => {

@@ -244,4 +244,40 @@ describe('pull requests Arbor opens', () => {
     await deliverCheckSuite(opened.number, heads[1]!, 'success');
     await waitForGoal(database.db, goal.id, 'succeeded');
   });
+
+  it("with pull_request on the goal: one pull request for the goal branch, opened by the first agent task and updated by each after it", async () => {
+    const goalBranch = `arbor/goal-${++branches}`;
+    const heads: string[] = [];
+    const agent = new ScriptedRunner((a) => {
+      if (a.task.kind !== 'agent') return {};
+      // A spawned run: its own branch, merged into the goal branch, which the remote now has at a new head.
+      const head = sha(++ids);
+      heads.push(head);
+      stub.pushBranch(REPO, goalBranch, head);
+      return { outcome: { kind: 'succeeded', result: { summary: a.task.key, branch: `${goalBranch}--${a.task.key}`, goal_branch: goalBranch } } };
+    });
+    const runner = withPullRequests(agent, createGithubClient({ apiUrl: stub.url, token: TOKEN }), createLogger('silent'));
+    const { goal, tasks } = await createGoal(database.db, [
+      { key: 'first', title: 'First' },
+      { key: 'second', title: 'Second' },
+    ]);
+    await database.db
+      .updateTable('goals')
+      .set({ metadata: { pull_request: { repo: REPO, base: 'main', title: 'The whole goal' } } })
+      .where('id', '=', goal.id)
+      .execute();
+    const orchestrator = new TaskOrchestrator({ db: database.db, runner, logger: createLogger('silent') }, fastOptions());
+    orchestrators.push(orchestrator);
+    await orchestrator.start();
+    await waitForGoal(database.db, goal.id, 'succeeded');
+
+    const opened = stub.pulls(REPO).filter((p) => p.head.ref === goalBranch);
+    expect(opened).toHaveLength(1);
+    expect(opened[0]).toMatchObject({ title: 'The whole goal', base: { ref: 'main' }, head: { ref: goalBranch, sha: heads[1] } });
+    const t = byKey(tasks);
+    for (const [key, head] of [['first', heads[0]], ['second', heads[1]]] as const) {
+      const result = (await row(t[key]!.id)).result as Record<string, any>;
+      expect(result.pull_request, key).toEqual({ url: `https://github.com/${REPO}/pull/${opened[0]!.number}`, head_sha: head, repo: REPO, number: opened[0]!.number });
+    }
+  });
 });
