@@ -21,6 +21,7 @@ interface ComposeService {
   healthcheck?: { test?: string | string[] };
   depends_on?: string[] | Record<string, { condition?: string }>;
   ports?: (string | number | { target?: number; published?: number | string })[];
+  stop_grace_period?: string;
 }
 
 const compose = parse(read('docker-compose.yml')) as { services?: Record<string, ComposeService> };
@@ -113,6 +114,16 @@ describe('docker-compose.yml', () => {
     expect(decodeURIComponent(url.username)).toBe(pgEnv.POSTGRES_USER);
     expect(decodeURIComponent(url.password)).toBe(pgEnv.POSTGRES_PASSWORD);
     expect(url.pathname).toBe(`/${pgEnv.POSTGRES_DB}`);
+  });
+});
+
+describe('stopping', () => {
+  it("gives arbor time to drain before Docker kills it", () => {
+    const grace = /^(\d+)s$/.exec(services.arbor?.stop_grace_period ?? '');
+    expect(grace, 'arbor needs a stop_grace_period in seconds').not.toBeNull();
+    const config = loadConfig(Object.fromEntries(Object.entries(environmentOf(services.arbor)).map(([key, value]) => [key, interpolate(value)])));
+    // The drain, then closing HTTP and handing tasks back (each bounded at about 10 s).
+    expect(Number(grace![1]) * 1000).toBeGreaterThanOrEqual(config.shutdownDrainMs + 20_000);
   });
 });
 
