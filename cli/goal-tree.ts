@@ -129,8 +129,8 @@ type Gate = Schemas['Gate'] | Schemas['GateCondition'];
 
 /** `gh_ci acme/web#42`, `gh_ci (pr from implement)`, `all(gh_ci acme/web#42, gh_review acme/web#42)`. */
 export function describeGate(gate: Gate): string {
-  if ('all' in gate && Array.isArray(gate.all)) return `all(${gate.all.map(describeGate).join(', ')})`;
-  if ('any' in gate && Array.isArray(gate.any)) return `any(${gate.any.map(describeGate).join(', ')})`;
+  if ('all' in gate && Array.isArray(gate.all)) return `all(${(gate.all as Gate[]).map(describeGate).join(', ')})`;
+  if ('any' in gate && Array.isArray(gate.any)) return `any(${(gate.any as Gate[]).map(describeGate).join(', ')})`;
   const leaf = gate as Schemas['GateLeaf'];
   const parts: string[] = [String(leaf.type)];
   const from = (value: unknown) => (typeof value === 'object' && value !== null && 'from' in value ? String(value.from) : null);

@@ -608,7 +608,7 @@ export interface components {
             /** @description gh_ci only: the checks that decide it; unset, every check does */
             checks?: string[];
         } & {
-            [key: string]: string | number;
+            [key: string]: string | number | components["schemas"]["GateFrom"] | string[];
         };
         GateFrom: {
             /** @description the key of the task whose reported pull request fills this attribute */

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_TYPES_FILE, generateApiTypes } from '../../client/generate-api-types.js';
+import { createApp } from '../../server/http/app.js';
+import { createLogger } from '../../server/logger.js';
 import { TaskSchema } from '../../server/http/tasks/tasks.schemas.js';
 import { activateReadyTasks } from '../../server/store/dispatch.js';
 import { EVENT_TYPES } from '../../server/store/events.js';
@@ -49,7 +51,9 @@ describe('the OpenAPI document', () => {
   it('declares the server: the public URL, else the listen address, else the address asked', async () => {
     const fixed = await documentOf(testApp(database.db, testConfig({ http: { host: '127.0.0.1', port: 8123 } })));
     expect(fixed.servers).toEqual([{ url: 'http://127.0.0.1:8123' }]);
-    const publicUrl = await documentOf(testApp(database.db, { ...testConfig(), sessions: { publicUrl: 'https://arbor.example.com/' } }));
+    const publicUrl = await documentOf(
+      createApp({ db: database.db, logger: createLogger('silent'), config: { ...testConfig(), sessions: { publicUrl: 'https://arbor.example.com/' } } }),
+    );
     expect(publicUrl.servers).toEqual([{ url: 'https://arbor.example.com' }]);
     // Port 0: picked at start, so the document names the origin the client reached it at.
     const picked = await documentOf(testApp(database.db, testConfig({ http: { port: 0 } })));

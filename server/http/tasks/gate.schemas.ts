@@ -19,7 +19,9 @@ const GateLeafSchema = z
     sha: z.union([z.string(), GateFromSchema]).optional(),
     checks: z.array(z.string()).optional().openapi({ description: 'gh_ci only: the checks that decide it; unset, every check does' }),
   })
-  .catchall(z.union([z.string(), z.number()]))
+  // Custom types' attributes are strings or numbers; the union also admits the named fields above, so that a
+  // generated client's index signature does not contradict them.
+  .catchall(z.union([z.string(), z.number(), GateFromSchema, z.array(z.string())]))
   .openapi('GateLeaf', { description: 'matches a signal of the same type whose attributes equal every attribute named here' });
 
 export type GateConditionJson = z.infer<typeof GateLeafSchema> | { all: GateConditionJson[] } | { any: GateConditionJson[] };
