@@ -117,7 +117,10 @@ export function describeChanges(before: Snapshot, after: Snapshot): string[] {
   for (const task of after.tasks) {
     const was = old.get(task.id);
     if (!was) changes.push(`${task.key}: added (${task.status})`);
-    else if (was.status !== task.status || was.attempt !== task.attempt) {
+    else if (was.status === task.status && was.attempt !== task.attempt) {
+      // It ran again between two readings and is back where it was.
+      changes.push(`${task.key}: ran attempt ${task.attempt}, ${task.status}`);
+    } else if (was.status !== task.status) {
       const attempt = task.attempt > 1 && task.status === 'running' ? ` (attempt ${task.attempt})` : '';
       const error = task.error && (task.status === 'failed' || task.status === 'blocked') ? `: ${task.error.split('\n')[0]}` : '';
       changes.push(`${task.key}: ${was.status} -> ${colourStatus(task.status, task.status, false)}${attempt}${error}`);

@@ -201,6 +201,8 @@ describe('describeChanges', () => {
     };
     expect(describeChanges(before, after)).toEqual(['a: pending -> running', 'b: running -> blocked: needs a key', 'c: added (pending)', 'goal: pending -> running']);
     expect(describeChanges(after, after)).toEqual([]);
+    const again = { ...after, tasks: after.tasks.map((t) => (t.key === 'a' ? { ...t, attempt: 2 } : t)) };
+    expect(describeChanges(after, again)).toEqual(['a: ran attempt 2, running']);
   });
 });
 
