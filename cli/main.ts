@@ -58,7 +58,8 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number | 'r
     out: {
       write: (text) => void process.stdout.write(text),
       isTTY: process.stdout.isTTY === true,
-      columns: process.stdout.isTTY ? process.stdout.columns : undefined,
+      // A terminal of unknown size (0 columns, as some pseudo-terminals report) is not cut at all.
+      columns: process.stdout.isTTY && process.stdout.columns > 0 ? process.stdout.columns : undefined,
     },
     err: (text) => void process.stderr.write(`${text}\n`),
     stdin: process.stdin,
@@ -78,8 +79,13 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number | 'r
 /** What went wrong, for a person: the API's message and details, or why nothing answered. */
 export function describeFailure(err: unknown): string {
   if (err instanceof ArborApiError) {
+    // Each detail on a line of its own, unless the message already says it (a single problem often is the message).
     const details = Array.isArray(err.details)
-      ? err.details.map((d: { path?: unknown; message?: unknown }) => `  ${d.path ? `${String(d.path)}: ` : ''}${String(d.message ?? JSON.stringify(d))}\n`).join('')
+      ? err.details
+          .map((d: { path?: unknown; message?: unknown }) => `${d.path ? `${String(d.path)}: ` : ''}${String(d.message ?? JSON.stringify(d))}`)
+          .filter((line) => !err.message.includes(line))
+          .map((line) => `  ${line}\n`)
+          .join('')
       : '';
     return `arbor: ${err.message} (HTTP ${err.status})\n${details}`;
   }

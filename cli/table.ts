@@ -32,7 +32,7 @@ export function formatCost(usd: number): string {
 
 /** Cut to `width` columns with an ellipsis; unchanged when it fits or no width is known. */
 export function fitWidth(line: string, width: number | undefined): string {
-  if (width === undefined || displayWidth(line) <= width) return line;
+  if (width === undefined || width <= 0 || displayWidth(line) <= width) return line;
   return `${[...line].slice(0, Math.max(0, width - 1)).join('')}…`;
 }
 

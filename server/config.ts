@@ -38,6 +38,9 @@ function secretFileVariables(): Record<SecretFileVariable, z.ZodOptional<z.ZodSt
 /** Where the server listens unless PORT says otherwise; the CLI's default ARBOR_URL points here too. */
 export const DEFAULT_PORT = 8080;
 
+/** Read by the `arbor` CLI, not the server: set in the same shell, they are no typo. */
+const CLIENT_VARIABLES = ['ARBOR_URL'];
+
 /** The environment variables Arbor reads, with their defaults. Exported for the docs and the compose test. */
 export const envSchema = z.object({
   DATABASE_URL: z
@@ -179,7 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${problems.map((line) => `  ${line}`).join('\n')}`);
   }
   const e = parsed.data;
-  const known = new Set(Object.keys(envSchema.shape));
+  const known = new Set([...Object.keys(envSchema.shape), ...CLIENT_VARIABLES]);
   const unknown = Object.keys(given).filter((name) => name.startsWith('ARBOR_') && !known.has(name));
   const config: Config = {
     warnings: [...unknown.map((name) => `${name} is not a setting Arbor knows; is it misspelt?`), ...secrets.warnings],
