@@ -35,6 +35,12 @@ function secretFileVariables(): Record<SecretFileVariable, z.ZodOptional<z.ZodSt
   >;
 }
 
+/** Where the server listens unless PORT says otherwise; the CLI's default ARBOR_URL points here too. */
+export const DEFAULT_PORT = 8080;
+
+/** Read by the `arbor` CLI, not the server: set in the same shell, they are no typo. */
+const CLIENT_VARIABLES = ['ARBOR_URL'];
+
 /** The environment variables Arbor reads, with their defaults. Exported for the docs and the compose test. */
 export const envSchema = z.object({
   DATABASE_URL: z
@@ -42,7 +48,7 @@ export const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
-  PORT: int(0, 65535).default(8080),
+  PORT: int(0, 65535).default(DEFAULT_PORT),
   ARBOR_DATA_DIR: z.string().min(1).default('.arbor'),
   ARBOR_EMBEDDED_PG_PORT: int(0, 65535).default(0),
   ARBOR_DATA_DIR_LOCK_WAIT_S: int(0, 3600).default(90),
@@ -178,7 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${problems.map((line) => `  ${line}`).join('\n')}`);
   }
   const e = parsed.data;
-  const known = new Set(Object.keys(envSchema.shape));
+  const known = new Set([...Object.keys(envSchema.shape), ...CLIENT_VARIABLES]);
   const unknown = Object.keys(given).filter((name) => name.startsWith('ARBOR_') && !known.has(name));
   const config: Config = {
     warnings: [...unknown.map((name) => `${name} is not a setting Arbor knows; is it misspelt?`), ...secrets.warnings],

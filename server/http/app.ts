@@ -60,12 +60,13 @@ export function createApp(deps: AppDeps) {
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'cookie', { type: 'apiKey', in: 'cookie', name: 'arbor_session' });
-  app.doc31('/openapi.json', {
+  app.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',
     info: { title: 'Arbor', version: '0.1.0', description: 'Runs coding agents against a goal tree.' },
+    servers: [{ url: serverUrl(deps.config, c.req.url) }],
     // The sign-in cookie (POST /api/auth/session) stands for the bearer token; writes with it need X-Arbor-CSRF.
     security: [{ bearer: [] }, { cookie: [] }],
-  });
+  }));
 
   app.notFound((c) => errorResponse(c, 404, `no route for ${c.req.method} ${c.req.path}`));
   app.onError(handleError);
@@ -73,3 +74,19 @@ export function createApp(deps: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
+
+/**
+ * Where clients reach this API, for the document's `servers`: ARBOR_PUBLIC_URL
+ * when set, else the address it listens on. A port picked at start (0) or a
+ * wildcard host names no address a client can use, so the request's own
+ * origin stands in.
+ */
+export function serverUrl(config: AppDeps['config'], requestUrl: string): string {
+  const publicUrl = config.sessions?.publicUrl;
+  if (publicUrl) return publicUrl.replace(/\/+$/, '');
+  const { host, port } = config.http;
+  if (port === 0 || WILDCARD_HOSTS.has(host)) return new URL(requestUrl).origin;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}

@@ -10,7 +10,8 @@ import type { GoalPreflight } from '../orchestrator/session-runner.js';
 export interface AppDeps {
   db: Db;
   logger: Logger;
-  config: Pick<Config, 'http' | 'auth' | 'goals'> & Partial<Pick<Config, 'github'>>;
+  /** `sessions.publicUrl`: the address the OpenAPI document names as its server. */
+  config: Pick<Config, 'http' | 'auth' | 'goals'> & Partial<Pick<Config, 'github'>> & { sessions?: Pick<Config['sessions'], 'publicUrl'> };
   /** Change notifications, for streaming events live; without it streams fall back to polling. */
   notifications?: NotificationListener;
   /**

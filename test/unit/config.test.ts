@@ -54,7 +54,8 @@ describe('loadConfig edge cases', () => {
   });
 
   it('warns about ARBOR_* variables it does not know', () => {
-    expect(loadConfig({ ARBOR_API_TOKN: 'x', OTHER_THING: 'y' }).warnings).toEqual([
+    // ARBOR_URL is the CLI's, set in the same shell.
+    expect(loadConfig({ ARBOR_API_TOKN: 'x', OTHER_THING: 'y', ARBOR_URL: 'http://127.0.0.1:8080' }).warnings).toEqual([
       'ARBOR_API_TOKN is not a setting Arbor knows; is it misspelt?',
     ]);
   });

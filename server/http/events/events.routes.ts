@@ -4,6 +4,7 @@ import { commonErrors, jsonContent, notFoundError } from '../common.schemas.js';
 import { EventPageSchema, EventsHeadersSchema, EventsQuerySchema } from './events.schemas.js';
 
 export const listEvents = createRoute({
+  operationId: 'listEvents',
   method: 'get',
   path: '/api/events',
   tags: ['events'],

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { EventRow } from '../../store/event-log.js';
+import { EVENT_TYPES, type EventType } from '../../store/events.js';
 import { bigintString, isUuid } from '../common.schemas.js';
 
 /** An event id as clients pass it back: a non-negative bigint, as a string. */
@@ -21,10 +22,13 @@ export const EventsHeadersSchema = z.object({
   'last-event-id': EventIdSchema.optional().openapi({ description: 'resume after this event id' }),
 });
 
+/** The `type` of an event, and the `event:` name of its SSE message. */
+export const EventTypeSchema = z.enum(EVENT_TYPES).openapi('EventType');
+
 export const EventSchema = z
   .object({
     id: z.string().openapi({ description: 'increases with every event; pass back as `after` or `Last-Event-ID`', example: '42' }),
-    type: z.string().openapi({ example: 'task.status_changed' }),
+    type: EventTypeSchema,
     goal_id: z.uuid().nullable(),
     task_id: z.uuid().nullable(),
     session_id: z.uuid().nullable(),
@@ -48,7 +52,8 @@ export type EventJson = z.infer<typeof EventSchema>;
 export function toEventJson(event: EventRow): EventJson {
   return {
     id: event.id,
-    type: event.type,
+    // Written only through appendEvents, whose type is an EventType.
+    type: event.type as EventType,
     goal_id: event.goalId,
     task_id: event.taskId,
     session_id: event.sessionId,

@@ -5,6 +5,7 @@ import { CreateGoalSchema, GoalDetailSchema, GoalPageSchema, GoalSchema, GoalWit
 const tags = ['goals'];
 
 export const createGoal = createRoute({
+  operationId: 'createGoal',
   method: 'post',
   path: '/api/goals',
   tags,
@@ -21,6 +22,7 @@ export const createGoal = createRoute({
 });
 
 export const listGoals = createRoute({
+  operationId: 'listGoals',
   method: 'get',
   path: '/api/goals',
   tags,
@@ -32,6 +34,7 @@ export const listGoals = createRoute({
 });
 
 export const getGoal = createRoute({
+  operationId: 'getGoal',
   method: 'get',
   path: '/api/goals/{id}',
   tags,
@@ -42,6 +45,7 @@ export const getGoal = createRoute({
 
 const goalCommand = (command: 'pause' | 'resume' | 'cancel', summary: string) =>
   createRoute({
+    operationId: `${command}Goal`,
     method: 'post',
     path: `/api/goals/{id}/${command}`,
     tags,

@@ -5,6 +5,7 @@ import { LogLineSchema, SessionSchema } from './sessions.schemas.js';
 const tags = ['sessions'];
 
 export const listSessions = createRoute({
+  operationId: 'listSessions',
   method: 'get',
   path: '/api/sessions',
   tags,
@@ -20,6 +21,7 @@ export const listSessions = createRoute({
 });
 
 export const getSession = createRoute({
+  operationId: 'getSession',
   method: 'get',
   path: '/api/sessions/{id}',
   tags,
@@ -29,6 +31,7 @@ export const getSession = createRoute({
 });
 
 export const sessionLogs = createRoute({
+  operationId: 'getSessionLogs',
   method: 'get',
   path: '/api/sessions/{id}/logs',
   tags,
@@ -73,6 +76,7 @@ export const sessionLogs = createRoute({
 });
 
 export const stopSession = createRoute({
+  operationId: 'stopSession',
   method: 'post',
   path: '/api/sessions/{id}/stop',
   tags,

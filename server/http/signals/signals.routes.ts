@@ -5,6 +5,7 @@ import { ResolveResultSchema, ResolveSignalSchema, SignalSchema } from './signal
 const tags = ['signals'];
 
 export const resolveSignal = createRoute({
+  operationId: 'resolveSignal',
   method: 'post',
   path: '/api/signals/resolve',
   tags,
@@ -23,6 +24,7 @@ export const resolveSignal = createRoute({
 });
 
 export const listSignals = createRoute({
+  operationId: 'listSignals',
   method: 'get',
   path: '/api/signals',
   tags,

@@ -7,6 +7,7 @@ import { TaskSchema } from './tasks.schemas.js';
 const tags = ['tasks'];
 
 export const getTask = createRoute({
+  operationId: 'getTask',
   method: 'get',
   path: '/api/tasks/{id}',
   tags,
@@ -16,6 +17,7 @@ export const getTask = createRoute({
 });
 
 export const retryTask = createRoute({
+  operationId: 'retryTask',
   method: 'post',
   path: '/api/tasks/{id}/retry',
   tags,
@@ -38,6 +40,7 @@ const reportResponses = {
 };
 
 export const completeTask = createRoute({
+  operationId: 'completeTask',
   method: 'post',
   path: '/api/tasks/{id}/complete',
   tags,
@@ -57,6 +60,7 @@ export const completeTask = createRoute({
 });
 
 export const blockTask = createRoute({
+  operationId: 'blockTask',
   method: 'post',
   path: '/api/tasks/{id}/block',
   tags,
@@ -76,6 +80,7 @@ const heldResponses = {
 };
 
 export const signalTask = createRoute({
+  operationId: 'signalTask',
   method: 'post',
   path: '/api/tasks/{id}/signal',
   tags,
@@ -99,6 +104,7 @@ export const signalTask = createRoute({
 });
 
 export const approveTask = createRoute({
+  operationId: 'approveTask',
   method: 'post',
   path: '/api/tasks/{id}/approve',
   tags,
@@ -111,6 +117,7 @@ export const approveTask = createRoute({
 });
 
 export const rejectTask = createRoute({
+  operationId: 'rejectTask',
   method: 'post',
   path: '/api/tasks/{id}/reject',
   tags,
@@ -127,6 +134,7 @@ const AddSubtasksSchema = z
   .openapi('AddSubtasks');
 
 export const addSubtasks = createRoute({
+  operationId: 'addSubtasks',
   method: 'post',
   path: '/api/tasks/{id}/subtasks',
   tags,

@@ -1,6 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { CHILDREN_MODES, SESSION_POLICIES, TASK_KINDS, TASK_ROUTES, TASK_STATUSES } from '../../domain/states.js';
 import type { TaskWithDeps } from '../../store/tasks.js';
+import { GateSchema } from './gate.schemas.js';
+import { TaskResultSchema } from './task-result.schemas.js';
 
 export const TaskSchema = z
   .object({
@@ -25,11 +27,12 @@ export const TaskSchema = z
     not_before: z.string().nullable(),
     timeout_s: z.number().int().nullable(),
     requires_approval: z.boolean(),
-    gate: z.unknown().nullable(),
-    gate_bound: z.unknown().nullable().openapi({
+    // A union, not .nullable(): a nullable copy of a named schema takes over its name in the document.
+    gate: z.union([GateSchema, z.null()]),
+    gate_bound: z.union([GateSchema, z.null()]).openapi({
       description: 'the gate as bound when it opened: attributes taken {"from": key} filled in (repo, pr, head sha); null before that',
     }),
-    result: z.unknown().nullable(),
+    result: z.union([TaskResultSchema, z.null()]),
     error: z.string().nullable(),
     cost_usd: z.number().openapi({ description: "what the task's agent runs cost, over all its attempts" }),
     input_tokens: z.number(),
@@ -69,9 +72,10 @@ export function toTaskJson(task: TaskWithDeps): TaskJson {
     not_before: iso(task.notBefore),
     timeout_s: task.timeoutS,
     requires_approval: task.requiresApproval,
-    gate: task.gate,
-    gate_bound: task.gateBound ?? null,
-    result: task.result,
+    // Stored by gateToSpec and the run's outcome: the shapes the schemas describe.
+    gate: task.gate as z.infer<typeof GateSchema> | null,
+    gate_bound: (task.gateBound ?? null) as z.infer<typeof GateSchema> | null,
+    result: task.result as z.infer<typeof TaskResultSchema> | null,
     error: task.error,
     cost_usd: Number(task.costUsd),
     input_tokens: Number(task.inputTokens),

@@ -6,6 +6,7 @@ import { CreateTemplateSchema, StartTemplateSchema, TemplateNameParamSchema, Tem
 const tags = ['templates'];
 
 export const createTemplate = createRoute({
+  operationId: 'createTemplate',
   method: 'post',
   path: '/api/templates',
   tags,
@@ -23,6 +24,7 @@ export const createTemplate = createRoute({
 });
 
 export const listTemplates = createRoute({
+  operationId: 'listTemplates',
   method: 'get',
   path: '/api/templates',
   tags,
@@ -31,6 +33,7 @@ export const listTemplates = createRoute({
 });
 
 export const getTemplate = createRoute({
+  operationId: 'getTemplate',
   method: 'get',
   path: '/api/templates/{name}',
   tags,
@@ -40,6 +43,7 @@ export const getTemplate = createRoute({
 });
 
 export const startTemplate = createRoute({
+  operationId: 'startTemplate',
   method: 'post',
   path: '/api/templates/{name}/goals',
   tags,

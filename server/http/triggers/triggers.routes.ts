@@ -5,6 +5,7 @@ import { CreateTriggerSchema, TriggerSchema } from './triggers.schemas.js';
 const tags = ['triggers'];
 
 export const createTrigger = createRoute({
+  operationId: 'createTrigger',
   method: 'post',
   path: '/api/triggers',
   tags,
@@ -19,6 +20,7 @@ export const createTrigger = createRoute({
 });
 
 export const listTriggers = createRoute({
+  operationId: 'listTriggers',
   method: 'get',
   path: '/api/triggers',
   tags,
@@ -27,6 +29,7 @@ export const listTriggers = createRoute({
 });
 
 export const deleteTrigger = createRoute({
+  operationId: 'deleteTrigger',
   method: 'delete',
   path: '/api/triggers/{id}',
   tags,

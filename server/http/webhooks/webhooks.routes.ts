@@ -7,6 +7,7 @@ import { WebhookIgnoredSchema, WebhookPingSchema, WebhookSignalsSchema, webhookH
 const error = (description: string) => jsonContent(ErrorSchema, description);
 
 export const githubWebhook = createRoute({
+  operationId: 'receiveGithubWebhook',
   method: 'post',
   path: '/api/webhooks/github',
   tags: ['webhooks'],
