@@ -22,6 +22,7 @@ export const REDACTED_PATHS = [
   '*.headers["x-internal-token"]',
   '*.headers["x-hub-signature-256"]',
   'config.auth',
+  'config.notifications',
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

@@ -207,6 +207,8 @@ export interface Database {
   templates: TemplatesTable;
   triggers: TriggersTable;
   triggerRuns: TriggerRunsTable;
+  notificationCursors: NotificationCursorsTable;
+  notificationDeliveries: NotificationDeliveriesTable;
 }
 
 export interface TemplatesTable {
@@ -238,4 +240,28 @@ export interface TriggerRunsTable {
   goalId: string | null;
   error: string | null;
   createdAt: Timestamp;
+}
+
+export interface NotificationCursorsTable {
+  name: string;
+  afterId: BigIntColumn;
+  updatedAt: Timestamp;
+}
+
+export interface NotificationDeliveriesTable {
+  id: Generated<string>;
+  eventId: BigIntColumn;
+  target: string;
+  targetHost: string;
+  kind: string;
+  goalId: string | null;
+  taskId: string | null;
+  payload: Json<Record<string, unknown>>;
+  status: ColumnType<'pending' | 'delivered' | 'failed', 'pending' | 'delivered' | 'failed' | undefined, 'pending' | 'delivered' | 'failed'>;
+  attempts: Generated<number>;
+  nextAttemptAt: Timestamp;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: Timestamp;
+  finishedAt: NullableTimestamp;
 }
