@@ -3,8 +3,9 @@ import { sql, type Kysely } from 'kysely';
 /**
  * Notifications, fed from the event log.
  *
- * notification_cursors: how far the log has been read for notifications (one
- * row, taken with FOR UPDATE SKIP LOCKED so one instance at a time reads on).
+ * event_cursors: how far a follower of the event log has read (the notifier;
+ * the observer that logs lifecycle lines and counts metrics). One row per
+ * follower, taken with FOR UPDATE SKIP LOCKED so one instance at a time reads on.
  *
  * notification_deliveries: one row per (event, target), unique, inserted in the
  * same transaction that moves the cursor past the event: an event is either
@@ -16,7 +17,7 @@ import { sql, type Kysely } from 'kysely';
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
-    CREATE TABLE notification_cursors (
+    CREATE TABLE event_cursors (
       name       text PRIMARY KEY,
       after_id   bigint NOT NULL,
       updated_at timestamptz NOT NULL DEFAULT now()

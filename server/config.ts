@@ -101,6 +101,7 @@ export const envSchema = z.object({
   ARBOR_NOTIFY_RETRY_MAX_MS: int(10, 86_400_000).default(3_600_000),
   ...secretFileVariables(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ARBOR_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
 
 
@@ -166,6 +167,8 @@ export interface Config {
     backoff: { baseMs: number; maxMs: number };
   };
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** `auto`: pretty when stdout is a terminal, JSON otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
 }
 
 export class ConfigError extends Error {
@@ -259,6 +262,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       backoff: { baseMs: e.ARBOR_NOTIFY_RETRY_BASE_MS, maxMs: Math.max(e.ARBOR_NOTIFY_RETRY_MAX_MS, e.ARBOR_NOTIFY_RETRY_BASE_MS) },
     },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.ARBOR_LOG_FORMAT,
   };
   assertSafeListener(config);
   return config;

@@ -207,7 +207,7 @@ export interface Database {
   templates: TemplatesTable;
   triggers: TriggersTable;
   triggerRuns: TriggerRunsTable;
-  notificationCursors: NotificationCursorsTable;
+  eventCursors: EventCursorsTable;
   notificationDeliveries: NotificationDeliveriesTable;
 }
 
@@ -242,7 +242,7 @@ export interface TriggerRunsTable {
   createdAt: Timestamp;
 }
 
-export interface NotificationCursorsTable {
+export interface EventCursorsTable {
   name: string;
   afterId: BigIntColumn;
   updatedAt: Timestamp;

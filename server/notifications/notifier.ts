@@ -4,6 +4,7 @@ import type { NotificationListener } from '../db/notification-listener.js';
 import {
   deliveryBackoffMs,
   deliveryVerdict,
+  NOTIFYING_EVENT_TYPES,
   notificationFor,
   notificationPayload,
   retryAfterMs,
@@ -12,8 +13,9 @@ import {
   type NotificationTarget,
 } from '../domain/notifications.js';
 import type { Logger } from '../logger.js';
-import { eventHorizon, openEventWriters } from '../store/event-log.js';
-import { claimDueDeliveries, collectNotifications, recordDelivery, type ClaimedDelivery, type NewDelivery } from '../store/notifications.js';
+import { followEvents, settledHorizon, type FollowedEvent } from '../store/event-cursors.js';
+import { claimDueDeliveries, insertDeliveries, recordDelivery, type ClaimedDelivery, type NewDelivery } from '../store/notifications.js';
+import { WakeableLoop } from '../wakeable-loop.js';
 
 export interface NotifierOptions {
   targets: NotificationTarget[];
@@ -37,11 +39,22 @@ export interface NotifierDeps {
   onAttempt?: (outcome: 'delivered' | 'retry' | 'failed') => void;
 }
 
+/** This follower's place in the event log. */
+const CURSOR = 'notifications';
+/** While changes keep coming, at most one pass per this long. */
+const MIN_GAP_MS = 50;
 /** Events read per transaction, and deliveries sent at once. */
 const EVENT_PAGE = 500;
 const SEND_BATCH = 10;
 /** A horizon with a writer open longer than this is left for the next pass rather than waited on. */
 const HORIZON_WAIT_MS = 5_000;
+
+/** The event with what its change said (a block's reason, the attempt) before what the task holds now. */
+function notifiableEvent(event: FollowedEvent): NotifiableEvent {
+  const { data } = event;
+  const reason = typeof data.reason === 'string' ? data.reason : typeof data.error === 'string' ? data.error : null;
+  return { ...event, taskError: reason ?? event.taskError, attempt: typeof data.attempt === 'number' ? data.attempt : event.taskAttempt };
+}
 
 /** A stable name for a target that does not reveal its URL. */
 export function targetKey(target: NotificationTarget): string {
@@ -60,64 +73,29 @@ export function targetKey(target: NotificationTarget): string {
  */
 export class Notifier {
   private readonly targets: Map<string, NotificationTarget>;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = true;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly loop: WakeableLoop;
 
   constructor(
     private readonly deps: NotifierDeps,
     private readonly options: NotifierOptions,
   ) {
     this.targets = new Map(options.targets.map((target) => [targetKey(target), target]));
+    this.loop = new WakeableLoop(() => this.pass(), { pollMs: options.pollMs, minGapMs: MIN_GAP_MS, notifications: deps.notifications }, deps.logger, 'notifications: a pass');
   }
 
   start(): void {
-    this.stopped = false;
-    this.deps.notifications?.on('notification', this.wake);
-    this.deps.notifications?.on('reconnected', this.wake);
-    this.timer = setInterval(this.wake, this.options.pollMs);
-    this.timer.unref();
-    this.wake();
+    this.loop.start();
   }
 
   /** No new passes; waits for the one under way (its sends are bounded by the timeout). */
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.deps.notifications?.off('notification', this.wake);
-    this.deps.notifications?.off('reconnected', this.wake);
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-
-  private readonly wake = (): void => {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.loop().finally(() => {
-      this.running = null;
-    });
-  };
-
-  private async loop(): Promise<void> {
-    do {
-      this.again = false;
-      try {
-        await this.pass();
-      } catch (err) {
-        // Nothing is lost: the cursor and the rows are where they were; the next wake-up tries again.
-        this.deps.logger.warn({ err: (err as Error).message }, 'notifications: a pass failed');
-      }
-    } while (this.again && !this.stopped);
+    await this.loop.stop();
   }
 
   /** One pass: new events become deliveries, then due deliveries are sent. */
   async pass(): Promise<void> {
     await this.collect();
-    while (!this.stopped) {
+    while (!this.loop.isStopped) {
       const claimed = await claimDueDeliveries(this.deps.db, SEND_BATCH, this.options.timeoutMs + 5_000);
       await Promise.all(claimed.map((delivery) => this.deliver(delivery)));
       if (claimed.length < SEND_BATCH) break;
@@ -125,37 +103,19 @@ export class Notifier {
   }
 
   private async collect(): Promise<void> {
-    const horizon = await this.horizon();
+    const horizon = await settledHorizon(this.deps.db, HORIZON_WAIT_MS, () => this.loop.isStopped);
     if (horizon === null) return;
-    for (;;) {
-      const result = await collectNotifications(this.deps.db, horizon, EVENT_PAGE, (events) => this.plan(events));
-      if (!result.more || this.stopped) return;
+    const follow = { cursor: CURSOR, horizon, pageSize: EVENT_PAGE, types: NOTIFYING_EVENT_TYPES };
+    while ((await followEvents(this.deps.db, follow, (trx, events) => insertDeliveries(trx, this.plan(events)))).more) {
+      if (this.loop.isStopped) return;
     }
   }
 
-  /**
-   * The newest event id below which no transaction is still writing (ids are
-   * drawn at insert, seen at commit: see store/event-log). Null when a writer
-   * stays open too long; the next pass tries again.
-   */
-  private async horizon(): Promise<string | null> {
-    const started = Date.now();
-    const { newest, writers } = await eventHorizon(this.deps.db);
-    let open = writers;
-    let delay = 5;
-    while (open.length > 0) {
-      if (Date.now() - started > HORIZON_WAIT_MS || this.stopped) return null;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, 200);
-      open = await openEventWriters(this.deps.db, open);
-    }
-    return newest;
-  }
-
-  private plan(events: NotifiableEvent[]): NewDelivery[] {
+  private plan(events: FollowedEvent[]): NewDelivery[] {
     const now = new Date();
     const deliveries: NewDelivery[] = [];
-    for (const event of events) {
+    for (const followed of events) {
+      const event = notifiableEvent(followed);
       const kind = notificationFor(event, now);
       if (kind === null) continue;
       for (const [key, target] of this.targets) {

@@ -1,14 +1,11 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { NOTIFYING_EVENT_TYPES, type NotifiableEvent } from '../domain/notifications.js';
-import { inTransaction } from './transactions.js';
 
 /**
- * The notification outbox: a cursor over the event log and one delivery row
- * per (event, target). See migrations/0011_notifications.ts.
+ * The notification outbox: one delivery row per (event, target), written as
+ * the notifier's cursor (event-cursors.ts) moves past the event. See
+ * migrations/0011_notifications.ts.
  */
-
-const CURSOR = 'default';
 
 export interface NewDelivery {
   eventId: string;
@@ -20,93 +17,14 @@ export interface NewDelivery {
   payload: Record<string, unknown>;
 }
 
-export interface CollectResult {
-  /** False when another instance holds the cursor right now: it is doing this work. */
-  collected: boolean;
-  events: number;
-  inserted: number;
-  /** More events may wait beyond the page read. */
-  more: boolean;
-}
-
-/**
- * Reads the log from the cursor up to `horizon` (a point with no transaction
- * still writing below it), turns each page of events into deliveries with
- * `plan`, and moves the cursor past them in the same transaction. The first
- * run starts at `horizon`: what happened before notifications existed is not
- * news. Events the rule passes over still move the cursor.
- */
-export async function collectNotifications(
-  db: Db,
-  horizon: string,
-  pageSize: number,
-  plan: (events: NotifiableEvent[]) => NewDelivery[],
-): Promise<CollectResult> {
-  return inTransaction(db, async (trx) => {
-    await sql`INSERT INTO notification_cursors (name, after_id) VALUES (${CURSOR}, ${horizon}::bigint) ON CONFLICT (name) DO NOTHING`.execute(trx);
-    const { rows: cursors } = await sql<{ afterId: string }>`
-      SELECT after_id FROM notification_cursors WHERE name = ${CURSOR} FOR UPDATE SKIP LOCKED`.execute(trx);
-    const cursor = cursors[0];
-    if (!cursor) return { collected: false, events: 0, inserted: 0, more: false };
-    if (BigInt(cursor.afterId) >= BigInt(horizon)) return { collected: true, events: 0, inserted: 0, more: false };
-
-    const { rows } = await sql<{
-      id: string;
-      type: string;
-      at: Date;
-      data: Record<string, unknown>;
-      goalId: string | null;
-      goalTitle: string | null;
-      taskId: string | null;
-      taskKey: string | null;
-      taskTitle: string | null;
-      taskKind: string | null;
-      taskError: string | null;
-      taskAttempt: number | null;
-    }>`
-      SELECT e.id, e.type, e.at, e.data, e.goal_id, g.title AS goal_title, e.task_id,
-             t.key AS task_key, t.title AS task_title, t.kind AS task_kind, t.error AS task_error, t.attempt AS task_attempt
-      FROM events e
-      LEFT JOIN goals g ON g.id = e.goal_id
-      LEFT JOIN tasks t ON t.id = e.task_id
-      WHERE e.id > ${cursor.afterId}::bigint AND e.id <= ${horizon}::bigint
-        AND e.type = ANY(${[...NOTIFYING_EVENT_TYPES]}::text[])
-      ORDER BY e.id
-      LIMIT ${pageSize}`.execute(trx);
-
-    const events: NotifiableEvent[] = rows.map((row) => {
-      const reason = typeof row.data.reason === 'string' ? row.data.reason : typeof row.data.error === 'string' ? row.data.error : null;
-      const attempt = typeof row.data.attempt === 'number' ? row.data.attempt : row.taskAttempt;
-      return {
-        id: row.id,
-        type: row.type,
-        at: row.at,
-        data: row.data,
-        goalId: row.goalId,
-        goalTitle: row.goalTitle,
-        taskId: row.taskId,
-        taskKey: row.taskKey,
-        taskTitle: row.taskTitle,
-        taskKind: row.taskKind,
-        taskError: reason ?? row.taskError,
-        attempt,
-      };
-    });
-    const deliveries = plan(events);
-    let inserted = 0;
-    if (deliveries.length > 0) {
-      const result = await trx
-        .insertInto('notificationDeliveries')
-        .values(deliveries)
-        .onConflict((oc) => oc.columns(['eventId', 'target']).doNothing())
-        .executeTakeFirst();
-      inserted = Number(result.numInsertedOrUpdatedRows ?? 0);
-    }
-    const more = rows.length === pageSize;
-    const afterId = more ? rows[rows.length - 1]!.id : horizon;
-    await trx.updateTable('notificationCursors').set({ afterId, updatedAt: new Date() }).where('name', '=', CURSOR).execute();
-    return { collected: true, events: rows.length, inserted, more };
-  });
+/** Records deliveries; one already recorded for the same (event, target) is left as it is. */
+export async function insertDeliveries(trx: Db, deliveries: NewDelivery[]): Promise<void> {
+  if (deliveries.length === 0) return;
+  await trx
+    .insertInto('notificationDeliveries')
+    .values(deliveries)
+    .onConflict((oc) => oc.columns(['eventId', 'target']).doNothing())
+    .execute();
 }
 
 export interface ClaimedDelivery {
