@@ -8,6 +8,7 @@ import {
   retryAfterMs,
   type NotifiableEvent,
 } from '../../server/domain/notifications.js';
+import { ConfigError, loadConfig } from '../../server/config.js';
 
 const NOW = new Date('2026-05-01T12:00:00Z');
 
@@ -143,5 +144,19 @@ describe('ARBOR_NOTIFY_URLS', () => {
       'entry 3 is a ftp: URL; only http and https are posted to',
     ]);
     expect(problems.join(' ')).not.toContain('secret');
+  });
+});
+
+describe('ARBOR_NOTIFY_URLS in the configuration', () => {
+  it('is read into targets and kept from agents', () => {
+    const config = loadConfig({ ARBOR_NOTIFY_URLS: 'slack:https://hooks.slack.com/services/T/B/s3cret', PATH: '/usr/bin' });
+    expect(config.notifications.targets).toEqual([{ format: 'slack', url: 'https://hooks.slack.com/services/T/B/s3cret', host: 'hooks.slack.com' }]);
+    expect(config.sessions.baseEnv).toEqual({ PATH: '/usr/bin' });
+  });
+
+  it('stops the start with a message that names the entry, not its secret', () => {
+    expect(() => loadConfig({ ARBOR_NOTIFY_URLS: 'https://ok.example,hooks.slack.com/s3cret' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ARBOR_NOTIFY_URLS: 'https://ok.example,hooks.slack.com/s3cret' })).toThrow(/ARBOR_NOTIFY_URLS: entry 2 is not a URL/);
+    expect(() => loadConfig({ ARBOR_NOTIFY_URLS: 'hooks.slack.com/s3cret' })).not.toThrow(/s3cret/);
   });
 });
