@@ -8,6 +8,7 @@ import * as goalLanes from './0006_goal_lanes.js';
 import * as gateBinding from './0008_gate_binding.js';
 import * as templatesAndTriggers from './0009_templates_and_triggers.js';
 import * as taskRuns from './0010_task_runs.js';
+import * as notifications from './0011_notifications.js';
 
 /**
  * The migrations in order. A static list rather than a directory scan: it works
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0008_gate_binding': gateBinding,
   '0009_templates_and_triggers': templatesAndTriggers,
   '0010_task_runs': taskRuns,
+  '0011_notifications': notifications,
 };

@@ -1,6 +1,6 @@
 import { startArbor, type RunnerFactory, type RunningArbor } from './arbor.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, logFormatFor, type Logger } from './logger.js';
 
 /**
  * Arbor as an OS process: read the config, start, and stop gracefully on
@@ -27,7 +27,7 @@ export async function runArborProcess(makeRunner: RunnerFactory): Promise<void> 
     console.error(err instanceof ConfigError ? err.message : `arbor failed to start: ${String(err)}`);
     process.exit(1);
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, logFormatFor(config.logFormat, process.stdout.isTTY === true));
   for (const warning of config.warnings) logger.warn(warning);
 
   // Listening before anything starts: a stop asked for mid-start happens as soon as Arbor is up.

@@ -6,6 +6,10 @@ import { withPullRequests } from './github/pull-request-runner.js';
 import { createApp } from './http/app.js';
 import { listenHttp, type HttpListener } from './http/listener.js';
 import type { Logger } from './logger.js';
+import { Notifier } from './notifications/notifier.js';
+import { createArborMetrics } from './observability/arbor-metrics.js';
+import { EventObserver } from './observability/event-observer.js';
+import { withObservation } from './observability/observed-runner.js';
 import type { SessionRunner } from './orchestrator/session-runner.js';
 import { OpeningCiCheck } from './signals/opening-ci-check.js';
 import { TaskOrchestrator } from './orchestrator/task-orchestrator.js';
@@ -62,6 +66,8 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
   let orchestrator: TaskOrchestrator | null = null;
   let scheduler: TriggerScheduler | null = null;
   let openingCi: OpeningCiCheck | null = null;
+  let notifier: Notifier | null = null;
+  let observer: EventObserver | null = null;
   const shuttingDown = new AbortController();
 
   const stopSteps = (): ShutdownStep[] => [
@@ -79,6 +85,9 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
     { name: 'stopping schedule triggers', run: async () => scheduler?.stop(), deadlineMs: 5_000 },
     { name: 'stopping opened CI gate checks', run: async () => openingCi?.stop(), deadlineMs: 5_000 },
     { name: 'stopping the orchestrator', run: async () => orchestrator?.stop(), deadlineMs: SHUTDOWN_GRACE_MS + ORCHESTRATOR_STOP_MARGIN_MS },
+    // After the orchestrator: what it recorded on the way out is still read (and, within the send timeout, sent).
+    { name: 'stopping the event observer', run: async () => observer?.stop(), deadlineMs: 5_000 },
+    { name: 'stopping the notifier', run: async () => notifier?.stop(), deadlineMs: config.notifications.timeoutMs + 5_000 },
     { name: 'stopping notifications', run: async () => notifications?.stop(), deadlineMs: 5_000 },
     // No deadline: it bounds its own steps, and Postgres must be stopped before the process exits.
     { name: 'closing the database', run: () => database.close() },
@@ -93,10 +102,14 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
     let url: string | null = null;
     const apiUrl = () => config.sessions.publicUrl ?? url ?? `http://127.0.0.1:${config.http.port}`;
     const github = createGithubClient(config.github);
-    const runner = withPullRequests(
-      makeRunner({ db: database.db, config, logger: logger.child({ component: 'sessions' }), apiUrl }),
-      github,
-      logger.child({ component: 'github' }),
+    const metrics = createArborMetrics({ db: database.db, logger: logger.child({ component: 'metrics' }) });
+    const runner = withObservation(
+      withPullRequests(
+        makeRunner({ db: database.db, config, logger: logger.child({ component: 'sessions' }), apiUrl }),
+        github,
+        logger.child({ component: 'github' }),
+      ),
+      { db: database.db, metrics, logger: logger.child({ component: 'tasks' }), retry: config.orchestrator.retry },
     );
     notifications = new NotificationListener(database.url, EVENTS_CHANNEL, logger);
     await notifications.start();
@@ -113,6 +126,7 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
         healthProblem: database.problem,
         goalPreflight: runner.preflight,
         taskDiffs: runner.diffs,
+        metricsRegistry: metrics.registry,
       });
       http = await listenHttp(app.fetch, config.http.host, config.http.port);
       url = http.url;
@@ -132,6 +146,28 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
       // With a token, a CI gate that opens after its checks finished asks the checks API once.
       openingCi = github && new OpeningCiCheck({ db: database.db, github, logger: logger.child({ component: 'github' }) }, { intervalMs: config.orchestrator.pollIntervalMs });
       openingCi?.start();
+    }
+
+    // Lifecycle lines and event-derived counters; every role runs one, each event is read by one of them.
+    observer = new EventObserver(
+      { db: database.db, logger: logger.child({ component: 'lifecycle' }), metrics, notifications },
+      { pollMs: config.orchestrator.pollIntervalMs },
+    );
+    observer.start();
+    // Every role may run one: deliveries are claimed in Postgres, so instances share the work.
+    if (config.notifications.targets.length > 0) {
+      notifier = new Notifier(
+        {
+          db: database.db,
+          logger: logger.child({ component: 'notifications' }),
+          notifications,
+          publicUrl: apiUrl,
+          onAttempt: (outcome) => metrics.notificationAttempts.inc({ outcome }),
+        },
+        { ...config.notifications, pollMs: config.orchestrator.pollIntervalMs },
+      );
+      notifier.start();
+      logger.info({ targets: config.notifications.targets.map((t) => `${t.format}:${t.host}`) }, 'notifications on');
     }
 
     logger.info({ url, role: config.role, instance: config.instanceId }, 'arbor listening');

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { parseNotificationTargets, type NotificationTarget } from './domain/notifications.js';
 import { AGENTS, type AgentName } from './domain/states.js';
 
 /**
@@ -25,6 +26,8 @@ const SECRETS_FROM_FILES = [
   'ARBOR_GITHUB_WEBHOOK_SECRET',
   'ARBOR_GITHUB_WEBHOOK_SECRET_OLD',
   'ARBOR_GITHUB_TOKEN',
+  // Webhook URLs are secrets (a Slack one is its own credential): kept from agents, may come from a file.
+  'ARBOR_NOTIFY_URLS',
 ] as const;
 type SecretFileVariable = `${(typeof SECRETS_FROM_FILES)[number]}_FILE`;
 
@@ -98,8 +101,14 @@ export const envSchema = z.object({
     .string()
     .regex(/^(\d+|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/, 'must be a user name or a numeric uid')
     .optional(),
+  ARBOR_NOTIFY_URLS: z.string().optional(),
+  ARBOR_NOTIFY_TIMEOUT_MS: int(100, 300_000).default(10_000),
+  ARBOR_NOTIFY_MAX_ATTEMPTS: int(1, 1000).default(10),
+  ARBOR_NOTIFY_RETRY_BASE_MS: int(10, 3_600_000).default(5000),
+  ARBOR_NOTIFY_RETRY_MAX_MS: int(10, 86_400_000).default(3_600_000),
   ...secretFileVariables(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ARBOR_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
 
 
@@ -158,7 +167,16 @@ export interface Config {
     baseEnv: Record<string, string>;
   };
   goals: { defaultAgent: AgentName; maxTasksPerGoal: number; maxTreeDepth: number };
+  /** Where Arbor POSTs when a task needs a person or a goal ends; no targets, no notifier. */
+  notifications: {
+    targets: NotificationTarget[];
+    timeoutMs: number;
+    maxAttempts: number;
+    backoff: { baseMs: number; maxMs: number };
+  };
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** `auto`: pretty when stdout is a terminal, JSON otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
 }
 
 export class ConfigError extends Error {
@@ -184,6 +202,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${problems.map((line) => `  ${line}`).join('\n')}`);
   }
   const e = parsed.data;
+  const notify = parseNotificationTargets(e.ARBOR_NOTIFY_URLS ?? '');
+  if (notify.problems.length > 0) {
+    const from = secrets.values.ARBOR_NOTIFY_URLS !== undefined ? 'ARBOR_NOTIFY_URLS (from ARBOR_NOTIFY_URLS_FILE)' : 'ARBOR_NOTIFY_URLS';
+    throw new ConfigError(`invalid configuration:\n${notify.problems.map((p) => `  ${from}: ${p}`).join('\n')}`);
+  }
   const known = new Set([...Object.keys(envSchema.shape), ...CLIENT_VARIABLES]);
   const unknown = Object.keys(given).filter((name) => name.startsWith('ARBOR_') && !known.has(name));
   const config: Config = {
@@ -241,7 +264,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxTasksPerGoal: e.ARBOR_MAX_TASKS_PER_GOAL,
       maxTreeDepth: e.ARBOR_MAX_TREE_DEPTH,
     },
+    notifications: {
+      targets: notify.targets,
+      timeoutMs: e.ARBOR_NOTIFY_TIMEOUT_MS,
+      maxAttempts: e.ARBOR_NOTIFY_MAX_ATTEMPTS,
+      backoff: { baseMs: e.ARBOR_NOTIFY_RETRY_BASE_MS, maxMs: Math.max(e.ARBOR_NOTIFY_RETRY_MAX_MS, e.ARBOR_NOTIFY_RETRY_BASE_MS) },
+    },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.ARBOR_LOG_FORMAT,
   };
   assertSafeListener(config);
   return config;

@@ -208,6 +208,8 @@ export interface Database {
   triggers: TriggersTable;
   triggerRuns: TriggerRunsTable;
   taskRuns: TaskRunsTable;
+  eventCursors: EventCursorsTable;
+  notificationDeliveries: NotificationDeliveriesTable;
 }
 
 export type TaskRunOutcome = 'succeeded' | 'failed' | 'blocked' | 'interrupted';
@@ -256,4 +258,28 @@ export interface TriggerRunsTable {
   goalId: string | null;
   error: string | null;
   createdAt: Timestamp;
+}
+
+export interface EventCursorsTable {
+  name: string;
+  afterId: BigIntColumn;
+  updatedAt: Timestamp;
+}
+
+export interface NotificationDeliveriesTable {
+  id: Generated<string>;
+  eventId: BigIntColumn;
+  target: string;
+  targetHost: string;
+  kind: string;
+  goalId: string | null;
+  taskId: string | null;
+  payload: Json<Record<string, unknown>>;
+  status: ColumnType<'pending' | 'delivered' | 'failed', 'pending' | 'delivered' | 'failed' | undefined, 'pending' | 'delivered' | 'failed'>;
+  attempts: Generated<number>;
+  nextAttemptAt: Timestamp;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: Timestamp;
+  finishedAt: NullableTimestamp;
 }

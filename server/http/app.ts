@@ -25,7 +25,7 @@ import { webhooksRouter } from './webhooks/webhooks.router.js';
  * builds one per database and several can live in one process.
  */
 export function createApp(deps: AppDeps) {
-  const metrics = createHttpMetrics();
+  const metrics = createHttpMetrics(deps.metricsRegistry);
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use('*', requestId());

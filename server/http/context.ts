@@ -1,4 +1,5 @@
 import type { RouteConfig, RouteHandler } from '@hono/zod-openapi';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import type { NotificationListener } from '../db/notification-listener.js';
@@ -26,6 +27,8 @@ export interface AppDeps {
   shutdown?: AbortSignal;
   /** Why a part this process runs itself is not working (its embedded Postgres is down), or null; `/healthz` reports it. */
   healthProblem?: () => string | null;
+  /** The process's metrics registry (domain series included), which /metrics serves; none: the app makes its own. */
+  metricsRegistry?: Registry;
 }
 
 export type Caller = { kind: 'api' } | { kind: 'signal' } | { kind: 'task'; taskId: string; sessionId: string } | { kind: 'anonymous' };

@@ -10,9 +10,10 @@ export interface HttpMetrics {
   duration: Histogram<'method' | 'route'>;
 }
 
-export function createHttpMetrics(): HttpMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'arbor_' });
+/** `registry`: Arbor's own (with the process and domain series); none: a registry of the app's own. */
+export function createHttpMetrics(shared?: Registry): HttpMetrics {
+  const registry = shared ?? new Registry();
+  if (!shared) collectDefaultMetrics({ register: registry, prefix: 'arbor_' });
   return {
     registry,
     requests: new Counter({

@@ -82,6 +82,8 @@ export function requireJsonBody(): MiddlewareHandler<AppEnv> {
   };
 }
 
+const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
 /** One log line and one metric sample per request; headers (and so tokens) are never logged. */
 export function observeRequests(metrics: HttpMetrics): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -93,7 +95,8 @@ export function observeRequests(metrics: HttpMetrics): MiddlewareHandler<AppEnv>
     const route = matched && !matched.endsWith('*') ? matched : 'unmatched';
     metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
     metrics.duration.observe({ method: c.req.method, route }, seconds);
-    const level = c.res.status >= 500 ? 'error' : 'info';
+    // Probes come every few seconds from every load balancer and scraper: their lines would bury the rest.
+    const level = c.res.status >= 500 ? 'error' : PROBE_PATHS.has(c.req.path) ? 'debug' : 'info';
     c.get('logger')[level](
       { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 10_000) / 10 },
       'request',
