@@ -70,20 +70,26 @@ export class TaskOrchestrator {
   private readonly host: string;
   /** Whether an activation pass could find something: after a change we did not make ourselves, or one that released a hold. */
   private holdsMayBeReady = true;
+  /** Set by the poll, a reconnect or the start: look at everything on the next pass. */
+  private wokenUp = true;
   private readonly wake = () => {
     this.holdsMayBeReady = true;
     this.kick();
   };
   /**
-   * The event ids our own one-statement claims notified: their NOTIFY comes
-   * back to us, and it says nothing we do not know (what they released is in
-   * their report). Bounded: a notification that arrives before its id is
-   * noted here is simply a wake-up, and its id is dropped with the rest.
+   * Our own one-statement hops and claims NOTIFY too, and hearing them back
+   * says nothing we do not know (what they released is in their report). Each
+   * returns the event id its NOTIFY carries: a notification is ours if its id
+   * was noted before it arrived (`ownNotifications`) or is noted after it
+   * (then it waits in `heard`, which the next pass reads). Bounded: an id
+   * whose notification never comes (a reconnect) is dropped with the rest.
    */
   private readonly ownNotifications = new Set<string>();
+  private readonly heard = new Set<string>();
   private readonly onNotification = (payload: string) => {
     if (this.ownNotifications.delete(payload)) return;
-    this.wake();
+    this.heard.add(payload);
+    this.schedule();
   };
 
   constructor(
@@ -204,8 +210,14 @@ export class TaskOrchestrator {
     }
   }
 
-  /** Asks for a tick soon; many asks while one runs become one more pass. */
+  /** Asks for a tick soon that looks at everything; many asks while one runs become one more pass. */
   kick(): void {
+    this.wokenUp = true;
+    this.schedule();
+  }
+
+  /** A pass soon, for what the caller queued (an outcome) or heard (a notification). */
+  private schedule(): void {
     if (this.stopping || !this.started) return;
     if (this.tickPromise) {
       this.again = true;
@@ -231,15 +243,17 @@ export class TaskOrchestrator {
    */
   private async tick(): Promise<void> {
     const { db } = this.deps;
-    // Whether a claim now could find what the last claim of this tick did not look at.
-    let claimMayFind = true;
-    await this.phase('recording outcomes', async () => {
+    // Whether a claim now could find what no claim of ours has looked at: something changed that we
+    // did not do, or the last claim of this pass did not see all ready work.
+    let claimMayFind = this.takeWakeUp();
+    const recorded = await this.phase('recording outcomes', async () => {
       // Each batch with the claim of what it released. Outcomes that keep arriving meanwhile are
       // left for the next pass (their push asked for one), so the sweeps below still get their turn.
       for (let round = 0; round < RECORD_ROUNDS && this.outcomes.size > 0 && !this.stopping; round++) {
         claimMayFind = await this.completeAndClaim();
       }
     });
+    if (!recorded) claimMayFind = true;
     if (this.stopping) return;
     const now = Date.now();
     if (now - this.lastExpiry >= this.options.pollIntervalMs) {
@@ -328,9 +342,18 @@ export class TaskOrchestrator {
   }
 
   private noteOwnNotification(eventId: string | null): void {
-    if (eventId === null) return;
+    if (eventId === null || this.heard.delete(eventId)) return;
     if (this.ownNotifications.size >= 256) this.ownNotifications.clear();
     this.ownNotifications.add(eventId);
+  }
+
+  /** Whether something we did not do asked for this pass; a notification from someone else may have readied a hold. */
+  private takeWakeUp(): boolean {
+    const woken = this.wokenUp || this.heard.size > 0;
+    if (this.heard.size > 0) this.holdsMayBeReady = true;
+    this.wokenUp = false;
+    this.heard.clear();
+    return woken;
   }
 
   private noteReport(report: CompletionReport): void {
@@ -357,7 +380,7 @@ export class TaskOrchestrator {
         if (this.stopping && controller.signal.aborted) return;
         this.running.delete(task.id);
         this.outcomes.push({ taskId: task.id, attempt: task.attempt, outcome });
-        this.kick();
+        this.schedule();
       });
     this.running.set(task.id, session);
   }
