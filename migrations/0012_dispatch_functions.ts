@@ -144,7 +144,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       v_window int := p_capacity * 4;
       v_cand_ids uuid[];
       v_cand_goals uuid[];
-      v_cand_routes text[];
+      v_cand_pinned boolean[];
       v_goal_ids uuid[];
       v_free int[];
       v_pinned_busy boolean[];
@@ -158,8 +158,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       more := false;
       events := '[]';
       IF p_capacity <= 0 THEN RETURN; END IF;
-      SELECT array_agg(id ORDER BY n), array_agg(goal_id ORDER BY n), array_agg(route ORDER BY n), count(*) = v_window
-      INTO v_cand_ids, v_cand_goals, v_cand_routes, more
+      SELECT array_agg(id ORDER BY n), array_agg(goal_id ORDER BY n), array_agg(route = 'pinned' ORDER BY n), count(*) = v_window
+      INTO v_cand_ids, v_cand_goals, v_cand_pinned, more
       FROM (
         SELECT c.id, c.goal_id, c.route, row_number() OVER (ORDER BY c.priority DESC, g.created_at, g.id, c.ordinal) AS n
         FROM goals g
@@ -199,7 +199,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         EXIT WHEN cardinality(v_picked) >= p_capacity;
         k := array_position(v_goal_ids, v_cand_goals[i]);
         CONTINUE WHEN k IS NULL OR v_free[k] <= 0;
-        IF v_cand_routes[i] = 'pinned' THEN
+        IF v_cand_pinned[i] THEN
           CONTINUE WHEN v_pinned_busy[k];
           v_pinned_busy[k] := true;
         ELSE
@@ -257,11 +257,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     END $$`.execute(db);
 
   // One hop: record successful runs, roll up, claim what is ready, append the events — one statement.
-  // Returns one row per claimed task (the report on the first), or one row with no task.
+  // Returns one row per claimed task (the report on the first, its goal on the first of that goal's),
+  // or one row with no task. A goal travels as jsonb with its numbers as text, as the driver reads them.
   await sql`
     CREATE FUNCTION arbor_dispatch(p_owner text, p_ids uuid[], p_attempts int[], p_results jsonb[],
       p_capacity int, p_spawn_budget int, p_lease_secs double precision, p_channel text)
-    RETURNS TABLE (report jsonb, task tasks)
+    RETURNS TABLE (report jsonb, goal jsonb, task tasks)
     LANGUAGE plpgsql AS $$
     #variable_conflict use_column
     DECLARE
@@ -275,6 +276,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       v_report jsonb;
       v_row tasks;
       v_first boolean := true;
+      v_goals jsonb;
     BEGIN
       IF cardinality(p_ids) > 0 THEN
         SELECT * INTO v_completed FROM arbor_complete_successes(p_owner, p_ids, p_attempts, p_results);
@@ -289,14 +291,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       v_notified := arbor_append_events(v_events, p_channel);
       v_report := jsonb_build_object('applied', to_jsonb(v_applied), 'holds_ready', v_holds_ready,
         'more', v_claim.more, 'notified', v_notified::text);
+      SELECT jsonb_object_agg(g.id, to_jsonb(g) || jsonb_build_object('seq', g.seq::text, 'cost_usd', g.cost_usd::text,
+               'input_tokens', g.input_tokens::text, 'output_tokens', g.output_tokens::text))
+      INTO v_goals FROM goals g WHERE g.id IN (SELECT t.goal_id FROM tasks t WHERE t.id = ANY(v_claim.claimed));
       FOR v_row IN SELECT * FROM tasks t WHERE t.id = ANY(v_claim.claimed) ORDER BY t.priority DESC, t.ordinal LOOP
         report := CASE WHEN v_first THEN v_report END;
+        goal := v_goals -> v_row.goal_id::text;
+        v_goals := v_goals - v_row.goal_id::text;
         task := v_row;
         v_first := false;
         RETURN NEXT;
       END LOOP;
       IF v_first THEN
         report := v_report;
+        goal := NULL;
         task := NULL;
         RETURN NEXT;
       END IF;

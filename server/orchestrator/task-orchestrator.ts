@@ -225,6 +225,8 @@ export class TaskOrchestrator {
     }
     this.tickPromise = this.loop().finally(() => {
       this.tickPromise = null;
+      // Asked for between the loop's last look at `again` and now: that ask must not be lost.
+      if (this.again) this.schedule();
     });
   }
 

@@ -94,27 +94,60 @@ export async function completeAndClaim(
 /** The spawn budget as the database takes it: "no limit" is the capacity. */
 const spawnBudget = (options: ClaimOptions) => Math.max(0, Math.min(options.spawnBudget, options.capacity));
 
-type DispatchRow = Task & { report: { applied: string[]; holds_ready: boolean; more: boolean; notified: string | null } | null };
+type DispatchRow = Task & {
+  report: { applied: string[]; holds_ready: boolean; more: boolean; notified: string | null } | null;
+  goal: GoalJson | null;
+};
 
 /** Successful runs recorded, roll-ups, the claim and their events: one statement, its own transaction. */
 async function dispatchHop(db: Db, successes: Completion[], options: ClaimOptions): Promise<{ report: CompletionReport } & ClaimResult> {
   const capacity = Math.max(0, options.capacity);
   const rows = await retryingConflicts(async () => {
     const { rows } = await sql<DispatchRow>`
-      SELECT h.report, (h.task).* FROM arbor_dispatch(${options.owner}, ${successes.map((c) => c.taskId)}::uuid[],
+      SELECT h.report, h.goal, (h.task).* FROM arbor_dispatch(${options.owner}, ${successes.map((c) => c.taskId)}::uuid[],
         ${successes.map((c) => c.attempt)}::int[],
         ${successes.map((c) => JSON.stringify(c.outcome.kind === 'succeeded' ? (c.outcome.result ?? null) : null))}::jsonb[],
         ${capacity}, ${spawnBudget(options)}, ${options.leaseMs / 1000}, ${EVENTS_CHANNEL}) h`.execute(db);
     return rows;
   });
   const answer = rows[0]!.report!;
-  const tasks: Task[] = rows.filter((r) => r.id !== null).map(({ report: _, ...task }) => task);
+  const goals = new Map(rows.filter((r) => r.goal !== null).map((r) => [r.goalId, goalFromJson(r.goal!)]));
+  const claimed = rows.filter((r) => r.id !== null).map(({ report: _, goal: __, ...task }) => ({ task, goal: goals.get(task.goalId)! }));
   const applied = new Set(answer.applied);
   return {
     report: { applied: answer.applied, stale: successes.map((c) => c.taskId).filter((id) => !applied.has(id)), holdsReady: answer.holds_ready },
-    claimed: await withGoals(db, tasks),
+    claimed,
     more: answer.more,
     notified: answer.notified,
+  };
+}
+
+/** A goal row as arbor_dispatch sends it (to_jsonb, numbers as text). Field by field: a new column fails to compile here. */
+type GoalJson = { [K in keyof Goal as SnakeCase<K & string>]: Goal[K] extends Date | null ? string | null : Goal[K] };
+type SnakeCase<S extends string> = S extends `${infer H}${infer T}` ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${SnakeCase<T>}` : S;
+
+function goalFromJson(g: GoalJson): Goal {
+  const date = (v: string | null) => (v === null ? null : new Date(v));
+  return {
+    id: g.id,
+    seq: g.seq,
+    title: g.title,
+    description: g.description,
+    repo: g.repo,
+    baseRef: g.base_ref,
+    branch: g.branch,
+    agent: g.agent,
+    childrenMode: g.children_mode,
+    status: g.status,
+    maxParallel: g.max_parallel,
+    metadata: g.metadata,
+    costUsd: g.cost_usd,
+    inputTokens: g.input_tokens,
+    outputTokens: g.output_tokens,
+    createdAt: date(g.created_at)!,
+    updatedAt: date(g.updated_at)!,
+    startedAt: date(g.started_at),
+    finishedAt: date(g.finished_at),
   };
 }
 
