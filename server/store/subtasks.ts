@@ -5,7 +5,6 @@ import type { TaskSpec, TreeError, TreeLimits } from '../domain/goal-tree.js';
 import type { AgentName, ChildrenMode } from '../domain/states.js';
 import { planSubtasks } from '../domain/subtasks.js';
 import { chunks } from './batches.js';
-import type { NewEvent } from './events.js';
 import { plannedTaskRows } from './task-rows.js';
 import { listGoalTasks, type TaskWithDeps } from './tasks.js';
 import { withEvents } from './transactions.js';
