@@ -9,6 +9,7 @@ import * as gateBinding from './0008_gate_binding.js';
 import * as templatesAndTriggers from './0009_templates_and_triggers.js';
 import * as taskRuns from './0010_task_runs.js';
 import * as notifications from './0011_notifications.js';
+import * as dispatchFunctions from './0012_dispatch_functions.js';
 
 /**
  * The migrations in order. A static list rather than a directory scan: it works
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0009_templates_and_triggers': templatesAndTriggers,
   '0010_task_runs': taskRuns,
   '0011_notifications': notifications,
+  '0012_dispatch_functions': dispatchFunctions,
 };

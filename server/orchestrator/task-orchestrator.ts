@@ -14,6 +14,9 @@ import { OutcomeQueue } from './outcome-queue.js';
 import type { SessionRunner } from './session-runner.js';
 import { SpawnLimiter } from './spawn-limiter.js';
 
+/** Batches of outcomes one pass records before it moves on to the sweeps and claims. */
+const RECORD_ROUNDS = 4;
+
 export interface OrchestratorOptions {
   instanceId: string;
   /** This machine's name, as sessions record it; defaults to os.hostname(). */
@@ -67,9 +70,26 @@ export class TaskOrchestrator {
   private readonly host: string;
   /** Whether an activation pass could find something: after a change we did not make ourselves, or one that released a hold. */
   private holdsMayBeReady = true;
+  /** Set by the poll, a reconnect or the start: look at everything on the next pass. */
+  private wokenUp = true;
   private readonly wake = () => {
     this.holdsMayBeReady = true;
     this.kick();
+  };
+  /**
+   * Our own one-statement hops and claims NOTIFY too, and hearing them back
+   * says nothing we do not know (what they released is in their report). Each
+   * returns the event id its NOTIFY carries: a notification is ours if its id
+   * was noted before it arrived (`ownNotifications`) or is noted after it
+   * (then it waits in `heard`, which the next pass reads). Bounded: an id
+   * whose notification never comes (a reconnect) is dropped with the rest.
+   */
+  private readonly ownNotifications = new Set<string>();
+  private readonly heard = new Set<string>();
+  private readonly onNotification = (payload: string) => {
+    if (this.ownNotifications.delete(payload)) return;
+    this.heard.add(payload);
+    this.schedule();
   };
 
   constructor(
@@ -99,7 +119,7 @@ export class TaskOrchestrator {
     // must be gone before any of its tasks is handed out again.
     await this.recoverDeadInstances(true);
     await this.deps.runner.start?.();
-    this.deps.notifications?.on('notification', this.wake);
+    this.deps.notifications?.on('notification', this.onNotification);
     this.deps.notifications?.on('reconnected', this.wake);
     this.pollTimer = setInterval(this.wake, this.options.pollIntervalMs);
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.min(this.options.leaseMs / 3, 1000));
@@ -153,7 +173,7 @@ export class TaskOrchestrator {
     this.stopping = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    this.deps.notifications?.off('notification', this.wake);
+    this.deps.notifications?.off('notification', this.onNotification);
     this.deps.notifications?.off('reconnected', this.wake);
     await this.tickPromise;
     // Outcomes that arrived before the stop are real results: record them.
@@ -190,8 +210,14 @@ export class TaskOrchestrator {
     }
   }
 
-  /** Asks for a tick soon; many asks while one runs become one more pass. */
+  /** Asks for a tick soon that looks at everything; many asks while one runs become one more pass. */
   kick(): void {
+    this.wokenUp = true;
+    this.schedule();
+  }
+
+  /** A pass soon, for what the caller queued (an outcome) or heard (a notification). */
+  private schedule(): void {
     if (this.stopping || !this.started) return;
     if (this.tickPromise) {
       this.again = true;
@@ -199,6 +225,8 @@ export class TaskOrchestrator {
     }
     this.tickPromise = this.loop().finally(() => {
       this.tickPromise = null;
+      // Asked for between the loop's last look at `again` and now: that ask must not be lost.
+      if (this.again) this.schedule();
     });
   }
 
@@ -217,14 +245,22 @@ export class TaskOrchestrator {
    */
   private async tick(): Promise<void> {
     const { db } = this.deps;
-    await this.phase('recording outcomes', async () => {
-      await this.completeAndClaim();
-      await this.outcomes.flush();
+    // Whether a claim now could find what no claim of ours has looked at: something changed that we
+    // did not do, or the last claim of this pass did not see all ready work.
+    let claimMayFind = this.takeWakeUp();
+    const recorded = await this.phase('recording outcomes', async () => {
+      // Each batch with the claim of what it released. Outcomes that keep arriving meanwhile are
+      // left for the next pass (their push asked for one), so the sweeps below still get their turn.
+      for (let round = 0; round < RECORD_ROUNDS && this.outcomes.size > 0 && !this.stopping; round++) {
+        claimMayFind = await this.completeAndClaim();
+      }
     });
+    if (!recorded) claimMayFind = true;
     if (this.stopping) return;
     const now = Date.now();
     if (now - this.lastExpiry >= this.options.pollIntervalMs) {
       this.lastExpiry = now;
+      claimMayFind = true;
       await this.phase('recovering dead instances', () => this.recoverDeadInstances(false));
       await this.phase('expiring leases', async () => {
         while ((await expireLeases(db, this.options.retry)).more) {}
@@ -236,15 +272,24 @@ export class TaskOrchestrator {
     if (this.holdsMayBeReady) {
       this.holdsMayBeReady = false;
       const activated = await this.phase('activating holds', async () => {
-        while ((await activateReadyTasks(db)).more) {}
+        for (;;) {
+          const { count, more } = await activateReadyTasks(db);
+          // A gate that opened on a signal already there may have released agent tasks.
+          if (count > 0) claimMayFind = true;
+          if (!more) break;
+        }
       });
       if (!activated) this.holdsMayBeReady = true;
     }
+    // Skipped when this tick's completions already claimed with a window that saw all ready work:
+    // anything ready since then was committed by someone else, whose NOTIFY wakes another pass.
+    if (!claimMayFind) return;
     await this.phase('claiming', async () => {
       while (!this.stopping) {
         const options = this.claimOptions();
         if (options.capacity <= 0) break;
-        const { claimed, more } = await claimReadyTasks(db, options);
+        const { claimed, more, notified } = await claimReadyTasks(db, options);
+        this.noteOwnNotification(notified);
         this.dispatchAll(claimed);
         if (!more || claimed.length === 0) break;
       }
@@ -287,10 +332,30 @@ export class TaskOrchestrator {
    * per step. (What it does not claim — work behind a hold, more than one
    * window — the rest of the tick picks up.)
    */
-  private async completeAndClaim(): Promise<void> {
-    if (this.stopping) return;
-    const answer = await this.outcomes.recordNext((batch) => completeAndClaim(this.deps.db, batch, this.options.retry, this.claimOptions()));
-    if (answer) this.dispatchAll(answer.claimed);
+  private async completeAndClaim(): Promise<boolean> {
+    if (this.stopping) return true;
+    const options = this.claimOptions();
+    const answer = await this.outcomes.recordNext((batch) => completeAndClaim(this.deps.db, batch, this.options.retry, options));
+    if (!answer) return true;
+    this.noteOwnNotification(answer.notified);
+    this.dispatchAll(answer.claimed);
+    // It looked at all ready work unless its window filled up, or it had no room to claim.
+    return answer.more || options.capacity <= 0;
+  }
+
+  private noteOwnNotification(eventId: string | null): void {
+    if (eventId === null || this.heard.delete(eventId)) return;
+    if (this.ownNotifications.size >= 256) this.ownNotifications.clear();
+    this.ownNotifications.add(eventId);
+  }
+
+  /** Whether something we did not do asked for this pass; a notification from someone else may have readied a hold. */
+  private takeWakeUp(): boolean {
+    const woken = this.wokenUp || this.heard.size > 0;
+    if (this.heard.size > 0) this.holdsMayBeReady = true;
+    this.wokenUp = false;
+    this.heard.clear();
+    return woken;
   }
 
   private noteReport(report: CompletionReport): void {
@@ -317,7 +382,7 @@ export class TaskOrchestrator {
         if (this.stopping && controller.signal.aborted) return;
         this.running.delete(task.id);
         this.outcomes.push({ taskId: task.id, attempt: task.attempt, outcome });
-        this.kick();
+        this.schedule();
       });
     this.running.set(task.id, session);
   }

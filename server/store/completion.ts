@@ -4,8 +4,7 @@ import { decideAfterFailure, type RetryPolicy, type TaskOutcome } from '../domai
 import { appendEvents, type NewEvent } from './events.js';
 import type { SweepResult } from './batches.js';
 import { inTransaction, withEvents } from './transactions.js';
-import { releaseSubtasks } from './subtasks.js';
-import { propagateFailure, releaseDependents, rollUpGoals, taskEvent } from './tree-propagation.js';
+import { fromSqlEvents, propagateFailure, rollUpGoals, taskEvent, type SqlEvent } from './tree-propagation.js';
 
 /**
  * The end of a task's run and everything that follows from it: dependents
@@ -62,26 +61,14 @@ export async function applyCompletions(
 
   const successes = completions.filter((c) => c.outcome.kind === 'succeeded');
   if (successes.length > 0) {
-    // A run that added subtasks leaves its task running as a group: it finishes with its children.
-    // (They are all pending then, so the lookup is one probe of the index of unfinished children.)
-    const { rows } = await sql<{ id: string; goalId: string; parentId: string | null; status: 'succeeded' | 'review' | 'running'; attempt: number }>`
-      UPDATE tasks t SET
-        status = CASE WHEN h.held THEN 'running' WHEN t.requires_approval THEN 'review' ELSE 'succeeded' END,
-        kind = CASE WHEN h.held THEN 'group' ELSE t.kind END,
-        result = v.result, error = NULL, lease_owner = NULL, lease_expires_at = NULL,
-        finished_at = CASE WHEN h.held OR t.requires_approval THEN NULL ELSE now() END, updated_at = now()
-      FROM unnest(${successes.map((c) => c.taskId)}::uuid[], ${successes.map((c) => c.attempt)}::int[],
-                  ${successes.map((c) => JSON.stringify(c.outcome.result ?? null))}::jsonb[]) AS v(id, attempt, result)
-      CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = v.id AND c.status NOT IN ('succeeded', 'skipped')) AS held) h
-      WHERE t.id = v.id AND t.status = 'running' AND t.lease_owner = ${owner} AND t.attempt = v.attempt
-      RETURNING t.id, t.goal_id, t.parent_id, t.status, t.attempt`.execute(trx);
-    for (const row of rows) {
-      applied.push(row.id);
-      if (row.status !== 'running') events.push(taskEvent(row.goalId, row.id, 'running', row.status, { attempt: row.attempt }));
-    }
-    const succeeded = rows.filter((r) => r.status === 'succeeded');
-    holdsReady = (await releaseDependents(trx, succeeded, events)).holdsReady;
-    holdsReady = (await releaseSubtasks(trx, rows.filter((r) => r.status === 'running'), events)).holdsReady || holdsReady;
+    // The update, what it releases (dependents, groups, the subtasks of a run that added some) and the
+    // events: arbor_complete_successes (migration 0012), the same function a dispatch hop runs.
+    const { rows } = await sql<{ applied: string[]; events: SqlEvent[]; holdsReady: boolean }>`
+      SELECT applied, events, holds_ready FROM arbor_complete_successes(${owner}, ${successes.map((c) => c.taskId)}::uuid[],
+        ${successes.map((c) => c.attempt)}::int[], ${successes.map((c) => JSON.stringify(c.outcome.result ?? null))}::jsonb[])`.execute(trx);
+    applied.push(...rows[0]!.applied);
+    events.push(...fromSqlEvents(rows[0]!.events));
+    holdsReady = rows[0]!.holdsReady;
   }
 
   for (const completion of completions) {

@@ -3,12 +3,13 @@ import type { Db } from '../db/database.js';
 import { activationStatus } from '../domain/task-rules.js';
 import type { RetryPolicy } from '../domain/task-rules.js';
 import { applyCompletions, type Completion, type CompletionReport } from './completion.js';
-import { appendEvents, type NewEvent } from './events.js';
+import { EVENTS_CHANNEL, type NewEvent } from './events.js';
 import { expireGateDeadlines, openGates } from './holds.js';
 import type { Goal } from './goals.js';
 import type { Task } from './tasks.js';
 import type { SweepResult } from './batches.js';
-import { withEvents } from './transactions.js';
+import { retryingConflicts, withEvents } from './transactions.js';
+import { fromSqlEvents, type SqlEvent } from './tree-propagation.js';
 
 /**
  * Finding ready work and taking it.
@@ -39,71 +40,37 @@ export interface ClaimResult {
   claimed: ClaimedTask[];
   /** Ready work may remain that this claim did not look at: claim again. */
   more: boolean;
+  /** The event id the NOTIFY of this claim's own transaction carries (null: none, or not known): a wake-up to ignore. */
+  notified: string | null;
 }
 
 const READY = sql`t.status = 'pending' AND t.unmet_deps = 0 AND (t.not_before IS NULL OR t.not_before <= now())`;
 const OPEN_GOAL = sql`g.status IN ('pending', 'running')`;
 
-type Candidate = { id: string; goalId: string; route: Task['route'] };
-
-/** The goal's pinned lane lives on another instance (its conversation is there): its pinned tasks are that instance's to claim. */
-const laneHeldElsewhere = (owner: string) =>
-  sql`EXISTS (SELECT 1 FROM goal_lanes l WHERE l.goal_id = g.id AND l.holder <> ${owner} AND l.expires_at > now())`;
-
-/**
- * The best ready agent tasks, goal by goal: each open goal with free slots
- * offers at most as many as it has free (and no pinned task while its pinned
- * lane is busy). Walking goals first keeps a goal with thousands of ready
- * tasks from crowding the window, and each goal's own count of running tasks
- * is an index probe.
- */
-async function findCandidates(db: Db, limit: number, owner: string): Promise<Candidate[]> {
-  const { rows } = await sql<Candidate>`
-    SELECT c.id, c.goal_id, c.route
-    FROM goals g
-    CROSS JOIN LATERAL (
-      SELECT count(*)::int AS running, (count(*) FILTER (WHERE route = 'pinned'))::int AS pinned
-      FROM tasks WHERE goal_id = g.id AND status = 'running' AND kind = 'agent'
-    ) b
-    CROSS JOIN LATERAL (
-      SELECT t.id, t.goal_id, t.route, t.priority, t.ordinal FROM tasks t
-      WHERE t.goal_id = g.id AND ${READY} AND t.kind = 'agent' AND NOT (t.route = 'pinned' AND (b.pinned > 0 OR ${laneHeldElsewhere(owner)}))
-      ORDER BY t.priority DESC, t.ordinal
-      LIMIT greatest(g.max_parallel - b.running, 0)
-    ) c
-    WHERE ${OPEN_GOAL} AND b.running < g.max_parallel
-    ORDER BY c.priority DESC, g.created_at, g.id, c.ordinal
-    LIMIT ${limit}`.execute(db);
-  return rows;
-}
-
 /**
  * Claims up to `capacity` ready agent tasks for `owner`, respecting each
  * goal's `max_parallel` and its pinned lane (one pinned task at a time).
  *
- * Several instances may claim at once. Candidates are found without locks;
- * then their goals are locked (in id order, so claimers cannot deadlock each
- * other), which makes "how many of this goal's tasks run now" a stable count
- * while we decide, and the picked tasks are taken with SKIP LOCKED and
- * re-checked, so two claimers never take the same task.
+ * One statement (arbor_claim inside arbor_dispatch, migration 0012), its own
+ * transaction: candidates are found without locks; then their goals are
+ * locked in id order (so claimers cannot deadlock each other), which makes
+ * "how many of this goal's tasks run now" a stable count while it decides,
+ * and the picked tasks are taken with SKIP LOCKED and re-checked, so two
+ * claimers never take the same task. A tick that finds nothing costs that
+ * one statement.
  */
 export async function claimReadyTasks(db: Db, options: ClaimOptions): Promise<ClaimResult> {
-  if (options.capacity <= 0) return { claimed: [], more: false };
-  const window = options.capacity * 4;
-  // Outside a transaction: most ticks find nothing, and then cost one query.
-  const candidates = await findCandidates(db, window, options.owner);
-  if (candidates.length === 0) return { claimed: [], more: false };
-  const claimed = await withEvents(db, async (trx, events) => {
-    const taken = await claimCandidates(trx, candidates, options, events);
-    return taken;
-  });
-  return { claimed, more: candidates.length === window };
+  if (options.capacity <= 0) return { claimed: [], more: false, notified: null };
+  const { claimed, more, notified } = await dispatchHop(db, [], options);
+  return { claimed, more, notified };
 }
 
 /**
  * Records finished runs and claims what they released, in one transaction:
  * one commit (and one wait for the disk) between a task's success and the
- * next task's dispatch, instead of two.
+ * next task's dispatch, instead of two. When every run succeeded — nearly
+ * always — that transaction is one statement (arbor_dispatch); a failure
+ * takes the longer way, its retry decided by the domain's rule.
  */
 export async function completeAndClaim(
   db: Db,
@@ -111,68 +78,83 @@ export async function completeAndClaim(
   policy: RetryPolicy,
   options: ClaimOptions,
 ): Promise<{ report: CompletionReport } & ClaimResult> {
+  if (completions.every((c) => c.outcome.kind === 'succeeded')) return dispatchHop(db, completions, options);
   return withEvents(db, async (trx, events) => {
     const report = await applyCompletions(trx, options.owner, completions, policy, events);
-    const window = options.capacity * 4;
-    const candidates = options.capacity > 0 ? await findCandidates(trx, window, options.owner) : [];
-    const claimed = candidates.length === 0 ? [] : await claimCandidates(trx, candidates, options, events);
-    // One insert (and one NOTIFY) for everything this transaction changed.
-    return { report, claimed, more: candidates.length === window };
+    const { rows } = await sql<{ claimed: string[]; more: boolean; events: SqlEvent[] }>`
+      SELECT claimed, more, events FROM arbor_claim(${options.owner}, ${options.capacity}, ${spawnBudget(options)}, ${options.leaseMs / 1000})`.execute(trx);
+    events.push(...fromSqlEvents(rows[0]!.events));
+    const ids = rows[0]!.claimed;
+    const tasks = ids.length === 0 ? [] : await trx.selectFrom('tasks').selectAll().where('id', 'in', ids).orderBy('priority', 'desc').orderBy('ordinal').execute();
+    // withEvents writes the events (and its NOTIFY) after this returns: not a notification to recognise.
+    return { report, claimed: await withGoals(trx, tasks), more: rows[0]!.more, notified: null };
   });
 }
 
-async function claimCandidates(trx: Db, candidates: Candidate[], options: ClaimOptions, events: NewEvent[]): Promise<ClaimedTask[]> {
-  const goalIds = [...new Set(candidates.map((c) => c.goalId))].sort();
-  const goals = await trx.selectFrom('goals').selectAll().where('id', 'in', goalIds).orderBy('id').forNoKeyUpdate().execute();
-  const { rows: busy } = await sql<{ goalId: string; running: number; pinned: number }>`
-    SELECT goal_id, count(*)::int AS running, (count(*) FILTER (WHERE route = 'pinned'))::int AS pinned
-    FROM tasks WHERE goal_id = ANY(${goalIds}::uuid[]) AND status = 'running' AND kind = 'agent'
-    GROUP BY goal_id`.execute(trx);
-  const slots = new Map(
-    goals
-      .filter((g) => g.status === 'pending' || g.status === 'running')
-      .map((g) => {
-        const b = busy.find((x) => x.goalId === g.id);
-        return [g.id, { free: g.maxParallel - (b?.running ?? 0), pinnedBusy: (b?.pinned ?? 0) > 0 }];
-      }),
-  );
-  const picked: string[] = [];
-  let spawnBudget = options.spawnBudget;
-  for (const candidate of candidates) {
-    if (picked.length >= options.capacity) break;
-    const slot = slots.get(candidate.goalId);
-    if (!slot || slot.free <= 0) continue;
-    if (candidate.route === 'pinned') {
-      if (slot.pinnedBusy) continue;
-      slot.pinnedBusy = true;
-    } else {
-      if (spawnBudget <= 0) continue;
-      spawnBudget -= 1;
-    }
-    slot.free -= 1;
-    picked.push(candidate.id);
-  }
-  if (picked.length === 0) return [];
+/** The spawn budget as the database takes it: "no limit" is the capacity. */
+const spawnBudget = (options: ClaimOptions) => Math.max(0, Math.min(options.spawnBudget, options.capacity));
 
-  // Taken only if still ready and nobody else holds it: a task another
-  // claimer got first is skipped (this claim takes fewer), never waited on.
-  const { rows: tasks } = await sql<Task>`
-    UPDATE tasks SET status = 'running', attempt = attempt + 1, lease_owner = ${options.owner},
-      lease_expires_at = now() + make_interval(secs => ${options.leaseMs / 1000}),
-      started_at = coalesce(started_at, now()), not_before = NULL, updated_at = now()
-    WHERE id IN (SELECT t.id FROM tasks t WHERE t.id = ANY(${picked}::uuid[]) AND ${READY} FOR UPDATE SKIP LOCKED)
-    RETURNING *`.execute(trx);
+type DispatchRow = Task & {
+  report: { applied: string[]; holds_ready: boolean; more: boolean; notified: string | null } | null;
+  goal: GoalJson | null;
+};
+
+/** Successful runs recorded, roll-ups, the claim and their events: one statement, its own transaction. */
+async function dispatchHop(db: Db, successes: Completion[], options: ClaimOptions): Promise<{ report: CompletionReport } & ClaimResult> {
+  const capacity = Math.max(0, options.capacity);
+  const rows = await retryingConflicts(async () => {
+    const { rows } = await sql<DispatchRow>`
+      SELECT h.report, h.goal, (h.task).* FROM arbor_dispatch(${options.owner}, ${successes.map((c) => c.taskId)}::uuid[],
+        ${successes.map((c) => c.attempt)}::int[],
+        ${successes.map((c) => JSON.stringify(c.outcome.kind === 'succeeded' ? (c.outcome.result ?? null) : null))}::jsonb[],
+        ${capacity}, ${spawnBudget(options)}, ${options.leaseMs / 1000}, ${EVENTS_CHANNEL}) h`.execute(db);
+    return rows;
+  });
+  const answer = rows[0]!.report!;
+  const goals = new Map(rows.filter((r) => r.goal !== null).map((r) => [r.goalId, goalFromJson(r.goal!)]));
+  const claimed = rows.filter((r) => r.id !== null).map(({ report: _, goal: __, ...task }) => ({ task, goal: goals.get(task.goalId)! }));
+  const applied = new Set(answer.applied);
+  return {
+    report: { applied: answer.applied, stale: successes.map((c) => c.taskId).filter((id) => !applied.has(id)), holdsReady: answer.holds_ready },
+    claimed,
+    more: answer.more,
+    notified: answer.notified,
+  };
+}
+
+/** A goal row as arbor_dispatch sends it (to_jsonb, numbers as text). Field by field: a new column fails to compile here. */
+type GoalJson = { [K in keyof Goal as SnakeCase<K & string>]: Goal[K] extends Date | null ? string | null : Goal[K] };
+type SnakeCase<S extends string> = S extends `${infer H}${infer T}` ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${SnakeCase<T>}` : S;
+
+function goalFromJson(g: GoalJson): Goal {
+  const date = (v: string | null) => (v === null ? null : new Date(v));
+  return {
+    id: g.id,
+    seq: g.seq,
+    title: g.title,
+    description: g.description,
+    repo: g.repo,
+    baseRef: g.base_ref,
+    branch: g.branch,
+    agent: g.agent,
+    childrenMode: g.children_mode,
+    status: g.status,
+    maxParallel: g.max_parallel,
+    metadata: g.metadata,
+    costUsd: g.cost_usd,
+    inputTokens: g.input_tokens,
+    outputTokens: g.output_tokens,
+    createdAt: date(g.created_at)!,
+    updatedAt: date(g.updated_at)!,
+    startedAt: date(g.started_at),
+    finishedAt: date(g.finished_at),
+  };
+}
+
+/** The claimed tasks with their goals, for the runner. */
+async function withGoals(db: Db, tasks: Task[]): Promise<ClaimedTask[]> {
   if (tasks.length === 0) return [];
-  for (const t of tasks) {
-    events.push({
-      type: 'task.status_changed',
-      goalId: t.goalId,
-      taskId: t.id,
-      data: { from: 'pending', to: 'running', attempt: t.attempt, owner: options.owner, route: t.route },
-    });
-  }
-  const starting = goals.filter((g) => g.status === 'pending' && tasks.some((t) => t.goalId === g.id)).map((g) => g.id);
-  events.push(...(await startGoals(trx, starting)));
+  const goals = await db.selectFrom('goals').selectAll().where('id', 'in', [...new Set(tasks.map((t) => t.goalId))]).execute();
   const goalById = new Map(goals.map((g) => [g.id, g]));
   return tasks.map((task) => ({ task, goal: goalById.get(task.goalId)! }));
 }

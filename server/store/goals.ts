@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { GoalsTable } from '../db/schema.js';
 import type { PlannedTask } from '../domain/goal-tree.js';
@@ -11,11 +11,10 @@ import {
   type GoalCommand,
   type GoalStatus,
 } from '../domain/states.js';
-import { chunks } from './batches.js';
 import { inTransaction } from './transactions.js';
 import { appendEvents } from './events.js';
 import { plannedTaskRows } from './task-rows.js';
-import { listGoalTasks, type TaskWithDeps } from './tasks.js';
+import type { Task, TaskWithDeps } from './tasks.js';
 
 export type Goal = Selectable<GoalsTable>;
 
@@ -29,9 +28,6 @@ export interface NewGoal {
   maxParallel: number;
   metadata: Record<string, unknown>;
 }
-
-/** Rows per INSERT: keeps each statement well under Postgres' 65,535 parameters. */
-const INSERT_CHUNK = 1000;
 
 /**
  * Stores a goal, its whole task tree and every dependency edge in one
@@ -57,19 +53,52 @@ export async function insertGoalTree(
       position: t.position,
       unmetDeps: t.dependsOn.length,
     }));
-    // Preorder: every parent is in an earlier (or the same) chunk than its children.
-    for (const chunk of chunks(rows.tasks, INSERT_CHUNK)) await trx.insertInto('tasks').values(chunk).execute();
-
+    const inserted = await insertTaskRows(trx, goalId, rows.tasks);
     const edges = plan.flatMap((t) => t.dependsOn.map((d) => ({ taskId: ids[t.index]!, dependsOnId: ids[d]! })));
-    for (const chunk of chunks(edges, INSERT_CHUNK * 5)) await trx.insertInto('taskDependencies').values(chunk).execute();
-
-    for (const chunk of chunks(rows.gateKeys, INSERT_CHUNK * 5)) await trx.insertInto('taskGateKeys').values(chunk).execute();
+    if (edges.length > 0) {
+      await sql`
+        INSERT INTO task_dependencies (task_id, depends_on_id)
+        SELECT * FROM unnest(${edges.map((e) => e.taskId)}::uuid[], ${edges.map((e) => e.dependsOnId)}::uuid[])`.execute(trx);
+    }
+    if (rows.gateKeys.length > 0) {
+      await sql`
+        INSERT INTO task_gate_keys (task_id, match_key)
+        SELECT * FROM unnest(${rows.gateKeys.map((k) => k.taskId)}::uuid[], ${rows.gateKeys.map((k) => k.matchKey)}::text[])`.execute(trx);
+    }
 
     await appendEvents(trx, [
       { type: 'goal.created', goalId, data: { title: goal.title, tasks: plan.length, edges: edges.length } },
     ]);
-    return { goal: stored, tasks: await listGoalTasks(trx, goalId) };
+    const dependsOn = new Map<string, string[]>(plan.map((t) => [ids[t.index]!, t.dependsOn.map((d) => ids[d]!)]));
+    return { goal: stored, tasks: inserted.map((task) => ({ ...task, dependsOn: dependsOn.get(task.id) ?? [] })) };
   });
+}
+
+/**
+ * A goal's task rows in one statement whatever their number: one array per
+ * column, unnested (parameters stay at 21, where a VALUES list needs 23 per
+ * row and chunks). Returns the stored rows, in tree order.
+ */
+async function insertTaskRows(trx: Db, goalId: string, tasks: ReturnType<typeof plannedTaskRows>['tasks']): Promise<Task[]> {
+  const column = <K extends keyof (typeof tasks)[number]>(key: K) => tasks.map((t) => t[key]);
+  const json = (values: unknown[]) => values.map((v) => (v === null || v === undefined ? null : JSON.stringify(v)));
+  const { rows } = await sql<Task>`
+    INSERT INTO tasks (id, goal_id, parent_id, ordinal, position, unmet_deps, key, depth, title, instructions, acceptance, kind,
+                       session_policy, route, children_mode, agent, status, priority, max_attempts, timeout_s, requires_approval, gate, metadata)
+    SELECT v.id, ${goalId}::uuid, v.parent_id, v.ordinal, v.position, v.unmet_deps, v.key, v.depth, v.title, v.instructions, v.acceptance,
+           v.kind, v.session_policy, v.route, v.children_mode, v.agent, 'pending', v.priority, v.max_attempts, v.timeout_s, v.requires_approval,
+           v.gate, coalesce(v.metadata, '{}')
+    FROM unnest(${column('id')}::uuid[], ${column('parentId')}::uuid[], ${column('ordinal')}::int[], ${column('position')}::int[],
+                ${column('unmetDeps')}::int[], ${column('key')}::text[], ${column('depth')}::int[], ${column('title')}::text[],
+                ${column('instructions')}::text[], ${column('acceptance')}::text[], ${column('kind')}::text[], ${column('sessionPolicy')}::text[],
+                ${column('route')}::text[], ${column('childrenMode')}::text[], ${column('agent')}::text[], ${column('priority')}::int[],
+                ${column('maxAttempts')}::int[], ${column('timeoutS')}::int[], ${column('requiresApproval')}::boolean[],
+                ${json(column('gate'))}::jsonb[], ${json(column('metadata'))}::jsonb[])
+      AS v(id, parent_id, ordinal, position, unmet_deps, key, depth, title, instructions, acceptance, kind, session_policy, route,
+           children_mode, agent, priority, max_attempts, timeout_s, requires_approval, gate, metadata)
+    ORDER BY v.ordinal
+    RETURNING *`.execute(trx);
+  return rows;
 }
 
 export async function getGoal(db: Db, id: string): Promise<Goal | undefined> {

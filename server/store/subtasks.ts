@@ -5,7 +5,6 @@ import type { TaskSpec, TreeError, TreeLimits } from '../domain/goal-tree.js';
 import type { AgentName, ChildrenMode } from '../domain/states.js';
 import { planSubtasks } from '../domain/subtasks.js';
 import { chunks } from './batches.js';
-import type { NewEvent } from './events.js';
 import { plannedTaskRows } from './task-rows.js';
 import { listGoalTasks, type TaskWithDeps } from './tasks.js';
 import { withEvents } from './transactions.js';
@@ -15,7 +14,7 @@ import { withEvents } from './transactions.js';
  * unmet dependency more than its edges account for — the hold of the run that
  * added it — so nothing of it starts while that run may still change its mind
  * (or fail). When the run succeeds, completion turns the task into a group
- * (`releaseSubtasks`): the hold goes, and the task finishes when its children do.
+ * (arbor_complete_successes, migration 0012): the hold goes, and the task finishes when its children do.
  */
 
 /** Rows per INSERT, as for a goal's tree: well under Postgres' 65,535 parameters. */
@@ -95,32 +94,6 @@ export async function addSubtasks(
     const added = new Set<string>(ids);
     return { outcome: 'added', tasks: (await listGoalTasks(trx, parent.goalId)).filter((t) => added.has(t.id)) };
   });
-}
-
-/**
- * Runs that just succeeded and have subtasks: each such task becomes a group,
- * still running, that finishes with its children; the hold on everything it
- * added goes. Returns whether a hold (group, gate, review) became ready.
- * Inside the caller's transaction.
- */
-export async function releaseSubtasks(trx: Db, parents: readonly { id: string; goalId: string }[], events: NewEvent[]): Promise<{ holdsReady: boolean }> {
-  if (parents.length === 0) return { holdsReady: false };
-  const ids = parents.map((p) => p.id);
-  // Everything under these tasks was added by their own runs, and is still pending: nothing under a
-  // task runs before its run succeeds. (Unfinished, so the walk uses the index of unfinished children.)
-  const { rows } = await sql<{ ready: boolean }>`
-    WITH RECURSIVE below AS (
-      SELECT id FROM tasks WHERE parent_id = ANY(${ids}::uuid[]) AND status NOT IN ('succeeded', 'skipped')
-      UNION ALL
-      SELECT t.id FROM tasks t JOIN below b ON t.parent_id = b.id AND t.status NOT IN ('succeeded', 'skipped')
-    )
-    UPDATE tasks t SET unmet_deps = t.unmet_deps - 1, updated_at = now()
-    WHERE t.id IN (SELECT id FROM below) AND t.status = 'pending' AND t.unmet_deps > 0
-    RETURNING (t.kind <> 'agent' AND t.unmet_deps = 0) AS ready`.execute(trx);
-  for (const parent of parents) {
-    events.push({ type: 'task.status_changed', goalId: parent.goalId, taskId: parent.id, data: { from: 'running', to: 'running', waiting_for: 'subtasks' } });
-  }
-  return { holdsReady: rows.some((r) => r.ready) };
 }
 
 /** A task's direct children, in order, with what each reported so far. */

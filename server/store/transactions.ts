@@ -11,9 +11,14 @@ import { appendEvents, type NewEvent } from './events.js';
 export async function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>, attempts = 5): Promise<T> {
   // Inside a caller's transaction the work joins it; retrying is the outermost transaction's business.
   if (db.isTransaction) return work(db);
+  return retryingConflicts(() => db.transaction().execute(work), attempts);
+}
+
+/** Runs `once` — a transaction, or one statement that is its own — again after a deadlock or a serialization failure. */
+export async function retryingConflicts<T>(once: () => Promise<T>, attempts = 5): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction().execute(work);
+      return await once();
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (attempt >= attempts || (code !== '40P01' && code !== '40001')) throw err;

@@ -10,8 +10,6 @@ import type { NewEvent } from './events.js';
  * transaction and appends the events it causes.
  */
 
-const UNFINISHED = sql.raw(`('succeeded', 'skipped')`);
-
 /**
  * A task failed for good: everything that waits on it (transitively) is
  * skipped, its enclosing groups fail, and so does its goal. Tasks already
@@ -61,62 +59,39 @@ export async function propagateFailure(trx: Db, task: { id: string; goalId: stri
  * Tasks that just succeeded: each dependent has one fewer unmet dependency,
  * and a group whose children are now all done succeeds in turn — which
  * releases its own dependents and may finish its parent. A loop over levels of
- * the tree, never recursion.
+ * the tree, never recursion; it runs in the database (arbor_release_dependents,
+ * migration 0012), which also locks each level's parents before the roll-up
+ * asks whether anything under them is unfinished.
  */
 export async function releaseDependents(
   trx: Db,
   succeeded: readonly { id: string; parentId: string | null }[],
   events: NewEvent[],
 ): Promise<{ holdsReady: boolean }> {
-  let done = succeeded;
-  let holdsReady = false;
-  while (done.length > 0) {
-    const ids = done.map((t) => t.id);
-    const { rows: released } = await sql<{ ready: boolean }>`
-      UPDATE tasks t SET unmet_deps = t.unmet_deps - x.n, updated_at = now()
-      FROM (SELECT task_id, count(*)::int AS n FROM task_dependencies
-            WHERE depends_on_id = ANY(${ids}::uuid[]) GROUP BY task_id) x
-      WHERE t.id = x.task_id
-      RETURNING (t.kind <> 'agent' AND t.unmet_deps = 0) AS ready`.execute(trx);
-    holdsReady ||= released.some((r) => r.ready);
-    const parents = [...new Set(done.map((t) => t.parentId).filter((p): p is string => p !== null))].sort();
-    if (parents.length === 0) break;
-    await lockParents(trx, parents);
-    const { rows: groups } = await sql<{ id: string; goalId: string; parentId: string | null }>`
-      UPDATE tasks p SET status = 'succeeded', finished_at = now(), updated_at = now()
-      WHERE p.id = ANY(${parents}::uuid[])
-        AND p.kind = 'group' AND p.status IN ('pending', 'running')
-        AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = p.id AND c.status NOT IN ${UNFINISHED})
-      RETURNING p.id, p.goal_id, p.parent_id`.execute(trx);
-    for (const group of groups) events.push(taskEvent(group.goalId, group.id, 'running', 'succeeded', {}));
-    done = groups;
-  }
-  return { holdsReady };
+  if (succeeded.length === 0) return { holdsReady: false };
+  const { rows } = await sql<{ events: SqlEvent[]; holdsReady: boolean }>`
+    SELECT events, holds_ready FROM arbor_release_dependents(${succeeded.map((t) => t.id)}::uuid[], ${succeeded.map((t) => t.parentId)}::uuid[])`.execute(trx);
+  events.push(...fromSqlEvents(rows[0]!.events));
+  return { holdsReady: rows[0]!.holdsReady };
 }
 
-/**
- * Roll-ups ask "is anything else still unfinished?". Two transactions that
- * finish the last two children of one group (or the last tasks of one goal)
- * would each see the other's task still running and neither would roll up.
- * Locking the parent first serializes them: whoever locks second runs its
- * check on a fresh snapshot that includes the first one's commit. Locks are
- * taken in id order so that completions cannot deadlock one another.
- */
-async function lockParents(trx: Db, parentIds: string[]): Promise<void> {
-  await sql`SELECT id FROM tasks WHERE id = ANY(${parentIds}::uuid[]) ORDER BY id FOR NO KEY UPDATE`.execute(trx);
-}
-
-/** A goal succeeds when every one of its tasks succeeded or was skipped. */
+/** A goal succeeds when every one of its tasks succeeded or was skipped (arbor_roll_up_goals locks the goals first). */
 export async function rollUpGoals(trx: Db, goalIds: string[], events: NewEvent[]): Promise<void> {
   if (goalIds.length === 0) return;
-  // See lockParents: the same race, one level up.
-  await sql`SELECT id FROM goals WHERE id = ANY(${goalIds}::uuid[]) ORDER BY id FOR NO KEY UPDATE`.execute(trx);
-  const { rows } = await sql<{ id: string }>`
-    UPDATE goals g SET status = 'succeeded', finished_at = now(), updated_at = now()
-    WHERE g.id = ANY(${goalIds}::uuid[]) AND g.status IN ('pending', 'running', 'paused')
-      AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.goal_id = g.id AND t.status NOT IN ${UNFINISHED})
-    RETURNING g.id`.execute(trx);
-  for (const row of rows) events.push({ type: 'goal.status_changed', goalId: row.id, data: { to: 'succeeded' } });
+  const { rows } = await sql<{ events: SqlEvent[] }>`SELECT arbor_roll_up_goals(${goalIds}::uuid[]) AS events`.execute(trx);
+  events.push(...fromSqlEvents(rows[0]!.events));
+}
+
+/** An event as the dispatch functions build it (jsonb keys stay as SQL spells them). */
+export interface SqlEvent {
+  type: NewEvent['type'];
+  goal_id: string | null;
+  task_id?: string | null;
+  data?: Record<string, unknown>;
+}
+
+export function fromSqlEvents(rows: readonly SqlEvent[]): NewEvent[] {
+  return rows.map((e) => ({ type: e.type, goalId: e.goal_id, taskId: e.task_id ?? null, data: e.data ?? {} }));
 }
 
 export function taskEvent(goalId: string, taskId: string, from: string, to: string, data: Record<string, unknown>): NewEvent {

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskOrchestrator } from '../../server/orchestrator/task-orchestrator.js';
-import { applyGoalCommand } from '../../server/store/goals.js';
+import type { SessionAssignment } from '../../server/orchestrator/session-runner.js';
+import { applyGoalCommand, getGoal } from '../../server/store/goals.js';
 import { passHold, retryTask } from '../../server/store/task-commands.js';
 import { listGoalTasks } from '../../server/store/tasks.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -38,6 +39,28 @@ describe('dispatch order', () => {
       expect(runner.runs[i]!.startedAt).toBeGreaterThanOrEqual(runner.runs[i - 1]!.endedAt!);
     }
     expect(runner.maxConcurrent).toBe(1);
+  });
+
+  it('hands the runner its task and goal as stored, the task leased to this instance', async () => {
+    const seen: SessionAssignment[] = [];
+    const runner = new ScriptedRunner((a) => {
+      seen.push(a);
+      return {};
+    });
+    const { goal } = await createGoal(database.db, chain(2));
+    const orchestrator = await startWith(runner);
+    await waitForGoal(database.db, goal.id, 'succeeded');
+    const stored = (await getGoal(database.db, goal.id))!;
+    expect(seen).toHaveLength(2);
+    for (const { task, goal: handed } of seen) {
+      // What a run does not change is handed over exactly as a read of the goal returns it.
+      const { status: _s, updatedAt: _u, startedAt: _st, finishedAt: _f, ...rest } = stored;
+      expect(handed).toMatchObject(rest);
+      expect(handed.createdAt).toBeInstanceOf(Date);
+      expect(handed.status).toBe('running');
+      expect(task).toMatchObject({ goalId: goal.id, status: 'running', attempt: 1, leaseOwner: orchestrator.instanceId });
+      expect(task.leaseExpiresAt).toBeInstanceOf(Date);
+    }
   });
 
   it('fans out parallel tasks up to max_parallel', async () => {
