@@ -1,0 +1,2 @@
+import type { BenchContext } from '../context.js';
+export async function measurePeers(_ctx: BenchContext): Promise<void> {}
