@@ -13,12 +13,14 @@ import { measureScale } from './scale.js';
 import { measureSessions } from './sessions.js';
 import { readSettings } from './settings.js';
 import { measureSignals } from './signals.js';
+import { measureLoad } from './load.js';
+import { measurePeers } from './peers/peers.js';
 
 /**
  * `npm run bench`: Arbor's figures on a real Postgres, printed to stdout as
- * `<name> <value> <unit>`; context and progress go to stderr. Four parts,
- * each on fresh databases of its own (BENCH_ONLY=dispatch,signals,sessions,scale
- * picks some):
+ * `<name> <value> <unit>`; context and progress go to stderr. Five parts by
+ * default, each on fresh databases of its own, and the peers when named
+ * (BENCH_ONLY=dispatch,signals,sessions,scale,load,peers picks some):
  *
  * - dispatch: the empty-database chain runs first, on a database that has
  *   seen nothing but its warm-up; the wide goal next; then a million finished
@@ -33,6 +35,10 @@ import { measureSignals } from './signals.js';
  * - scale: merging a task branch without a worktree (local and file:// remote),
  *   and dispatch throughput with 1, 2 and 3 orchestrators on one database
  *   (scale.ts).
+ * - load: 20 sessions logging flat out, 200 event streams and 50 signals a
+ *   second at once: event loop delay, /healthz and resolve latency (load.ts).
+ * - peers: graphile-worker and pg-boss on the same Postgres, alternating with
+ *   Arbor's own dispatch figures (peers/peers.ts); only when named.
  */
 async function main(): Promise<number> {
   const began = performance.now();
@@ -45,7 +51,9 @@ async function main(): Promise<number> {
       `chain ${settings.chainTasks}, history ${settings.historyTasks}; ` +
       `signals ${settings.signals.resolves} resolves (+${settings.signals.warmup} warm-up), ${settings.signals.waitingGates} vs ` +
       `${settings.signals.baselineGates} waiting; sessions: repo of ${settings.sessions.repoFiles} files, ` +
-      `${settings.sessions.startSamples} starts, ${settings.sessions.logSessions} x ${settings.sessions.logLinesPerSession} log lines` +
+      `${settings.sessions.startSamples} starts, ${settings.sessions.logSessions} x ${settings.sessions.logLinesPerSession} log lines; ` +
+      `load ${settings.load.seconds} s of ${settings.load.sessions} sessions, ${settings.load.sseClients} streams, ${settings.load.signalsPerSecond} signals/s; ` +
+      `peers ${settings.peers.rounds} rounds` +
       (settings.overridden.length > 0 ? ` — overridden by ${settings.overridden.join(' ')}` : ''),
   );
 
@@ -68,7 +76,9 @@ async function main(): Promise<number> {
       if (part === 'dispatch') await measureDispatch(ctx);
       else if (part === 'signals') await measureSignals(ctx);
       else if (part === 'sessions') await measureSessions(ctx);
-      else await measureScale(ctx);
+      else if (part === 'scale') await measureScale(ctx);
+      else if (part === 'load') await measureLoad(ctx);
+      else await measurePeers(ctx);
       note(`${part} part took ${seconds(performance.now() - partBegan)}`);
     }
     if (ctx.failures.length > 0) {

@@ -150,7 +150,7 @@ async function measureStartOverhead(ctx: BenchContext, rig: Rig, tmp: string): P
 }
 
 /** A repository with `files` small files in one commit on main, spread over directories of 100. */
-async function generateRepo(dir: string, files: number): Promise<{ path: string; head: string; sizeKb: number }> {
+export async function generateRepo(dir: string, files: number): Promise<{ path: string; head: string; sizeKb: number }> {
   await mkdir(dir, { recursive: true });
   const real = await realpath(dir);
   await git(real, 'init', '-q', '-b', 'main');
@@ -394,7 +394,7 @@ async function measureOutputMemory(ctx: BenchContext, rig: Rig, tmp: string): Pr
  * Runs `work` with an orchestrator whose runner is the real
  * AgentSessionRunner, its `command` agent being `argv`; always stopped.
  */
-async function withSessionOrchestrator(
+export async function withSessionOrchestrator(
   ctx: BenchContext,
   rig: Rig,
   label: string,
@@ -462,7 +462,7 @@ function agentEnv(): Record<string, string> {
 }
 
 /** Stores a goal as the API does; returns its id and the wall-clock moment its commit was acknowledged. */
-async function createGoal(
+export async function createGoal(
   db: Db,
   title: string,
   repo: string,
@@ -496,7 +496,7 @@ async function goalErrors(db: Db, goalId: string): Promise<string> {
  * Both sides of the ratio would measure that, not git or Arbor.
  * BENCH_SESSION_DIR puts them elsewhere.
  */
-async function defaultSessionDir(): Promise<string> {
+export async function defaultSessionDir(): Promise<string> {
   try {
     await access('/dev/shm', constants.W_OK);
     return '/dev/shm';
@@ -512,7 +512,7 @@ async function filesystemName(dir: string): Promise<string> {
   return known[magic] ?? `filesystem type 0x${magic.toString(16)}`;
 }
 
-async function pollUntil(what: string, timeoutMs: number, intervalMs: number, check: () => Promise<boolean>): Promise<void> {
+export async function pollUntil(what: string, timeoutMs: number, intervalMs: number, check: () => Promise<boolean>): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!(await check())) {
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -4,11 +4,14 @@
  * code (figure names stay the same so that tools reading the output do not
  * care, and the sizes actually used are logged to stderr).
  *
- * BENCH_ONLY=dispatch,signals,sessions,scale picks the parts to run (default: all).
+ * BENCH_ONLY=dispatch,signals,sessions,scale,load,peers picks the parts to run
+ * (default: all but peers, which measures other systems and runs only when named).
  */
 
-export const BENCH_PARTS = ['dispatch', 'signals', 'sessions', 'scale'] as const;
+export const BENCH_PARTS = ['dispatch', 'signals', 'sessions', 'scale', 'load', 'peers'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
+/** Run when BENCH_ONLY names nothing. */
+const DEFAULT_PARTS: readonly BenchPart[] = ['dispatch', 'signals', 'sessions', 'scale', 'load'];
 
 export interface BenchSettings {
   /** The parts to run, in the order they run. */
@@ -55,6 +58,22 @@ export interface BenchSettings {
     /** Merges timed per kind of repository (local path, file:// remote). */
     merges: number;
   };
+  load: {
+    /** How long the load runs. */
+    seconds: number;
+    /** Sessions printing as fast as they can. */
+    sessions: number;
+    /** Clients following GET /api/events as Server-Sent Events. */
+    sseClients: number;
+    /** Signals posted per second (each resolving a gate of its own). */
+    signalsPerSecond: number;
+    /** /healthz requests per second. */
+    healthzPerSecond: number;
+  };
+  peers: {
+    /** Rounds of (Arbor, graphile-worker, graphile-worker batched, pg-boss), each system once per round. */
+    rounds: number;
+  };
   /** BENCH_PROFILE=1: time every statement and print where each measurement spent its time. */
   profile: boolean;
   /** Set when a BENCH_* variable changed a size, so the reader knows the figures are not the standard ones. */
@@ -97,13 +116,23 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     scale: {
       merges: int('BENCH_SCALE_MERGES', 50, 1),
     },
+    load: {
+      seconds: int('BENCH_LOAD_SECONDS', 60, 1),
+      sessions: int('BENCH_LOAD_SESSIONS', 20, 0),
+      sseClients: int('BENCH_LOAD_SSE_CLIENTS', 200, 0),
+      signalsPerSecond: int('BENCH_LOAD_SIGNALS_PER_S', 50, 1),
+      healthzPerSecond: int('BENCH_LOAD_HEALTHZ_PER_S', 20, 1),
+    },
+    peers: {
+      rounds: int('BENCH_PEERS_ROUNDS', 3, 1),
+    },
     profile: env.BENCH_PROFILE === '1',
     overridden,
   };
 }
 
 function readParts(raw: string | undefined, overridden: string[]): BenchPart[] {
-  if (raw === undefined || raw.trim() === '') return [...BENCH_PARTS];
+  if (raw === undefined || raw.trim() === '') return [...DEFAULT_PARTS];
   const named = raw.split(',').map((p) => p.trim()).filter(Boolean);
   const unknown = named.filter((p) => !(BENCH_PARTS as readonly string[]).includes(p));
   if (unknown.length > 0 || named.length === 0) {

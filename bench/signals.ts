@@ -5,6 +5,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import type { Db } from '../server/db/database.js';
 import { planGoalTree, type TaskSpec } from '../server/domain/goal-tree.js';
+import type { NotificationListener } from '../server/db/notification-listener.js';
 import { createApp } from '../server/http/app.js';
 import { resolveSignal } from '../server/signals/resolver.js';
 import { activateReadyTasks } from '../server/store/dispatch.js';
@@ -40,7 +41,7 @@ import { describeSummary, summarize } from './stats.js';
  * openGates leave them.
  */
 
-interface TargetGate {
+export interface TargetGate {
   taskId: string;
   goalId: string;
   repo: string;
@@ -184,24 +185,25 @@ async function seedWaitingGates(db: Db, count: number, perGoal: number): Promise
   }
 }
 
-/** One goal per target gate, as the API stores it: the gate, then an agent task it holds back. */
-async function createTargetGates(db: Db, count: number): Promise<TargetGate[]> {
+/**
+ * One goal per target gate, as the API stores it: the gate, then (unless
+ * `gateOnly`) an agent task it holds back.
+ */
+export async function createTargetGates(db: Db, count: number, options: { gateOnly?: boolean; prBase?: number; repo?: string } = {}): Promise<TargetGate[]> {
   const targets: TargetGate[] = new Array(count);
   let next = 0;
   const worker = async () => {
     while (next < count) {
       const i = next++;
       const repo = `acme/repo-${i % REPOS}`;
-      const pr = TARGET_PR_BASE + i;
-      const specs: TaskSpec[] = [
-        { key: 'ci', title: 'CI green', kind: 'wait_for_signal', gate: { type: 'gh_ci', repo, pr } },
-        { key: 'after', title: 'Ship it', instructions: 'after CI' },
-      ];
+      const pr = (options.prBase ?? TARGET_PR_BASE) + i;
+      const specs: TaskSpec[] = [{ key: 'ci', title: 'CI green', kind: 'wait_for_signal', gate: { type: 'gh_ci', repo, pr } }];
+      if (!options.gateOnly) specs.push({ key: 'after', title: 'Ship it', instructions: 'after CI' });
       const plan = planGoalTree(specs, 'sequential', { maxTasks: 10, maxDepth: 4 });
       if (!plan.ok) throw new Error(`target goal rejected: ${JSON.stringify(plan.errors)}`);
       const { goal, tasks } = await insertGoalTree(
         db,
-        { title: `target ${i}`, description: '', repo: '/tmp/arbor-bench-repo', baseRef: 'HEAD', agent: 'claude', childrenMode: 'sequential', maxParallel: 4, metadata: {} },
+        { title: `target ${i}`, description: '', repo: options.repo ?? '/tmp/arbor-bench-repo', baseRef: 'HEAD', agent: 'claude', childrenMode: 'sequential', maxParallel: 4, metadata: {} },
         plan.tasks,
       );
       targets[i] = { taskId: tasks.find((t) => t.key === 'ci')!.id, goalId: goal.id, repo, pr };
@@ -212,10 +214,11 @@ async function createTargetGates(db: Db, count: number): Promise<TargetGate[]> {
 }
 
 /** The real HTTP app on a loopback port of its own; open API (no token), as on a developer's machine. */
-async function serveApp(ctx: BenchContext, cleanup: Cleanup, db: Db): Promise<string> {
+export async function serveApp(ctx: BenchContext, cleanup: Cleanup, db: Db, notifications?: NotificationListener): Promise<string> {
   const app = createApp({
     db,
     logger: ctx.logger,
+    notifications,
     config: {
       http: { host: '127.0.0.1', port: 0, bodyLimitBytes: 1024 * 1024 },
       auth: {},

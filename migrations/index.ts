@@ -10,6 +10,7 @@ import * as templatesAndTriggers from './0009_templates_and_triggers.js';
 import * as taskRuns from './0010_task_runs.js';
 import * as notifications from './0011_notifications.js';
 import * as dispatchFunctions from './0012_dispatch_functions.js';
+import * as signalResolution from './0013_signal_resolution.js';
 
 /**
  * The migrations in order. A static list rather than a directory scan: it works
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '0010_task_runs': taskRuns,
   '0011_notifications': notifications,
   '0012_dispatch_functions': dispatchFunctions,
+  '0013_signal_resolution': signalResolution,
 };

@@ -20,6 +20,12 @@ import type { OutputFlow } from './agent-process.js';
  *   write (the "[N earlier lines dropped]" marker). The first write that
  *   succeeds again restores backpressure.
  *
+ * Writes of all the sessions on one database take turns: at most
+ * WRITES_PER_DATABASE run at once, so twenty agents printing flat out hold
+ * two connections, not the whole pool that resolves, API requests and
+ * heartbeats need too. A session waiting for its turn keeps buffering, and its
+ * write then takes everything buffered (bigger batches, fewer statements).
+ *
  * A write that fails because the database cannot be reached keeps its lines
  * and is retried with backoff; one that fails for any other reason (the
  * statement itself) would fail again, so its lines are counted as dropped.
@@ -74,6 +80,44 @@ const RETRY_FIRST_MS = 200;
 const RETRY_MAX_MS = 5_000;
 
 const lineBytes = (line: LogLine): number => LINE_OVERHEAD_BYTES + 2 * line.text.length;
+
+/** Session log writes in flight at once on one database (one pool), whatever the number of sessions. */
+const WRITES_PER_DATABASE = 2;
+
+/** Turns to write, first come first served. */
+class WriteTurns {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  take(): Promise<() => void> {
+    return new Promise((resolve) => {
+      const grant = () => {
+        this.active += 1;
+        let released = false;
+        resolve(() => {
+          if (released) return;
+          released = true;
+          this.active -= 1;
+          this.waiting.shift()?.();
+        });
+      };
+      if (this.active < WRITES_PER_DATABASE) grant();
+      else this.waiting.push(grant);
+    });
+  }
+}
+
+/** Keyed by the database handle the sessions share: turns are per pool, and go with it. */
+const turnsByDatabase = new WeakMap<Db, WriteTurns>();
+
+function writeTurns(db: Db): WriteTurns {
+  let turns = turnsByDatabase.get(db);
+  if (!turns) {
+    turns = new WriteTurns();
+    turnsByDatabase.set(db, turns);
+  }
+  return turns;
+}
 
 export class SessionLog implements OutputFlow {
   private readonly queue = new LineQueue();
@@ -241,13 +285,23 @@ export class SessionLog implements OutputFlow {
 
   private startWrite(): void {
     if (this.writing !== null || (this.queue.length === 0 && this.droppedUnrecorded === 0)) return;
-    const batch = this.queue.take(MAX_WRITE_BYTES);
-    this.writing = batch.lines;
-    this.writingBytes = batch.bytes;
-    this.writeDone = this.write(batch.lines, this.droppedUnrecorded);
+    // In flight from now on (an empty batch until the turn comes).
+    this.writing = [];
+    this.writeDone = this.write();
   }
 
-  private async write(lines: LogLine[], dropped: number): Promise<void> {
+  private async write(): Promise<void> {
+    const release = await writeTurns(this.db).take();
+    if (this.closed) {
+      release();
+      this.writing = null;
+      return;
+    }
+    const batch = this.queue.take(MAX_WRITE_BYTES);
+    const lines = batch.lines;
+    const dropped = this.droppedUnrecorded;
+    this.writing = lines;
+    this.writingBytes = batch.bytes;
     const droppedBefore = this.counters.droppedLines;
     let retry = false;
     try {
@@ -279,6 +333,7 @@ export class SessionLog implements OutputFlow {
         this.options.logger.warn({ err, session: this.sessionId, lines: lines.length }, 'session log lines could not be stored; counted as dropped');
       }
     } finally {
+      release();
       this.writing = null;
       this.writingBytes = 0;
     }

@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
-import { gateMatchKeys, signalMatchKeys, type GateCondition } from '../domain/gate.js';
+import { signalMatchKeys, type GateCondition } from '../domain/gate.js';
 import { storableJson, storableText } from '../domain/storable-text.js';
-import { leafMatches, normalizeSignal, type NormalizedSignal } from '../domain/signal-rules.js';
-import { appendEvents, type NewEvent } from '../store/events.js';
+import { decideGate, leafMatches, normalizeSignal, type NormalizedSignal } from '../domain/signal-rules.js';
+import type { NewEvent } from '../store/events.js';
 import { decideWaitingGate, storedGate } from '../store/holds.js';
-import { insertSignal, lockMatchKeys, lockWaitingGates, setSignalMatches } from '../store/signals.js';
+import { applySignal, receiveSignal, type GatePass } from '../store/signals.js';
 import { inTransaction } from '../store/transactions.js';
 
 /**
  * A signal from the outside world (CI, a review bot, a person, GitHub)
- * against the gates waiting for it. One transaction: store the signal, find
- * the gates it concerns through the match-key index, decide each from the
- * signals stored since it was armed, apply the decisions.
+ * against the gates waiting for it. One transaction of two statements: store
+ * the signal, find the gates it concerns through the match-key index with the
+ * signals each is decided from; decide them here (domain rules); apply the
+ * decisions and append the events.
  */
 
 export interface SignalInput {
@@ -46,10 +47,9 @@ export async function resolveSignal(db: Db, raw: SignalInput): Promise<ResolveRe
   const keys = signalMatchKeys(signal.type, signal.attributes);
 
   return inTransaction(db, async (trx) => {
-    // Before anything else: a gate opening on the same keys either committed
-    // already (and is found below) or waits and then finds this signal.
-    await lockMatchKeys(trx, keys);
-    const stored = await insertSignal(trx, {
+    // Locks the keys before anything else: a gate opening on the same keys
+    // either committed already (and is found) or waits and then finds this signal.
+    const arrival = await receiveSignal(trx, {
       id: randomUUID(),
       type: signal.type,
       attributes: signal.attributes,
@@ -60,33 +60,44 @@ export async function resolveSignal(db: Db, raw: SignalInput): Promise<ResolveRe
       idempotencyKey: input.idempotencyKey ?? null,
       source: input.source,
     });
-    if (stored.duplicate) {
-      return { signalId: stored.signal.id, matched: stored.signal.matchedTaskIds, duplicate: true };
-    }
+    if (arrival.duplicate) return { signalId: arrival.signalId, matched: arrival.matched, duplicate: true };
 
     const events: NewEvent[] = [];
     const matched: string[] = [];
-    for (const gate of await lockWaitingGates(trx, keys)) {
+    const passes: GatePass[] = [];
+    for (const gate of arrival.gates) {
       const condition = storedGate(gate.gate).condition;
       // Keys pair a signal with candidates; the attributes (a sha, say) decide.
       if (!mentions(condition, signal)) continue;
       matched.push(gate.id);
-      // Other parts of a compound gate may live under other keys: hold those
-      // too. (Out of sorted order: a rare deadlock with another compound
-      // resolve is possible, and inTransaction retries it.)
-      const held = new Set(keys);
-      await lockMatchKeys(trx, gateMatchKeys(condition).filter((k) => !held.has(k)));
-      await decideWaitingGate(trx, gate, events, stored.signal.id);
+      const decision = decideGate(condition, gate.signals);
+      if (decision.state === 'pass') {
+        // The common outcome goes back to the database with the recording of the signal, in one statement.
+        const last = decision.deciding[0]!;
+        const signalIds = decision.deciding.map((s) => s.id);
+        passes.push({
+          id: gate.id,
+          result: { signal_ids: signalIds, summary: last.summary, artifacts: last.artifacts },
+          others: signalIds.filter((id) => id !== arrival.signalId),
+        });
+      } else if (decision.state === 'fail') {
+        // Rework or failure: rarer, and it walks the tree; decided again from the same rows, under the same locks.
+        await decideWaitingGate(trx, gate, events, arrival.signalId);
+      }
     }
-    await setSignalMatches(trx, stored.signal.id, matched);
-    events.push({
-      type: 'signal.received',
-      goalId: null,
-      signalId: stored.signal.id,
-      data: { type: signal.type, status: input.status, attributes: signal.attributes, matched, source: input.source },
+    await applySignal(trx, {
+      signalId: arrival.signalId,
+      matched,
+      passes,
+      events,
+      received: {
+        type: 'signal.received',
+        goalId: null,
+        signalId: arrival.signalId,
+        data: { type: signal.type, status: input.status, attributes: signal.attributes, matched, source: input.source },
+      },
     });
-    await appendEvents(trx, events);
-    return { signalId: stored.signal.id, matched, duplicate: false };
+    return { signalId: arrival.signalId, matched, duplicate: false };
   });
 }
 

@@ -3,6 +3,7 @@ import type { Db } from '../db/database.js';
 import type { SignalsTable } from '../db/schema.js';
 import type { GateAttributes } from '../domain/gate.js';
 import type { SignalStatus, StoredSignal } from '../domain/signal-rules.js';
+import { EVENTS_CHANNEL, type NewEvent } from './events.js';
 
 /**
  * Signals as stored: every one that arrives, before anything is decided from
@@ -65,6 +66,69 @@ export async function insertSignal(trx: Db, signal: NewSignal): Promise<{ duplic
   return { duplicate: true, signal: first };
 }
 
+/** A waiting gate filed under the signal's keys, with the signals it is decided from (newest first). */
+export interface ArrivedGate extends WaitingGate {
+  signals: StoredSignal[];
+}
+
+export type Arrival =
+  | { duplicate: true; signalId: string; matched: string[] }
+  | { duplicate: false; signalId: string; gates: ArrivedGate[] };
+
+/**
+ * A signal's first statement (arbor_signal_arrive, migration 0013): the
+ * match-key locks, the signal stored — or, for an idempotency key its source
+ * used before, the first one found — and the waiting gates under its keys,
+ * locked, each with its other keys held and the signals stored since it was
+ * armed. The same steps as lockMatchKeys, insertSignal, lockWaitingGates and
+ * signalsForGate, in one round trip.
+ */
+export async function receiveSignal(trx: Db, signal: NewSignal): Promise<Arrival> {
+  const keys = [...new Set(signal.matchKeys)].sort();
+  const { rows } = await sql<{ arrival: RawArrival }>`
+    SELECT arbor_signal_arrive(${MATCH_KEY_LOCK_CLASS}::int, ${keys}::text[], ${signal.id}::uuid, ${signal.type}, ${JSON.stringify(signal.attributes)}::jsonb,
+      ${signal.status}, ${signal.summary}, ${signal.artifacts === undefined || signal.artifacts === null ? null : JSON.stringify(signal.artifacts)}::jsonb,
+      ${signal.idempotencyKey}, ${signal.source}) AS arrival`.execute(trx);
+  const arrival = rows[0]!.arrival;
+  if (arrival.duplicate) return { duplicate: true, signalId: arrival.signalId, matched: arrival.matched };
+  return {
+    duplicate: false,
+    signalId: arrival.signalId,
+    gates: arrival.gates.map((g) => ({
+      ...g,
+      kind: 'wait_for_signal',
+      signals: g.signals.map((s) => ({ ...s, receivedAt: new Date(s.receivedAt) })),
+    })),
+  };
+}
+
+type RawArrival =
+  | { duplicate: true; signalId: string; matched: string[] }
+  | { duplicate: false; signalId: string; gates: (Omit<ArrivedGate, 'signals'> & { signals: (Omit<StoredSignal, 'receivedAt'> & { receivedAt: string })[] })[] };
+
+/** A gate the signal lets pass: its result, and the other signals that decided it with this one. */
+export interface GatePass {
+  id: string;
+  result: Record<string, unknown>;
+  others: string[];
+}
+
+/**
+ * A signal's second statement (arbor_signal_apply, migration 0013): each
+ * passing gate succeeds if it still waits, releasing its dependents and
+ * rolling up its groups and goal (as succeedHeldTask does); the signal's
+ * matches are recorded; `events`, those of the passes, then `received` are
+ * appended with one NOTIFY (as appendEvents does).
+ */
+export async function applySignal(
+  trx: Db,
+  outcome: { signalId: string; matched: string[]; passes: GatePass[]; events: NewEvent[]; received: NewEvent },
+): Promise<void> {
+  await sql`
+    SELECT arbor_signal_apply(${EVENTS_CHANNEL}, ${outcome.signalId}::uuid, ${outcome.matched}::uuid[],
+      ${JSON.stringify(outcome.passes)}::jsonb, ${JSON.stringify(outcome.events)}::jsonb, ${JSON.stringify(outcome.received)}::jsonb)`.execute(trx);
+}
+
 export interface WaitingGate {
   id: string;
   goalId: string;
@@ -72,18 +136,6 @@ export interface WaitingGate {
   kind: 'wait_for_signal';
   gate: unknown;
   reworkCount: number;
-}
-
-/** Gate tasks waiting on any of these keys, locked: an index probe per key, whatever else waits. */
-export async function lockWaitingGates(trx: Db, keys: readonly string[]): Promise<WaitingGate[]> {
-  if (keys.length === 0) return [];
-  const { rows } = await sql<WaitingGate>`
-    SELECT t.id, t.goal_id, t.parent_id, t.kind, coalesce(t.gate_bound, t.gate) AS gate, t.rework_count FROM tasks t
-    WHERE t.id IN (SELECT task_id FROM task_gate_keys WHERE match_key = ANY(${keys as string[]}::text[]))
-      AND t.status = 'waiting'
-    ORDER BY t.id
-    FOR UPDATE OF t`.execute(trx);
-  return rows;
 }
 
 /**
@@ -100,11 +152,6 @@ export async function signalsForGate(trx: Db, keys: readonly string[], gateId: s
     ORDER BY received_at DESC, id DESC
     LIMIT 500`.execute(trx);
   return rows;
-}
-
-/** The gates a signal matched when it was resolved. */
-export async function setSignalMatches(trx: Db, signalId: string, taskIds: string[]): Promise<void> {
-  await trx.updateTable('signals').set({ matchedTaskIds: taskIds }).where('id', '=', signalId).execute();
 }
 
 /** Adds the gates a signal resolved to its record, for GET /api/signals. */

@@ -108,6 +108,27 @@ async function blockedBackends(): Promise<Blocked[]> {
   return rows;
 }
 
+/**
+ * A resolve is one statement (arbor_signal_arrive) that takes the match-key
+ * locks, stores the signal and locks the gate rows in that order: where it
+ * waits shows in the lock it waits for.
+ */
+function expectWaitingOnMatchKey(blocked: Blocked): void {
+  expect(blocked.query).toMatch(/arbor_signal_arrive|pg_advisory_xact_lock/);
+  expect(blocked.wait_event).toBe('advisory');
+}
+
+/** ... and on a gate row held by another transaction (a row lock waits for its holder's transaction id). */
+function expectWaitingOnGateRow(blocked: Blocked): void {
+  expect(blocked.query).toMatch(/arbor_signal_arrive/);
+  expect(blocked.wait_event).toMatch(/^(transactionid|tuple)$/);
+}
+
+async function blockingPids(pid: number): Promise<number[]> {
+  const { rows } = await observer.query<{ pids: number[] }>('SELECT pg_blocking_pids($1) AS pids', [pid]);
+  return rows[0]!.pids;
+}
+
 /** Waits until `n` backends are blocked on locks; returns them. */
 function waitUntilBlocked(n: number, what: string): Promise<Blocked[]> {
   return waitFor(`${what} (${n} backend(s) blocked on a lock)`, async () => {
@@ -192,7 +213,7 @@ describe('a signal and its gate opening, racing', () => {
     let opening: Promise<unknown>;
     try {
       const r = await startBlocked(() => resolve('gh_ci', { repo: REPO, pr }, 'pass', { summary: 'green' }), 'the resolve');
-      expect(r.blocked.query).toMatch(/pg_advisory_xact_lock/);
+      expectWaitingOnMatchKey(r.blocked);
       const o = await startBlocked(() => activateReadyTasks(database.db), 'the gate opening');
       expect(o.blocked.query).toMatch(/pg_advisory_xact_lock/);
       resolving = r.done;
@@ -221,7 +242,7 @@ describe('a signal and its gate opening, racing', () => {
       const o = await startBlocked(() => activateReadyTasks(database.db), 'the gate opening');
       expect(o.blocked.query).toMatch(/pg_advisory_xact_lock/);
       const r = await startBlocked(() => resolve('gh_ci', { pr_url: `https://github.com/${REPO}/pull/${pr}` }, 'pass'), 'the resolve');
-      expect(r.blocked.query).toMatch(/pg_advisory_xact_lock/);
+      expectWaitingOnMatchKey(r.blocked);
       opening = o.done;
       resolving = r.done;
     } finally {
@@ -339,7 +360,7 @@ describe('two decisions on one waiting gate, racing', () => {
     let direct: ReturnType<typeof signalGate>;
     try {
       const r = await startBlocked(() => resolve('gh_ci', { repo: REPO, pr }, 'pass'), 'the resolve on the gate row');
-      expect(r.blocked.query).toMatch(/FOR UPDATE/i);
+      expectWaitingOnGateRow(r.blocked);
       const d = await startBlocked(() => signalGate(database.db, ids.ciId, { status: 'fail', summary: 'by hand' }), 'the direct signal on the gate row');
       expect(d.blocked.query).toMatch(/for update/i);
       resolving = r.done;
@@ -397,10 +418,12 @@ describe('the same idempotency_key, racing', () => {
     let second: Promise<ResolveResult>;
     try {
       const f = await startBlocked(() => resolve('gh_ci', { repo: REPO, pr }, 'pass', { idempotencyKey: key }), 'the first resolve');
-      expect(f.blocked.query).toMatch(/FOR UPDATE/i);
+      expectWaitingOnGateRow(f.blocked);
       const s = await startBlocked(() => resolve('gh_ci', { repo: 'other/repo', pr: pr + 10_000 }, 'fail', { idempotencyKey: key }), 'the second resolve');
       expect(s.blocked).toMatchObject({ wait_event: 'transactionid' });
-      expect(s.blocked.query).toMatch(/insert into "signals"/i);
+      // On the first resolve's uncommitted signal (the unique index), not on the gate row.
+      expect(s.blocked.query).toMatch(/arbor_signal_arrive/);
+      expect(await blockingPids(s.blocked.pid)).toEqual([f.blocked.pid]);
       first = f.done;
       second = s.done;
     } finally {

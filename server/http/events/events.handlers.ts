@@ -4,7 +4,7 @@ import { readEvents } from '../../store/event-log.js';
 import { getGoal } from '../../store/goals.js';
 import type { AppDeps, AppEnv, AppRouteHandler } from '../context.js';
 import { ApiError, notFound, shuttingDown } from '../errors.js';
-import { EventFeed } from './events.feed.js';
+import { EventFeed, eventFrame } from './events.feed.js';
 import type * as routes from './events.routes.js';
 import { toEventJson } from './events.schemas.js';
 import { wantsEventStream as wantsStream } from '../common.schemas.js';
@@ -78,11 +78,16 @@ export function eventHandlers({ db, logger, notifications, shutdown }: AppDeps) 
           try {
             while (!stopped.signal.aborted && target > cursor) {
               const upTo = target;
-              const rows = await readEvents(db, { after: String(cursor), upTo: String(upTo), goalId: start.goalId, limit: STREAM_PAGE });
-              for (const row of rows) {
-                if (stopped.signal.aborted) return;
-                await sse.writeSSE({ id: row.id, event: row.type, data: JSON.stringify(toEventJson(row)) });
+              // Following live: the frames the feed read and serialized once for every stream.
+              const shared = feed.framesBetween(cursor, upTo, start.goalId);
+              if (shared !== null) {
+                if (shared.length > 0) await sse.write(shared.join(''));
+                cursor = upTo;
+                continue;
               }
+              const rows = await readEvents(db, { after: String(cursor), upTo: String(upTo), goalId: start.goalId, limit: STREAM_PAGE });
+              if (stopped.signal.aborted) return;
+              if (rows.length > 0) await sse.write(rows.map(eventFrame).join(''));
               cursor = rows.length === STREAM_PAGE ? BigInt(rows[rows.length - 1]!.id) : upTo;
             }
           } catch (err) {
