@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import type { NotificationListener } from '../db/notification-listener.js';
 import type { Logger } from '../logger.js';
+import type { DashboardAssets } from './dashboard/dashboard-assets.js';
 import type { GoalPreflight } from '../orchestrator/session-runner.js';
 
 /** What the HTTP layer is built from; a test passes its own database and settings. */
@@ -20,6 +21,8 @@ export interface AppDeps {
   goalPreflight?: GoalPreflight;
   /** Aborted when the server shuts down: long-lived streams end instead of holding the shutdown. */
   shutdown?: AbortSignal;
+  /** The web dashboard, bundled at start; none: `/` is a 404 (ARBOR_DASHBOARD=off, or a test). */
+  dashboard?: DashboardAssets;
   /** Why a part this process runs itself is not working (its embedded Postgres is down), or null; `/healthz` reports it. */
   healthProblem?: () => string | null;
 }

@@ -1,0 +1,73 @@
+import { api } from '../api';
+import { ProgressBar, StatusBadge } from '../components/status';
+import { ErrorNotice, Loading } from '../components/notice';
+import { age, cost } from '../format';
+import { useLiveChanges } from '../live';
+import { Link, navigate } from '../router';
+import { GOAL_STATUSES, type Goal } from '../types';
+import { useResource } from '../use-resource';
+import { useTitle } from '../title';
+
+/** Every goal, newest first, with how far along it is; filtered by status; redrawn as events arrive. */
+export function GoalsPage({ status }: { status: string | null }) {
+  useTitle('Goals');
+  const filter = status && (GOAL_STATUSES as readonly string[]).includes(status) ? status : null;
+  const goals = useResource(
+    (signal) => api<{ goals: Goal[] }>(`/api/goals?limit=100${filter ? `&status=${filter}` : ''}`, { signal }),
+    [filter],
+  );
+  useLiveChanges(null, goals.reload, 400);
+
+  return (
+    <>
+      <div class="page-head">
+        <h1>Goals</h1>
+        <Link class="button primary" href="/new">
+          New goal
+        </Link>
+      </div>
+      <label class="inline-field">
+        Status
+        <select value={filter ?? ''} onChange={(e) => navigate((e.target as HTMLSelectElement).value ? `/?status=${(e.target as HTMLSelectElement).value}` : '/')}>
+          <option value="">all</option>
+          {GOAL_STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+      </label>
+      <ErrorNotice error={goals.error} />
+      {!goals.data && !goals.error && <Loading what="goals" />}
+      {goals.data && goals.data.goals.length === 0 && (
+        <p class="empty">
+          {filter ? `No ${filter} goals.` : 'No goals yet.'} <Link href="/new">Create one</Link> by pasting its YAML or JSON.
+        </p>
+      )}
+      {goals.data && goals.data.goals.length > 0 && (
+        <ul class="cards" aria-label="goals">
+          {goals.data.goals.map((goal) => (
+            <li key={goal.id} class="card goal-card">
+              <div class="card-title">
+                <StatusBadge status={goal.status} />
+                <Link href={`/goals/${goal.id}`}>{goal.title}</Link>
+              </div>
+              {goal.progress && <ProgressBar progress={goal.progress} />}
+              <p class="meta">
+                <span>{cost(goal.cost_usd)}</span>
+                <span>
+                  created <time dateTime={goal.created_at}>{age(goal.created_at)}</time>
+                </span>
+                {goal.finished_at && (
+                  <span>
+                    ended <time dateTime={goal.finished_at}>{age(goal.finished_at)}</time>
+                  </span>
+                )}
+              </p>
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}
