@@ -49,6 +49,7 @@ export const envSchema = z.object({
   ARBOR_SHUTDOWN_DRAIN_S: int(0, 86_400).default(30),
   ARBOR_API_TOKEN: optionalSecret,
   ARBOR_SIGNAL_TOKEN: optionalSecret,
+  ARBOR_SIGN_IN_TTL_H: int(1, 8760).default(168),
   ARBOR_GITHUB_WEBHOOK_SECRET: optionalSecret,
   ARBOR_GITHUB_WEBHOOK_SECRET_OLD: optionalSecret,
   ARBOR_GITHUB_TOKEN: optionalSecret,
@@ -123,7 +124,8 @@ export interface Config {
     spawnPerSecond: number;
     spawnBurst: number;
   };
-  auth: { apiToken?: string; signalToken?: string; githubWebhookSecret?: string; githubWebhookSecretOld?: string };
+  /** signInTtlS: how long a dashboard sign-in (its cookie) lasts; absent: a week. */
+  auth: { apiToken?: string; signalToken?: string; githubWebhookSecret?: string; githubWebhookSecretOld?: string; signInTtlS?: number };
   /**
    * GitHub's REST API (or an Enterprise server's, `https://<host>/api/v3`). Without a token Arbor opens no
    * pull requests and takes CI webhooks at their word; with one it asks the checks API for the verdict.
@@ -206,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       signalToken: e.ARBOR_SIGNAL_TOKEN,
       githubWebhookSecret: e.ARBOR_GITHUB_WEBHOOK_SECRET,
       githubWebhookSecretOld: e.ARBOR_GITHUB_WEBHOOK_SECRET_OLD,
+      signInTtlS: e.ARBOR_SIGN_IN_TTL_H * 3600,
     },
     github: { apiUrl: e.ARBOR_GITHUB_API_URL.replace(/\/+$/, ''), token: e.ARBOR_GITHUB_TOKEN },
     sessions: {

@@ -4,6 +4,7 @@ import { mcpEndpoint, requireTaskToken } from '../mcp/mcp-endpoint.js';
 import { findSessionByTokenHash } from '../store/sessions.js';
 import { hashTaskToken, looksLikeTaskToken } from '../sessions/task-token.js';
 import { authenticate } from './auth.js';
+import { authSessionRouter } from './auth-session/auth-session.router.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { errorResponse, handleError, validationHook } from './errors.js';
 import { dashboardRouter } from './dashboard/dashboard.router.js';
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps) {
   }
 
   app.route('/', healthRouter(deps, metrics));
+  app.route('/', authSessionRouter(deps));
   app.route('/', goalsRouter(deps));
   app.route('/', tasksRouter(deps));
   app.route('/', eventsRouter(deps));
@@ -59,10 +61,12 @@ export function createApp(deps: AppDeps) {
   if (deps.dashboard) app.route('/', dashboardRouter(deps.dashboard));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'cookie', { type: 'apiKey', in: 'cookie', name: 'arbor_session' });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Arbor', version: '0.1.0', description: 'Runs coding agents against a goal tree.' },
-    security: [{ bearer: [] }],
+    // The sign-in cookie (POST /api/auth/session) stands for the bearer token; writes with it need X-Arbor-CSRF.
+    security: [{ bearer: [] }, { cookie: [] }],
   });
 
   app.notFound((c) => errorResponse(c, 404, `no route for ${c.req.method} ${c.req.path}`));

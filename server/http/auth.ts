@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
 import type { Config } from '../config.js';
+import { CSRF_HEADER, DEFAULT_SIGN_IN_TTL_S, SESSION_COOKIE, sessionCookies } from './auth-session/session-cookie.js';
 import { ApiError } from './errors.js';
 import type { AppEnv, Caller } from './context.js';
 
@@ -11,6 +13,10 @@ import type { AppEnv, Caller } from './context.js';
  *     review bots send): the signal routes only.
  *   - a task token (bearer, given to each agent run): reading and reporting on
  *     its own task only.
+ *   - the dashboard's sign-in cookie (see auth-session/session-cookie.ts): the
+ *     same as the API token, but a write must also carry the CSRF header, since
+ *     a browser sends cookies with requests other sites make. A bearer header,
+ *     when present, decides alone: such callers need no CSRF header.
  * With no API token the API is open — config refuses that on anything but
  * loopback.
  */
@@ -18,6 +24,9 @@ import type { AppEnv, Caller } from './context.js';
 const SIGNAL_ROUTES = [/^\/api\/signals\/resolve$/];
 /** Routes that carry their own proof instead of a token: GitHub signs its webhook deliveries. */
 const SELF_AUTHENTICATED_ROUTES = [/^\/api\/webhooks\/github$/];
+/** Signing in (and out, and asking whether one is) needs no token: it is how the token is presented. */
+const OPEN_ROUTES = [/^\/api\/auth\/session$/];
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** What a task token opens, for the task it was issued for. */
 const TASK_ROUTES = [/^\/api\/tasks\/([^/]+)$/, /^\/api\/tasks\/([^/]+)\/(complete|block|subtasks)$/];
 
@@ -27,12 +36,22 @@ export type TaskTokenResolver = (token: string) => Promise<{ taskId: string; ses
 export function authenticate(auth: Config['auth'], resolveTaskToken: TaskTokenResolver): MiddlewareHandler<AppEnv> {
   const apiToken = auth.apiToken ? digest(auth.apiToken) : null;
   const signalToken = auth.signalToken ? digest(auth.signalToken) : null;
+  const cookies = auth.apiToken ? sessionCookies(auth.apiToken, auth.signInTtlS ?? DEFAULT_SIGN_IN_TTL_S) : null;
   return async (c, next) => {
-    if (SELF_AUTHENTICATED_ROUTES.some((route) => route.test(c.req.path))) {
+    if ([...SELF_AUTHENTICATED_ROUTES, ...OPEN_ROUTES].some((route) => route.test(c.req.path))) {
       c.set('caller', { kind: 'anonymous' });
       return next();
     }
     const presented = bearer(c.req.header('authorization')) ?? c.req.header('x-internal-token') ?? null;
+    const cookie = cookies && presented === null ? getCookie(c, SESSION_COOKIE) : undefined;
+    if (cookies && cookie !== undefined) {
+      if (!cookies.verify(cookie)) throw new ApiError(401, 'the sign-in has expired or is not valid; sign in again (POST /api/auth/session)');
+      if (!SAFE_METHODS.has(c.req.method) && !cookies.csrfMatches(cookie, c.req.header(CSRF_HEADER))) {
+        throw new ApiError(403, 'a write signed in by cookie needs the X-Arbor-CSRF header (the csrf_token from /api/auth/session)');
+      }
+      c.set('caller', { kind: 'api' });
+      return next();
+    }
     const caller = await identify(presented);
     if (caller === null) {
       if (presented === null) {

@@ -18,7 +18,8 @@ import { createTestSession } from '../support/sessions.js';
  */
 
 const SEED = 0x5eed_0008;
-const REQUESTS = 1500;
+// Enough that every route, the newest included, is met at least 30 times.
+const REQUESTS = 2000;
 const WEBHOOK_SECRET = 'webhook-secret-for-the-fuzz-test-0123';
 const API_TOKEN = 'api-token-for-the-fuzz-test-0123456789';
 
@@ -82,6 +83,8 @@ const baseBodies: Record<string, Json> = {
       { key: 'ci', title: 'CI', kind: 'wait_for_signal', depends_on: ['plan'], gate: { type: 'gh_ci', repo: 'acme/fuzz', pr: 4 } },
     ],
   },
+  // Never the real token: the open app answers 409 (nothing to sign in to), the secured one 401.
+  'POST /api/auth/session': { token: 'not-the-api-token-0123456789' },
   'POST /api/tasks/{id}/complete': { summary: 'done', artifacts: { files: ['a.ts'], lines: 3 } },
   'POST /api/tasks/{id}/block': { reason: 'stuck on credentials' },
   'POST /api/tasks/{id}/subtasks': { tasks: [{ key: 'sub', title: 'Sub', depends_on: ['plan'] }], children_mode: 'parallel' },

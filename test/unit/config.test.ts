@@ -87,6 +87,7 @@ describe('secrets from files', () => {
       signalToken: 'signal-token-0123456789',
       githubWebhookSecret: 'webhook-secret-0123456789',
       githubWebhookSecretOld: 'old-webhook-secret-0123456789',
+      signInTtlS: 7 * 24 * 3600,
     });
     expect(config.warnings).toEqual([]);
   });
