@@ -1,4 +1,4 @@
-import type { ApiErrorBody } from './types';
+import type { ApiErrorBody } from './types.js';
 
 /**
  * Calls to Arbor's API from the browser. The session cookie rides along by

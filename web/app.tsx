@@ -1,14 +1,14 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiFailure, setCsrfToken, whenSignedOut } from './api';
-import { GoalPage } from './pages/goal';
-import { GoalsPage } from './pages/goals';
-import { NewGoalPage } from './pages/new-goal';
-import { SignInPage } from './pages/sign-in';
-import { SignalsPage } from './pages/signals';
-import { TaskPage } from './pages/task';
-import { Link, useLocation } from './router';
-import type { AuthSession } from './types';
-import { useTitle } from './title';
+import { api, ApiFailure, setCsrfToken, whenSignedOut } from './api.js';
+import { GoalPage } from './pages/goal.js';
+import { GoalsPage } from './pages/goals.js';
+import { NewGoalPage } from './pages/new-goal.js';
+import { SignInPage } from './pages/sign-in.js';
+import { SignalsPage } from './pages/signals.js';
+import { TaskPage } from './pages/task.js';
+import { Link, useLocation } from './router.js';
+import type { AuthSession } from './types.js';
+import { useTitle } from './title.js';
 
 /** Without the auth routes (an older server) the API is as open as it says it is. */
 const OPEN: AuthSession = { auth_required: false, signed_in: true, csrf_token: null };

@@ -1,5 +1,5 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { planGoalTree, type TaskSpec } from '../server/domain/goal-tree';
+import { planGoalTree, type TaskSpec } from '../server/domain/goal-tree.js';
 
 /**
  * Checks a pasted goal (YAML or JSON) as the user types: the syntax, the

@@ -1,4 +1,4 @@
-import type { Task } from './types';
+import type { Task } from './types.js';
 
 /** A goal's flat task list as the tree it is: children under their parent, in position order. */
 export interface TaskNode {
@@ -23,8 +23,10 @@ export function buildTaskTree(tasks: Task[]): TaskNode[] {
       const previous = index > 0 ? siblings[index - 1]!.id : null;
       const parent = parentId ? byId.get(parentId) : undefined;
       const sequential = parent ? parent.children_mode === 'sequential' : true;
+      // What the parent waits for, its children wait for too: said once, on the parent.
+      const inherited = new Set(parent?.depends_on ?? []);
       const extraDeps = task.depends_on
-        .filter((id) => !(sequential && id === previous) && id !== parentId)
+        .filter((id) => !(sequential && id === previous) && id !== parentId && !inherited.has(id))
         .map((id) => byId.get(id)?.key ?? id.slice(0, 8));
       return { task, children: build(task.id), extraDeps };
     });

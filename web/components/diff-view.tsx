@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { TaskDiff } from '../types';
+import type { TaskDiff } from '../types.js';
 
 /** Lines drawn before the reader asks for the rest: a huge diff must not freeze a phone. */
 const SHOWN_LINES = 4000;

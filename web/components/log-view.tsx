@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { api } from '../api';
-import type { LogLine, Run } from '../types';
-import { ErrorNotice } from './notice';
+import { api } from '../api.js';
+import type { LogLine, Run } from '../types.js';
+import { ErrorNotice } from './notice.js';
 
 const PAGE = 200;
 /** Past any seq: asks for the newest page. */
@@ -89,7 +89,7 @@ export function LogView({ run, onEnded }: { run: Run; onEnded?: () => void }) {
           </button>
         )}
         <span class="muted" role="status">
-          {following ? 'following live' : loaded ? `${lines.length} lines` : 'loading…'}
+          {following ? 'following live' : loaded ? `${lines.length} ${lines.length === 1 ? 'line' : 'lines'}` : 'loading…'}
         </span>
       </div>
       <ErrorNotice error={error} />

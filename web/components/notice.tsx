@@ -1,4 +1,4 @@
-import { ApiFailure, describeDetails } from '../api';
+import { ApiFailure, describeDetails } from '../api.js';
 
 /** What went wrong, said where it happened: the API's message and its details. */
 export function ErrorNotice({ error }: { error: unknown }) {

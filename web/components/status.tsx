@@ -1,4 +1,4 @@
-import type { Progress, TaskStatus } from '../types';
+import type { Progress, TaskStatus } from '../types.js';
 
 /** A status as a word on a tinted badge; the word carries the meaning, the colour only helps. */
 export function StatusBadge({ status }: { status: string }) {

@@ -1,7 +1,7 @@
-import { StatusBadge } from './status';
-import { cost } from '../format';
-import { Link } from '../router';
-import { actionsFor, describeGate, type TaskNode } from '../task-tree';
+import { StatusBadge } from './status.js';
+import { cost } from '../format.js';
+import { Link } from '../router.js';
+import { actionsFor, describeGate, type TaskNode } from '../task-tree.js';
 
 /**
  * The goal's tree as nested lists: a sequence is an ordered list (each step

@@ -1,15 +1,15 @@
 import { useState } from 'preact/hooks';
-import { api } from '../api';
-import { ErrorNotice, Loading } from '../components/notice';
-import { ProgressBar, StatusBadge } from '../components/status';
-import { TaskTreeView } from '../components/task-tree-view';
-import { age, cost, duration, tokens } from '../format';
-import { useLiveChanges } from '../live';
-import { Link } from '../router';
-import { buildTaskTree, countByStatus } from '../task-tree';
-import type { GoalWithTasks } from '../types';
-import { useResource } from '../use-resource';
-import { useTitle } from '../title';
+import { api } from '../api.js';
+import { ErrorNotice, Loading } from '../components/notice.js';
+import { ProgressBar, StatusBadge } from '../components/status.js';
+import { TaskTreeView } from '../components/task-tree-view.js';
+import { age, cost, duration, tokens } from '../format.js';
+import { useLiveChanges } from '../live.js';
+import { Link } from '../router.js';
+import { buildTaskTree, countByStatus } from '../task-tree.js';
+import type { GoalWithTasks } from '../types.js';
+import { useResource } from '../use-resource.js';
+import { useTitle } from '../title.js';
 
 /** One goal: its tree, live over SSE, and what a person can do to it. */
 export function GoalPage({ id }: { id: string }) {

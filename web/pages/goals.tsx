@@ -1,12 +1,12 @@
-import { api } from '../api';
-import { ProgressBar, StatusBadge } from '../components/status';
-import { ErrorNotice, Loading } from '../components/notice';
-import { age, cost } from '../format';
-import { useLiveChanges } from '../live';
-import { Link, navigate } from '../router';
-import { GOAL_STATUSES, type Goal } from '../types';
-import { useResource } from '../use-resource';
-import { useTitle } from '../title';
+import { api } from '../api.js';
+import { ProgressBar, StatusBadge } from '../components/status.js';
+import { ErrorNotice, Loading } from '../components/notice.js';
+import { age, cost } from '../format.js';
+import { useLiveChanges } from '../live.js';
+import { Link, navigate } from '../router.js';
+import { GOAL_STATUSES, type Goal } from '../types.js';
+import { useResource } from '../use-resource.js';
+import { useTitle } from '../title.js';
 
 /** Every goal, newest first, with how far along it is; filtered by status; redrawn as events arrive. */
 export function GoalsPage({ status }: { status: string | null }) {

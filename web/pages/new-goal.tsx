@@ -1,11 +1,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api } from '../api';
-import { ErrorNotice } from '../components/notice';
-import { navigate } from '../router';
-import type { GoalWithTasks } from '../types';
-import { useTitle } from '../title';
+import { api } from '../api.js';
+import { ErrorNotice } from '../components/notice.js';
+import { navigate } from '../router.js';
+import type { GoalWithTasks } from '../types.js';
+import { useTitle } from '../title.js';
 
-type Checker = typeof import('../goal-check');
+type Checker = typeof import('../goal-check.js');
 
 const EXAMPLE = `title: Add dark mode
 description: A dark theme for the web app, behind a user setting.
@@ -43,7 +43,7 @@ export function NewGoalPage() {
 
   useEffect(() => {
     // The YAML parser and the tree rules load with this page, not with the first page.
-    void import('../goal-check').then(setChecker, (err: unknown) => setError(err));
+    void import('../goal-check.js').then(setChecker, (err: unknown) => setError(err));
   }, []);
 
   useEffect(() => {

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
-import { api, ApiFailure } from '../api';
-import { ErrorNotice } from '../components/notice';
-import { useTitle } from '../title';
+import { api, ApiFailure } from '../api.js';
+import { ErrorNotice } from '../components/notice.js';
+import { useTitle } from '../title.js';
 
 /** The API token once, for a session cookie (HttpOnly): the token itself is not kept in the browser. */
 export function SignInPage({ onSignedIn }: { onSignedIn: (csrfToken: string) => void }) {

@@ -1,12 +1,12 @@
-import { api } from '../api';
-import { ErrorNotice, Loading } from '../components/notice';
-import { StatusBadge } from '../components/status';
-import { age } from '../format';
-import { useLiveChanges } from '../live';
-import { Link } from '../router';
-import type { Signal } from '../types';
-import { useResource } from '../use-resource';
-import { useTitle } from '../title';
+import { api } from '../api.js';
+import { ErrorNotice, Loading } from '../components/notice.js';
+import { StatusBadge } from '../components/status.js';
+import { age } from '../format.js';
+import { useLiveChanges } from '../live.js';
+import { Link } from '../router.js';
+import type { Signal } from '../types.js';
+import { useResource } from '../use-resource.js';
+import { useTitle } from '../title.js';
 
 /** Signals as they came in (CI, reviews, people), and the gates each one opened. */
 export function SignalsPage() {

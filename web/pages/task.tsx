@@ -1,16 +1,16 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiFailure } from '../api';
-import { DiffView } from '../components/diff-view';
-import { LogView } from '../components/log-view';
-import { ErrorNotice, Loading } from '../components/notice';
-import { StatusBadge } from '../components/status';
-import { age, cost, duration, tokens, when } from '../format';
-import { useLiveChanges } from '../live';
-import { Link } from '../router';
-import { actionsFor, describeGate } from '../task-tree';
-import type { GoalWithTasks, Run, Task, TaskDiff } from '../types';
-import { useResource } from '../use-resource';
-import { useTitle } from '../title';
+import { api, ApiFailure } from '../api.js';
+import { DiffView } from '../components/diff-view.js';
+import { LogView } from '../components/log-view.js';
+import { ErrorNotice, Loading } from '../components/notice.js';
+import { StatusBadge } from '../components/status.js';
+import { age, cost, duration, tokens, when } from '../format.js';
+import { useLiveChanges } from '../live.js';
+import { Link } from '../router.js';
+import { actionsFor, describeGate } from '../task-tree.js';
+import type { GoalWithTasks, Run, Task, TaskDiff } from '../types.js';
+import { useResource } from '../use-resource.js';
+import { useTitle } from '../title.js';
 
 /** One task: what a person can do now first (approve from a phone), then its runs, log, diff and result. */
 export function TaskPage({ id }: { id: string }) {
@@ -102,7 +102,7 @@ export function TaskPage({ id }: { id: string }) {
         <dt>Started</dt>
         <dd>
           {t.started_at ? <time dateTime={t.started_at}>{age(t.started_at)}</time> : 'not yet'}
-          {t.started_at && <> · {t.finished_at ? `took ${duration(t.started_at, t.finished_at)}` : `running ${duration(t.started_at, null)}`}</>}
+          {t.started_at && <> · {t.finished_at ? `took ${duration(t.started_at, t.finished_at)}` : `${t.status} for ${duration(t.started_at, null)}`}</>}
         </dd>
       </dl>
       {t.instructions && (
