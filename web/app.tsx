@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiFailure, setCsrfToken, whenSignedOut } from './api.js';
 import { GoalPage } from './pages/goal.js';
 import { GoalsPage } from './pages/goals.js';
@@ -87,6 +87,12 @@ export function App() {
 
 function Page() {
   const { path, query } = useLocation();
+  const first = useRef(true);
+  useEffect(() => {
+    // After navigating in place, a screen reader starts at the new page, as after a full load.
+    if (first.current) first.current = false;
+    else document.getElementById('main')?.focus({ preventScroll: true });
+  }, [path]);
   const goal = /^\/goals\/([^/]+)\/?$/.exec(path);
   const task = /^\/tasks\/([^/]+)\/?$/.exec(path);
   if (path === '/' || path === '/goals') return <GoalsPage status={query.get('status')} />;

@@ -7,6 +7,19 @@ const PAGE = 200;
 /** Past any seq: asks for the newest page. */
 const END = 2 ** 53 - 1;
 
+interface LogPage {
+  lines: LogLine[];
+  /** Where the page before this one ends; null at the start of the log. */
+  next_before?: number | null;
+}
+
+/** Whether lines of this run lie before the page: the session's log may hold earlier runs too. */
+function hasEarlier(page: LogPage, from: number | null): boolean {
+  const first = page.lines[0]?.seq;
+  if (first === undefined || (from !== null && first <= from)) return false;
+  return page.next_before !== undefined ? page.next_before !== null : page.lines.length === PAGE;
+}
+
 /**
  * One run's log: its last page first, earlier pages on request (before_seq),
  * and, while the run is live, new lines as the session writes them (SSE).
@@ -22,6 +35,8 @@ export function LogView({ run, onEnded }: { run: Run; onEnded?: () => void }) {
   const atBottom = useRef(true);
   const running = run.ended_at === null;
   const from = run.log_from_seq;
+  // Pages stop at the run's first line: a session's log may hold earlier runs.
+  const since = from !== null ? `&after=${from - 1}` : '';
   const inRun = (line: LogLine) => (from === null || line.seq >= from) && (run.log_to_seq === null || line.seq <= run.log_to_seq);
 
   useEffect(() => {
@@ -31,15 +46,15 @@ export function LogView({ run, onEnded }: { run: Run; onEnded?: () => void }) {
     setLoaded(false);
     setError(null);
     const before = run.log_to_seq === null ? END : run.log_to_seq + 1;
-    api<{ lines: LogLine[] }>(`/api/sessions/${run.session_id}/logs?before_seq=${before}&limit=${PAGE}`)
-      .then(({ lines: page }) => {
+    api<LogPage>(`/api/sessions/${run.session_id}/logs?before_seq=${before}${since}&limit=${PAGE}`)
+      .then((page) => {
         if (closed) return;
-        const mine = page.filter(inRun);
+        const mine = page.lines.filter(inRun);
         setLines(mine);
-        setEarlier(page.length === PAGE && (from === null || (page[0]?.seq ?? 0) > from));
+        setEarlier(hasEarlier(page, from));
         setLoaded(true);
         if (!running) return;
-        const after = mine.at(-1)?.seq ?? (from !== null ? from - 1 : 0);
+        const after = mine.at(-1)?.seq ?? (from !== null ? from - 1 : -1);
         source = new EventSource(`/api/sessions/${run.session_id}/logs?after=${after}`);
         setFollowing(true);
         source.addEventListener('line', (event) => {
@@ -70,11 +85,11 @@ export function LogView({ run, onEnded }: { run: Run; onEnded?: () => void }) {
     const first = lines[0]?.seq;
     if (first === undefined) return;
     try {
-      const { lines: page } = await api<{ lines: LogLine[] }>(`/api/sessions/${run.session_id}/logs?before_seq=${first}&limit=${PAGE}`);
-      const mine = page.filter(inRun);
+      const page = await api<LogPage>(`/api/sessions/${run.session_id}/logs?before_seq=${first}${since}&limit=${PAGE}`);
+      const mine = page.lines.filter(inRun);
       atBottom.current = false;
       setLines((current) => [...mine, ...current]);
-      setEarlier(page.length === PAGE && (from === null || (page[0]?.seq ?? 0) > from));
+      setEarlier(hasEarlier(page, from));
     } catch (err) {
       setError(err);
     }
