@@ -1,3 +1,4 @@
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { ProgressBar, StatusBadge } from '../components/status.js';
 import { ErrorNotice, Loading } from '../components/notice.js';
@@ -8,13 +9,29 @@ import { GOAL_STATUSES, type Goal } from '../types.js';
 import { useResource } from '../use-resource.js';
 import { useTitle } from '../title.js';
 
+const PAGE = 50;
+
 /** Every goal, newest first, with how far along it is; filtered by status; redrawn as events arrive. */
 export function GoalsPage({ status }: { status: string | null }) {
   useTitle('Goals');
   const filter = status && (GOAL_STATUSES as readonly string[]).includes(status) ? status : null;
+  // Live reloads redraw as many goals as are shown; "Show more" asks for the next page on top.
+  const [pages, setPages] = useState(1);
+  useEffect(() => setPages(1), [filter]);
   const goals = useResource(
-    (signal) => api<{ goals: Goal[] }>(`/api/goals?limit=100${filter ? `&status=${filter}` : ''}`, { signal }),
-    [filter],
+    async (signal) => {
+      let all: Goal[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; page < pages; page++) {
+        const query = `limit=${PAGE}${filter ? `&status=${filter}` : ''}${cursor ? `&cursor=${cursor}` : ''}`;
+        const answer: { goals: Goal[]; next_cursor: string | null } = await api(`/api/goals?${query}`, { signal });
+        all = [...all, ...answer.goals];
+        cursor = answer.next_cursor;
+        if (!cursor) break;
+      }
+      return { goals: all, more: cursor !== null };
+    },
+    [filter, pages],
   );
   useLiveChanges(null, goals.reload, 400);
 
@@ -67,6 +84,11 @@ export function GoalsPage({ status }: { status: string | null }) {
             </li>
           ))}
         </ul>
+      )}
+      {goals.data?.more && (
+        <button type="button" class="button" onClick={() => setPages((n) => n + 1)}>
+          Show more goals
+        </button>
       )}
     </>
   );
