@@ -217,9 +217,13 @@ export async function getSession(db: Db, id: string): Promise<SessionWithTaskKey
   return sessionsWithTaskKey(db).where('sessions.id', '=', id).executeTakeFirst();
 }
 
-export async function listSessions(db: Db, options: { goalId?: string; limit: number; before?: Date }): Promise<SessionWithTaskKey[]> {
+export async function listSessions(
+  db: Db,
+  options: { goalId?: string; taskId?: string; limit: number; before?: Date },
+): Promise<SessionWithTaskKey[]> {
   let query = sessionsWithTaskKey(db).orderBy('sessions.createdAt', 'desc').orderBy('sessions.id', 'desc').limit(options.limit);
   if (options.goalId) query = query.where('sessions.goalId', '=', options.goalId);
+  if (options.taskId) query = query.where('sessions.taskId', '=', options.taskId);
   if (options.before) query = query.where('sessions.createdAt', '<', options.before);
   return query.execute();
 }
@@ -389,18 +393,24 @@ export async function appendSessionLogs(
   });
 }
 
+/**
+ * Lines with `after < seq < before`, oldest first: the first `limit` of them,
+ * or with `before` the last `limit` (a page backwards through history).
+ */
 export async function readSessionLogs(
   db: Db,
   sessionId: string,
-  options: { after: number; limit: number },
+  options: { after: number; before?: number; limit: number },
 ): Promise<{ seq: number; stream: LogStream; text: string; at: Date }[]> {
-  const rows = await db
+  let query = db
     .selectFrom('sessionLogs')
     .select(['seq', 'stream', 'text', 'at'])
     .where('sessionId', '=', sessionId)
     .where('seq', '>', String(options.after))
-    .orderBy('seq')
-    .limit(options.limit)
-    .execute();
+    .orderBy('seq', options.before === undefined ? 'asc' : 'desc')
+    .limit(options.limit);
+  if (options.before !== undefined) query = query.where('seq', '<', String(options.before));
+  const rows = await query.execute();
+  if (options.before !== undefined) rows.reverse();
   return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
 }

@@ -76,6 +76,7 @@ describe('POST /api/signals/resolve', () => {
         idempotency_key: `ci-${pr}`,
         source: 'api',
         matched_task_ids: [taskId],
+        matched: [{ task_id: taskId, task_key: 'gate', goal_id: goalId, goal_title: 'test goal' }],
         received_at: expect.any(String),
       },
     ]);

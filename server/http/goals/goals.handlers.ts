@@ -1,13 +1,15 @@
 import type { GoalCommand } from '../../domain/states.js';
 import { insertGoalRequest, planGoalRequest, preflightProblem } from '../../goal-requests/goal-request.js';
 import { applyGoalCommand, getGoal as findGoal, listGoals as pageGoals } from '../../store/goals.js';
+import { progressOf } from '../../domain/goal-progress.js';
+import { goalProgress } from '../../store/goal-progress.js';
 import { listGoalTasks } from '../../store/tasks.js';
 import { isUuid } from '../common.schemas.js';
 import type { AppDeps, AppRouteHandler } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
 import { toTaskJson } from '../tasks/tasks.schemas.js';
 import type * as routes from './goals.routes.js';
-import { toGoalJson } from './goals.schemas.js';
+import { toGoalJson, toGoalWithProgressJson } from './goals.schemas.js';
 
 export function goalHandlers({ db, config, goalPreflight }: AppDeps) {
   const create: AppRouteHandler<typeof routes.createGoal> = async (c) => {
@@ -27,7 +29,8 @@ export function goalHandlers({ db, config, goalPreflight }: AppDeps) {
   const list: AppRouteHandler<typeof routes.listGoals> = async (c) => {
     const { status, limit, cursor } = c.req.valid('query');
     const page = await pageGoals(db, { status, limit, cursor });
-    return c.json({ goals: page.goals.map(toGoalJson), next_cursor: page.nextCursor }, 200);
+    const progress = await goalProgress(db, page.goals.map((g) => g.id));
+    return c.json({ goals: page.goals.map((g) => toGoalWithProgressJson(g, progress.get(g.id)!)), next_cursor: page.nextCursor }, 200);
   };
 
   const get: AppRouteHandler<typeof routes.getGoal> = async (c) => {
@@ -35,7 +38,7 @@ export function goalHandlers({ db, config, goalPreflight }: AppDeps) {
     const goal = isUuid(id) ? await findGoal(db, id) : undefined;
     if (!goal) throw notFound('goal');
     const tasks = await listGoalTasks(db, id);
-    return c.json({ goal: toGoalJson(goal), tasks: tasks.map(toTaskJson) }, 200);
+    return c.json({ goal: toGoalWithProgressJson(goal, progressOf(tasks)), tasks: tasks.map(toTaskJson) }, 200);
   };
 
   const command =

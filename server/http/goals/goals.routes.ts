@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { IdParamSchema, NoArgumentsBody, bodyErrors, commonErrors, conflictError, jsonContent, notFoundError } from '../common.schemas.js';
-import { CreateGoalSchema, GoalPageSchema, GoalSchema, GoalWithTasksSchema, GoalsQuerySchema } from './goals.schemas.js';
+import { CreateGoalSchema, GoalDetailSchema, GoalPageSchema, GoalSchema, GoalWithTasksSchema, GoalsQuerySchema } from './goals.schemas.js';
 
 const tags = ['goals'];
 
@@ -37,7 +37,7 @@ export const getGoal = createRoute({
   tags,
   summary: 'A goal with its tasks',
   request: { params: IdParamSchema },
-  responses: { 200: jsonContent(GoalWithTasksSchema, 'the goal'), ...commonErrors, ...notFoundError },
+  responses: { 200: jsonContent(GoalDetailSchema, 'the goal, with its progress'), ...commonErrors, ...notFoundError },
 });
 
 const goalCommand = (command: 'pause' | 'resume' | 'cancel', summary: string) =>

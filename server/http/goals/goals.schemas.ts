@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { CHILDREN_MODES, GOAL_STATUSES } from '../../domain/states.js';
+import type { GoalProgress } from '../../domain/goal-progress.js';
+import { CHILDREN_MODES, GOAL_STATUSES, TASK_STATUSES } from '../../domain/states.js';
 import type { Goal } from '../../store/goals.js';
 import { bigintString } from '../common.schemas.js';
 
@@ -38,9 +39,25 @@ export const GoalSchema = z
 
 export const GoalWithTasksSchema = z.object({ goal: GoalSchema, tasks: z.array(TaskSchema) }).openapi('GoalWithTasks');
 
+export const GoalProgressSchema = z
+  .object({
+    total: z.number().int().openapi({ description: "the goal's tasks, groups not counted" }),
+    by_status: z.record(z.enum(TASK_STATUSES), z.number().int()).openapi({ description: 'those tasks by status; every status present' }),
+  })
+  .openapi('GoalProgress');
+
+/** A goal as the read routes show it: with how far its tasks have come. */
+export const GoalWithProgressSchema = GoalSchema.extend({ progress: GoalProgressSchema }).openapi('GoalWithProgress');
+
+export const GoalDetailSchema = z.object({ goal: GoalWithProgressSchema, tasks: z.array(TaskSchema) }).openapi('GoalDetail');
+
 export const GoalPageSchema = z
-  .object({ goals: z.array(GoalSchema), next_cursor: z.string().nullable() })
+  .object({ goals: z.array(GoalWithProgressSchema), next_cursor: z.string().nullable() })
   .openapi('GoalPage');
+
+export function toGoalWithProgressJson(goal: Goal, progress: GoalProgress): z.infer<typeof GoalWithProgressSchema> {
+  return { ...toGoalJson(goal), progress };
+}
 
 export function toGoalJson(goal: Goal): z.infer<typeof GoalSchema> {
   return {

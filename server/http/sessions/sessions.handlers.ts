@@ -12,8 +12,8 @@ const LOG_POLL_MS = 250;
 
 export function sessionHandlers({ db, shutdown }: AppDeps) {
   const list: AppRouteHandler<typeof routes.listSessions> = async (c) => {
-    const { goal_id, limit } = c.req.valid('query');
-    const sessions = await querySessions(db, { goalId: goal_id, limit });
+    const { goal_id, task_id, limit } = c.req.valid('query');
+    const sessions = await querySessions(db, { goalId: goal_id, taskId: task_id, limit });
     return c.json({ sessions: sessions.map(toSessionJson) }, 200);
   };
 
@@ -26,13 +26,21 @@ export function sessionHandlers({ db, shutdown }: AppDeps) {
 
   const logs: AppRouteHandler<typeof routes.sessionLogs> = async (c) => {
     const { id } = c.req.valid('param');
-    const { after, limit } = c.req.valid('query');
+    const { after, before_seq, limit } = c.req.valid('query');
     const session = isUuid(id) ? await findSession(db, id) : undefined;
     if (!session) throw notFound('session');
     if (!wantsEventStream(c.req.header('accept'))) {
-      const lines = await readSessionLogs(db, id, { after, limit });
+      // One line more than asked, read on the side that pages: it says whether an older page exists.
+      const backwards = before_seq !== undefined;
+      const read = await readSessionLogs(db, id, { after, before: before_seq, limit: backwards ? limit + 1 : limit });
+      const lines = backwards && read.length > limit ? read.slice(1) : read;
       const json = lines.map((l) => ({ ...l, at: l.at.toISOString() }));
-      return c.json({ lines: json, next_after: lines.at(-1)?.seq ?? after }, 200);
+      const first = lines[0]?.seq;
+      // A forward page asks the index once whether any line is stored before it.
+      const older = backwards
+        ? read.length > limit
+        : first !== undefined && (await readSessionLogs(db, id, { after: -1, before: first, limit: 1 })).length > 0;
+      return c.json({ lines: json, next_after: lines.at(-1)?.seq ?? after, next_before: older ? first! : null }, 200);
     }
     if (shutdown?.aborted) throw shuttingDown();
     return streamSSE(c, async (stream) => {

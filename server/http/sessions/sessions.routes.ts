@@ -12,6 +12,7 @@ export const listSessions = createRoute({
   request: {
     query: z.object({
       goal_id: z.uuid().optional(),
+      task_id: z.uuid().optional().openapi({ description: 'only the sessions that ran this task' }),
       limit: z.coerce.number().int().min(1).max(500).default(100),
     }),
   },
@@ -36,6 +37,13 @@ export const sessionLogs = createRoute({
     params: IdParamSchema,
     query: z.object({
       after: z.coerce.number().int().min(-1).default(-1).openapi({ description: 'return lines with a larger seq (0 is the marker of dropped lines)' }),
+      before_seq: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .max(Number.MAX_SAFE_INTEGER)
+        .optional()
+        .openapi({ description: 'page backwards: the `limit` lines just before this seq (and after `after`), oldest first; JSON only' }),
       limit: z.coerce.number().int().min(1).max(5000).default(1000),
     }),
   },
@@ -43,7 +51,19 @@ export const sessionLogs = createRoute({
     200: {
       description: 'log lines',
       content: {
-        'application/json': { schema: z.object({ lines: z.array(LogLineSchema), next_after: z.number().int() }) },
+        'application/json': {
+          schema: z
+            .object({
+              lines: z.array(LogLineSchema),
+              next_after: z.number().int(),
+              next_before: z
+                .number()
+                .int()
+                .nullable()
+                .openapi({ description: 'pass as before_seq for the page before this one; null when no older line is stored' }),
+            })
+            .openapi('SessionLogPage'),
+        },
         'text/event-stream': { schema: z.string().openapi({ description: 'events `line` (data: a log line) and a final `end`' }) },
       },
     },

@@ -2,6 +2,7 @@ import { createGithubClient } from '../../github/github-client.js';
 import { ChecksApiError, resolvePostedSignal } from '../../signals/posted-ci.js';
 import { SignalError } from '../../signals/resolver.js';
 import { getSignal, listSignals as querySignals } from '../../store/signals.js';
+import { taskLabels } from '../../store/task-labels.js';
 import type { AppDeps, AppRouteHandler } from '../context.js';
 import { ApiError } from '../errors.js';
 import type * as routes from './signals.routes.js';
@@ -52,7 +53,8 @@ export function signalHandlers({ db, config }: AppDeps) {
       afterSignalId: anchor?.id,
     });
     const page = signals.slice(0, limit);
-    return c.json({ signals: page.map(toSignalJson), next_cursor: signals.length > limit ? page.at(-1)!.id : null }, 200);
+    const labels = await taskLabels(db, page.flatMap((s) => s.matchedTaskIds));
+    return c.json({ signals: page.map((s) => toSignalJson(s, labels)), next_cursor: signals.length > limit ? page.at(-1)!.id : null }, 200);
   };
 
   return { resolveSignal, listSignals };

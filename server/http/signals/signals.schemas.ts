@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { Signal } from '../../store/signals.js';
+import type { TaskLabel } from '../../store/task-labels.js';
 
 const attributeValue = z.union([z.string().min(1).max(500), z.number()]);
 
@@ -27,6 +28,10 @@ export const ResolveResultSchema = z
   .object({ signal_id: z.uuid(), matched: z.array(z.uuid()), duplicate: z.boolean() })
   .openapi('ResolveResult');
 
+export const MatchedGateSchema = z
+  .object({ task_id: z.uuid(), task_key: z.string(), goal_id: z.uuid(), goal_title: z.string() })
+  .openapi('MatchedGate');
+
 export const SignalSchema = z
   .object({
     id: z.uuid(),
@@ -38,11 +43,12 @@ export const SignalSchema = z
     idempotency_key: z.string().nullable(),
     source: z.enum(['api', 'github', 'task']),
     matched_task_ids: z.array(z.uuid()).openapi({ description: 'gates this signal matched, including gates that applied it when they opened later' }),
+    matched: z.array(MatchedGateSchema).openapi({ description: 'those gates, named (a gate whose goal was deleted is left out)' }),
     received_at: z.string(),
   })
   .openapi('Signal');
 
-export function toSignalJson(s: Signal): z.infer<typeof SignalSchema> {
+export function toSignalJson(s: Signal, labels: ReadonlyMap<string, TaskLabel>): z.infer<typeof SignalSchema> {
   return {
     id: s.id,
     type: s.type,
@@ -53,6 +59,10 @@ export function toSignalJson(s: Signal): z.infer<typeof SignalSchema> {
     idempotency_key: s.idempotencyKey,
     source: s.source,
     matched_task_ids: s.matchedTaskIds,
+    matched: s.matchedTaskIds.flatMap((id) => {
+      const label = labels.get(id);
+      return label ? [{ task_id: id, task_key: label.taskKey, goal_id: label.goalId, goal_title: label.goalTitle }] : [];
+    }),
     received_at: s.receivedAt.toISOString(),
   };
 }
