@@ -34,13 +34,6 @@ export function buildTaskTree(tasks: Task[]): TaskNode[] {
   return build(null);
 }
 
-/** Counts of the goal's non-group tasks by status (what `progress` says, for a goal fetched with its tasks). */
-export function countByStatus(tasks: Task[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const task of tasks) if (task.kind !== 'group') counts[task.status] = (counts[task.status] ?? 0) + 1;
-  return counts;
-}
-
 /** A gate in words: `gh_ci acme/web#42`, `all of (…)`, with its timeout. */
 export function describeGate(gate: unknown): string {
   if (!gate || typeof gate !== 'object') return 'a signal';

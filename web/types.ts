@@ -28,7 +28,7 @@ export interface Goal {
   updated_at: string;
   started_at: string | null;
   finished_at: string | null;
-  progress?: Progress;
+  progress: Progress;
 }
 
 export interface Task {

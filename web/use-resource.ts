@@ -3,9 +3,10 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 /**
  * Loads something from the API and keeps it: `reload()` fetches again without
  * blanking what is shown (live updates redraw in place), and an answer that
- * arrives after a newer request started is dropped.
+ * arrives after a newer request started is dropped. A change of `deps` blanks
+ * it first (another thing is shown now) unless `keepWhileReloading`.
  */
-export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]) {
+export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[], options: { keepWhileReloading?: boolean } = {}) {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<unknown>(null);
   const generation = useRef(0);
@@ -30,8 +31,10 @@ export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, deps: 
   }, []);
 
   useEffect(() => {
-    setData(null);
-    setError(null);
+    if (!options.keepWhileReloading) {
+      setData(null);
+      setError(null);
+    }
     const controller = reload();
     return () => controller.abort();
     // eslint-disable-next-line react-hooks/exhaustive-deps

@@ -131,6 +131,13 @@ describe.skipIf(!haveChromium)('the dashboard in a browser', () => {
     await shot('goal-running');
   });
 
+  it('pauses and resumes the goal', async () => {
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.locator('.page-head .badge', { hasText: 'paused' }).waitFor();
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.locator('.page-head .badge', { hasText: 'running' }).waitFor();
+  });
+
   it("follows a running task's live log", async () => {
     await node('api').getByRole('link', { name: /api/ }).first().click();
     await page.getByRole('heading', { name: /api\s+API/ }).waitFor();

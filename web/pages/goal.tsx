@@ -6,7 +6,7 @@ import { TaskTreeView } from '../components/task-tree-view.js';
 import { age, cost, duration, tokens } from '../format.js';
 import { useLiveChanges } from '../live.js';
 import { Link } from '../router.js';
-import { buildTaskTree, countByStatus } from '../task-tree.js';
+import { buildTaskTree } from '../task-tree.js';
 import type { GoalWithTasks } from '../types.js';
 import { useResource } from '../use-resource.js';
 import { useTitle } from '../title.js';
@@ -37,7 +37,6 @@ export function GoalPage({ id }: { id: string }) {
   if (goal.error && !goal.data) return <ErrorNotice error={goal.error} />;
   if (!goal.data) return <Loading what="the goal" />;
   const { goal: g, tasks } = goal.data;
-  const progress = g.progress ?? { total: tasks.filter((t) => t.kind !== 'group').length, by_status: countByStatus(tasks) };
   const tree = buildTaskTree(tasks);
 
   return (
@@ -50,7 +49,7 @@ export function GoalPage({ id }: { id: string }) {
         <StatusBadge status={g.status} />
       </div>
       {g.description && <p class="description">{g.description}</p>}
-      <ProgressBar progress={progress} />
+      <ProgressBar progress={g.progress} />
       <dl class="facts">
         <dt>Repository</dt>
         <dd>

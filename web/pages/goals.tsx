@@ -69,7 +69,7 @@ export function GoalsPage({ status }: { status: string | null }) {
                 <StatusBadge status={goal.status} />
                 <Link href={`/goals/${goal.id}`}>{goal.title}</Link>
               </div>
-              {goal.progress && <ProgressBar progress={goal.progress} />}
+              <ProgressBar progress={goal.progress} />
               <p class="meta">
                 <span>{cost(goal.cost_usd)}</span>
                 <span>

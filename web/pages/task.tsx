@@ -21,12 +21,14 @@ export function TaskPage({ id }: { id: string }) {
     [goalId],
   );
   const runs = useResource((signal) => loadRuns(id, signal), [id]);
-  const diff = useResource((signal) => api<TaskDiff>(`/api/tasks/${encodeURIComponent(id)}/diff`, { signal }), [id]);
+  // The diff changes only when the task moves (a run ends, a rework starts): not on every event of the goal.
+  const diff = useResource((signal) => api<TaskDiff>(`/api/tasks/${encodeURIComponent(id)}/diff`, { signal }), [id, task.data?.status, task.data?.attempt], {
+    keepWhileReloading: true,
+  });
   const reloadAll = () => {
     task.reload();
     goal.reload();
     runs.reload();
-    diff.reload();
   };
   useLiveChanges(goalId ?? undefined, reloadAll);
   useTitle(task.data ? `${task.data.key}: ${task.data.title}` : null);
