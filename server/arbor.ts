@@ -58,10 +58,8 @@ export type RunnerFactory = (deps: {
 }) => SessionRunner;
 
 export async function startArbor(config: Config, logger: Logger, makeRunner: RunnerFactory): Promise<RunningArbor> {
-  // Bundled while the database starts: a second or two of CPU, off the critical path when Postgres is embedded.
-  const bundleStart = performance.now();
-  const dashboard = config.dashboard && config.role !== 'worker' ? bundleDashboard() : null;
-  dashboard?.catch(() => {});
+  // Bundled in the background (a second or two of CPU): the API does not wait for it, dashboard requests do.
+  const dashboard = config.dashboard && config.role !== 'worker' ? bundleInBackground(logger) : undefined;
   const database = await openDatabase(config, logger);
   let http: HttpListener | null = null;
   let notifications: NotificationListener | null = null;
@@ -110,12 +108,8 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
     await loadShippedTemplates(database.db, SHIPPED_TEMPLATES_DIR, config.goals, logger.child({ component: 'templates' }));
 
     if (config.role !== 'worker') {
-      const assets = dashboard ? await dashboard : undefined;
-      if (assets) {
-        logger.info({ ms: Math.round(performance.now() - bundleStart), first_load_bytes: firstLoadBytes(assets) }, 'dashboard bundled');
-      }
       const app = createApp({
-        dashboard: assets,
+        dashboard,
         db: database.db,
         logger,
         config,
@@ -160,4 +154,14 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
     await runStop();
     throw err;
   }
+}
+
+function bundleInBackground(logger: Logger) {
+  const started = performance.now();
+  const bundle = bundleDashboard();
+  bundle.then(
+    (assets) => logger.info({ ms: Math.round(performance.now() - started), first_load_bytes: firstLoadBytes(assets) }, 'dashboard bundled'),
+    (err: unknown) => logger.error({ err }, 'the dashboard failed to build; / answers 503'),
+  );
+  return bundle;
 }

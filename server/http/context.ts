@@ -21,8 +21,8 @@ export interface AppDeps {
   goalPreflight?: GoalPreflight;
   /** Aborted when the server shuts down: long-lived streams end instead of holding the shutdown. */
   shutdown?: AbortSignal;
-  /** The web dashboard, bundled at start; none: `/` is a 404 (ARBOR_DASHBOARD=off, or a test). */
-  dashboard?: DashboardAssets;
+  /** The web dashboard, bundled at start (requests wait while it builds); none: `/` is a 404 (ARBOR_DASHBOARD=off, or a test). */
+  dashboard?: DashboardAssets | Promise<DashboardAssets>;
   /** Why a part this process runs itself is not working (its embedded Postgres is down), or null; `/healthz` reports it. */
   healthProblem?: () => string | null;
 }

@@ -105,6 +105,20 @@ describe('serving it', () => {
   });
 });
 
+describe('while it builds', () => {
+  it('holds requests until the bundle is ready, and answers 503 if it failed', async () => {
+    let finish!: (assets: DashboardAssets) => void;
+    const building = createApp({ db: database.db, logger: createLogger('silent'), config: testConfig(), dashboard: new Promise((resolve) => (finish = resolve)) });
+    const waiting = building.request('/');
+    finish(assets);
+    expect((await waiting).status).toBe(200);
+    const broken = createApp({ db: database.db, logger: createLogger('silent'), config: testConfig(), dashboard: Promise.reject(new Error('syntax error in web/')) });
+    const res = await broken.request('/assets/anything.js');
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: string }).error).toMatch(/failed to build/);
+  });
+});
+
 describe('without it', () => {
   it('leaves / a 404 when the dashboard is off', async () => {
     const bare = createApp({ db: database.db, logger: createLogger('silent'), config: testConfig() });

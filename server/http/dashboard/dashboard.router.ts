@@ -29,13 +29,30 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export function dashboardRouter(assets: DashboardAssets) {
+/**
+ * `bundle` may still be building when the server starts listening: the first
+ * requests wait for it, so bundling adds nothing to the time until the API answers.
+ */
+export function dashboardRouter(bundle: DashboardAssets | Promise<DashboardAssets>) {
   const router = new Hono<AppEnv>();
+  const ready = Promise.resolve(bundle);
+  // Failing requests say so; the failure itself is logged by whoever built the bundle.
+  ready.catch(() => {});
+  const assetsOr503 = async (c: Context<AppEnv>) =>
+    ready.then(
+      (assets) => ({ assets, failed: null }),
+      () => ({ assets: null, failed: errorResponse(c, 503, 'the dashboard failed to build; the server log says why') }),
+    );
 
   for (const page of PAGES) {
-    router.get(page, (c) => send(c, assets.shell, 'no-cache'));
+    router.get(page, async (c) => {
+      const { assets, failed } = await assetsOr503(c);
+      return failed ?? send(c, assets.shell, 'no-cache');
+    });
   }
-  router.get('/assets/:file', (c) => {
+  router.get('/assets/:file', async (c) => {
+    const { assets, failed } = await assetsOr503(c);
+    if (failed) return failed;
     const file = assets.files.get(c.req.param('file'));
     if (!file) return errorResponse(c, 404, `no dashboard asset ${c.req.param('file')}; reload the page for the current build`);
     return send(c, file, 'public, max-age=31536000, immutable');
