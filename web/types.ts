@@ -77,6 +77,7 @@ export interface Run {
   session_id: string;
   attempt: number;
   prompt: string;
+  base_sha?: string | null;
   log_from_seq: number | null;
   log_to_seq: number | null;
   started_at: string;
@@ -112,9 +113,11 @@ export interface TaskDiff {
   branch: string | null;
   base_sha: string | null;
   head_sha: string | null;
-  files: { path: string; status: 'added' | 'modified' | 'deleted' | 'renamed'; additions: number; deletions: number }[];
+  files: { path: string; old_path?: string | null; status: string; additions: number; deletions: number; binary?: boolean }[];
   patch: string;
   truncated: boolean;
+  /** Why there is no diff although there is a branch. */
+  note?: string | null;
 }
 
 export interface Signal {

@@ -32,6 +32,7 @@ function lineClass(line: string): string {
 export function DiffView({ diff }: { diff: TaskDiff }) {
   const [all, setAll] = useState(false);
   if (!diff.branch) return <p class="muted">No branch yet: the task has not run.</p>;
+  if (diff.note) return <p class="muted">{diff.note}</p>;
   if (diff.files.length === 0 && diff.patch === '') return <p class="muted">No changes on <code>{diff.branch}</code>.</p>;
   const files = splitPatch(diff.patch);
   let budget = all ? Number.POSITIVE_INFINITY : SHOWN_LINES;
@@ -64,9 +65,14 @@ export function DiffView({ diff }: { diff: TaskDiff }) {
           {diff.files.map((f) => (
             <tr key={f.path}>
               <td>
+                {f.old_path && f.old_path !== f.path && (
+                  <>
+                    <code>{f.old_path}</code> →{' '}
+                  </>
+                )}
                 <code>{f.path}</code>
               </td>
-              <td>{f.status}</td>
+              <td>{f.binary ? `${f.status}, binary` : f.status}</td>
               <td class="add-count">+{f.additions}</td>
               <td class="del-count">−{f.deletions}</td>
             </tr>
