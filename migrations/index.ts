@@ -7,6 +7,7 @@ import * as sessionUsageTotals from './0005_session_usage_totals.js';
 import * as goalLanes from './0006_goal_lanes.js';
 import * as gateBinding from './0008_gate_binding.js';
 import * as templatesAndTriggers from './0009_templates_and_triggers.js';
+import * as taskRuns from './0010_task_runs.js';
 
 /**
  * The migrations in order. A static list rather than a directory scan: it works
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0006_goal_lanes': goalLanes,
   '0008_gate_binding': gateBinding,
   '0009_templates_and_triggers': templatesAndTriggers,
+  '0010_task_runs': taskRuns,
 };

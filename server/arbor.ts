@@ -117,6 +117,7 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
         shutdown: shuttingDown.signal,
         healthProblem: database.problem,
         goalPreflight: runner.preflight,
+        taskDiffs: runner.diffs,
       });
       http = await listenHttp(app.fetch, config.http.host, config.http.port);
       url = http.url;

@@ -207,6 +207,24 @@ export interface Database {
   templates: TemplatesTable;
   triggers: TriggersTable;
   triggerRuns: TriggerRunsTable;
+  taskRuns: TaskRunsTable;
+}
+
+export type TaskRunOutcome = 'succeeded' | 'failed' | 'blocked' | 'interrupted';
+
+export interface TaskRunsTable {
+  id: string;
+  taskId: string;
+  sessionId: string;
+  attempt: number;
+  prompt: string;
+  baseSha: string | null;
+  logFromSeq: BigIntColumn;
+  logToSeq: NullableBigInt;
+  startedAt: Timestamp;
+  endedAt: NullableTimestamp;
+  outcome: TaskRunOutcome | null;
+  error: string | null;
 }
 
 export interface TemplatesTable {

@@ -24,6 +24,7 @@ export function withPullRequests(
 ): SessionRunner {
   return {
     preflight: inner.preflight,
+    diffs: inner.diffs,
     start: inner.start?.bind(inner),
     recoverOrphans: inner.recoverOrphans?.bind(inner),
     stop: inner.stop?.bind(inner),

@@ -2,6 +2,7 @@ import type { RouteConfig, RouteHandler } from '@hono/zod-openapi';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import type { NotificationListener } from '../db/notification-listener.js';
+import type { TaskDiffReader } from '../domain/task-diff.js';
 import type { Logger } from '../logger.js';
 import type { DashboardAssets } from './dashboard/dashboard-assets.js';
 import type { GoalPreflight } from '../orchestrator/session-runner.js';
@@ -19,6 +20,8 @@ export interface AppDeps {
    * that need nothing of the machine, as in scheduling tests).
    */
   goalPreflight?: GoalPreflight;
+  /** Renders a task's branch as a diff (the session runner's, which knows where repositories are); none: diffs are unavailable. */
+  taskDiffs?: TaskDiffReader;
   /** Aborted when the server shuts down: long-lived streams end instead of holding the shutdown. */
   shutdown?: AbortSignal;
   /** The web dashboard, bundled at start (requests wait while it builds); none: `/` is a 404 (ARBOR_DASHBOARD=off, or a test). */

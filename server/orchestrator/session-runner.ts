@@ -1,4 +1,5 @@
 import type { AgentName } from '../domain/states.js';
+import type { TaskDiffReader } from '../domain/task-diff.js';
 import type { TaskOutcome } from '../domain/task-rules.js';
 import type { Goal } from '../store/goals.js';
 import type { Task } from '../store/tasks.js';
@@ -30,6 +31,8 @@ export interface SessionRunner {
    * after a failed start (to tell a failure that cannot heal). None: it needs nothing.
    */
   preflight?: GoalPreflight;
+  /** Renders a task's work as a diff from git, in the repositories this runner works in. None: diffs are not available. */
+  diffs?: TaskDiffReader;
   /** Before the first run: clean up what a previous process left (stale worktrees). */
   start?(): Promise<void>;
   /**

@@ -10,6 +10,7 @@ import type { TaskResult } from '../domain/task-rules.js';
 import { readReportedPullRequest } from '../store/pull-requests.js';
 import { releasePortBlock, takePortBlock } from '../store/port-blocks.js';
 import { conversationTotalsOf, markSessionRunning, readAgentReport } from '../store/sessions.js';
+import { startTaskRun } from '../store/task-runs.js';
 import { getTaskContext } from '../store/tasks.js';
 import { childEnvironment, startAgentProcess, type ProcessEnd } from './agent-process.js';
 import type { McpLaunch } from './agents/index.js';
@@ -46,6 +47,9 @@ export async function launchAgent(ctx: LaunchContext, run: AgentRunRequest): Pro
     talkBack: agent.usesMcp ? 'mcp' : 'rest',
     ...(continuing ? { continuing } : {}),
   });
+  // The run on record (for the dashboard) before it writes a line: the prompt as the agent gets it, where it starts from.
+  const baseSha = await deps.worktrees.head(cwd).catch(() => null);
+  await ctx.persist(() => startTaskRun(deps.db, { id: randomUUID(), taskId: task.id, sessionId: session.id, attempt: assignment.attempt, prompt, baseSha }));
   const log = new SessionLog(deps.db, session.id, { maxLines: settings.logMaxLines, logger: deps.logger });
   for (const note of notes ?? []) log.push('event', note);
   const parser = agent.parser();

@@ -7,6 +7,7 @@ import type { GoalPreflight, GoalRequirements, SessionAssignment, SessionRunner 
 import { releaseFinishedLanes } from '../store/goal-lanes.js';
 import { getGoal, setGoalBranch } from '../store/goals.js';
 import { releasePortBlocksOf } from '../store/port-blocks.js';
+import { endTaskRun, interruptSessionRuns } from '../store/task-runs.js';
 import {
   endFinishedPinnedSessions,
   findOrphanedSessions,
@@ -23,6 +24,9 @@ import { GoalRepos, type GoalRepo } from './goal-repo.js';
 import { runPinned } from './pinned-lane.js';
 import { NO_RUN, describe, type AgentRunEnd, type AgentRunRequest, type Goal, type RunnerContext, type SessionRunnerDeps, type SessionSettings } from './runner-context.js';
 import { runSpawned } from './spawned-run.js';
+import { createGit } from './git-command.js';
+import { createTaskDiffReader } from './task-diff.js';
+import type { TaskDiffReader } from '../domain/task-diff.js';
 
 export type { SessionRunnerDeps, SessionSettings } from './runner-context.js';
 
@@ -41,6 +45,8 @@ const ORPHAN_AFTER_MS = 30_000;
 export class AgentSessionRunner implements SessionRunner, RunnerContext {
   readonly host = os.hostname();
   readonly repos: GoalRepos;
+  /** Diffs of tasks' work, read as the agents' user like all of the sessions' git. */
+  readonly diffs: TaskDiffReader;
   private readonly live = new Map<string, LiveRun>();
   private watchTimer: NodeJS.Timeout | null = null;
 
@@ -49,6 +55,11 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
     readonly settings: SessionSettings,
   ) {
     this.repos = new GoalRepos(deps.worktrees, deps.mirrors ?? null);
+    this.diffs = createTaskDiffReader({
+      db: deps.db,
+      git: createGit(settings.baseEnv, { user: settings.agentUser ?? null }),
+      localPath: (repo) => this.repos.localPath(repo),
+    });
   }
 
   get preflight(): GoalPreflight | undefined {
@@ -70,11 +81,12 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
   async run(assignment: SessionAssignment): Promise<TaskOutcome> {
     const { task, goal } = assignment;
     const agent = this.deps.agentFor((task.agent ?? goal.agent) as AgentName);
-    if (task.route === 'pinned') {
-      // The whole pinned run holds the goal's lane (in the database): merges of spawned work wait for it.
-      return runPinned(this, assignment, agent);
-    }
-    return runSpawned(this, assignment, agent);
+    // The whole pinned run holds the goal's lane (in the database): merges of spawned work wait for it.
+    const outcome = task.route === 'pinned' ? await runPinned(this, assignment, agent) : await runSpawned(this, assignment, agent);
+    // Here, not where the agent exits: a merge that conflicts after a clean exit still blocks the task.
+    const error = outcome.kind === 'failed' ? outcome.error : outcome.kind === 'blocked' ? outcome.reason : null;
+    await this.persist(() => endTaskRun(this.deps.db, { taskId: task.id, attempt: assignment.attempt }, { outcome: outcome.kind, error }));
+    return outcome;
   }
 
   runAgent(run: AgentRunRequest): Promise<AgentRunEnd> {
@@ -186,6 +198,7 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
       }
     }
     await this.persist(() => recordSessionRunEnd(this.deps.db, session.id, { ...NO_RUN, status: 'ended', endReason: reason }));
+    await this.persist(() => interruptSessionRuns(this.deps.db, session.id, reason));
   }
 
   /**

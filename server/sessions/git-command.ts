@@ -20,6 +20,8 @@ export interface GitResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** stdout reached `maxStdoutBytes`: what is here is its beginning, and git was ended. */
+  truncated?: boolean;
 }
 
 /** A git command that exited non-zero where success was required. */
@@ -56,6 +58,8 @@ export interface RunGitOptions {
   config?: readonly string[];
   /** Ends git (and rejects) when it has not finished within this long: for commands that reach a remote. */
   timeoutMs?: number;
+  /** Keeps at most this much of stdout and then ends git: the result says `truncated` (for output that may be huge, such as a patch). */
+  maxStdoutBytes?: number;
 }
 
 /** `git worktree list --porcelain`, one entry per worktree; the first is the main one. */
@@ -169,6 +173,8 @@ function spawnGit(
     const child = spawn('git', argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], ...(user ? { uid: user.uid, gid: user.gid } : {}) });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
+    let stdoutBytes = 0;
+    let truncated = false;
     let settled = false;
     let stuck = false;
     let killTimer: NodeJS.Timeout | undefined;
@@ -217,11 +223,22 @@ function spawnGit(
           code: code ?? (signal !== null ? 128 + (constants.signals[signal] ?? 0) : 128),
           stdout: Buffer.concat(stdout).toString('utf8'),
           stderr: Buffer.concat(stderr).toString('utf8'),
+          ...(truncated ? { truncated } : {}),
         });
       });
 
     child.stdout.on('data', (chunk: Buffer) => {
+      if (truncated) return;
+      const room = (options.maxStdoutBytes ?? Number.POSITIVE_INFINITY) - stdoutBytes;
+      if (chunk.length > room) {
+        // Enough read: the rest is not wanted, and git need not produce it.
+        truncated = true;
+        stdout.push(chunk.subarray(0, room));
+        child.kill('SIGTERM');
+        return;
+      }
       stdout.push(chunk);
+      stdoutBytes += chunk.length;
       progress();
     });
     child.stderr.on('data', (chunk: Buffer) => {

@@ -291,6 +291,11 @@ export class WorktreeManager {
     return [...new Set(out.split('\n').map((line) => line.trim()).filter((line) => line !== ''))];
   }
 
+  /** The commit the worktree's HEAD is at; null if it has none. */
+  head(worktree: string): Promise<string | null> {
+    return this.git.resolveCommit(worktree, 'HEAD');
+  }
+
   /**
    * Commits all uncommitted work (tracked changes and untracked files, .gitignore respected);
    * returns the new sha, or null if clean. The commit is Arbor's (see ARBOR_IDENTITY), and

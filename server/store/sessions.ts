@@ -223,7 +223,13 @@ export async function listSessions(
 ): Promise<SessionWithTaskKey[]> {
   let query = sessionsWithTaskKey(db).orderBy('sessions.createdAt', 'desc').orderBy('sessions.id', 'desc').limit(options.limit);
   if (options.goalId) query = query.where('sessions.goalId', '=', options.goalId);
-  if (options.taskId) query = query.where('sessions.taskId', '=', options.taskId);
+  if (options.taskId) {
+    const taskId = options.taskId;
+    // A pinned session moves on to other tasks: its runs remember which tasks it ran.
+    query = query.where((eb) =>
+      eb.or([eb('sessions.taskId', '=', taskId), eb('sessions.id', 'in', eb.selectFrom('taskRuns').select('taskRuns.sessionId').where('taskRuns.taskId', '=', taskId))]),
+    );
+  }
   if (options.before) query = query.where('sessions.createdAt', '<', options.before);
   return query.execute();
 }

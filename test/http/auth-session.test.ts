@@ -1,4 +1,7 @@
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../server/http/app.js';
+import { createLogger } from '../../server/logger.js';
 import { sessionCookies } from '../../server/http/auth-session/session-cookie.js';
 import { appendSessionLogs } from '../../server/store/sessions.js';
 import { call, designGoal, rowCounts, testApp, testConfig } from '../support/app.js';
@@ -115,6 +118,26 @@ describe('signing in with ARBOR_API_TOKEN set', () => {
     const res = await call(app, 'DELETE', '/api/auth/session');
     expect(res.status).toBe(204);
     expect(res.headers.get('set-cookie')).toMatch(/^arbor_session=; Max-Age=0; Path=\/; HttpOnly; SameSite=Strict/);
+  });
+});
+
+describe('the log', () => {
+  it('never holds the token, the cookie or the CSRF token, even with everything logged', async () => {
+    let written = '';
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        written += String(chunk);
+        done();
+      },
+    });
+    const logged = createApp({ db: database.db, logger: createLogger('trace', sink as never), config: testConfig({ auth: { apiToken: API_TOKEN } }) });
+    const { cookie, csrf } = await signIn(logged as typeof app);
+    await call(logged as typeof app, 'GET', '/api/goals', undefined, { cookie });
+    await call(logged as typeof app, 'POST', '/api/goals', designGoal(), { cookie });
+    createLogger('info', sink as never).info({ headers: { cookie, 'set-cookie': cookie }, cookie }, 'a stray object');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(written).toContain('a stray object');
+    for (const secret of [API_TOKEN, cookie.split('=')[1]!, csrf]) expect(written).not.toContain(secret);
   });
 });
 
