@@ -28,6 +28,8 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY tsconfig.json ./
 COPY migrations ./migrations
 COPY server ./server
+# The dashboard's source: bundled in memory when Arbor starts (esbuild is a dependency).
+COPY web ./web
 
 # Arbor runs as root so that it can start agents as `node` (ARBOR_AGENT_USER):
 # agents run code an AI wrote, and as another user they cannot read Arbor's

@@ -3,7 +3,9 @@ import { NotificationListener } from './db/notification-listener.js';
 import { openDatabase, type ReadyDatabase } from './database-setup.js';
 import { createGithubClient } from './github/github-client.js';
 import { withPullRequests } from './github/pull-request-runner.js';
+import { bundleDashboard } from './dashboard-bundle.js';
 import { createApp } from './http/app.js';
+import { firstLoadBytes } from './http/dashboard/dashboard-assets.js';
 import { listenHttp, type HttpListener } from './http/listener.js';
 import type { Logger } from './logger.js';
 import { Notifier } from './notifications/notifier.js';
@@ -60,6 +62,8 @@ export type RunnerFactory = (deps: {
 }) => SessionRunner;
 
 export async function startArbor(config: Config, logger: Logger, makeRunner: RunnerFactory): Promise<RunningArbor> {
+  // Bundled in the background (a second or two of CPU): the API does not wait for it, dashboard requests do.
+  const dashboard = config.dashboard && config.role !== 'worker' ? bundleInBackground(logger) : undefined;
   const database = await openDatabase(config, logger);
   let http: HttpListener | null = null;
   let notifications: NotificationListener | null = null;
@@ -118,6 +122,7 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
 
     if (config.role !== 'worker') {
       const app = createApp({
+        dashboard,
         db: database.db,
         logger,
         config,
@@ -186,4 +191,14 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
     await runStop();
     throw err;
   }
+}
+
+function bundleInBackground(logger: Logger) {
+  const started = performance.now();
+  const bundle = bundleDashboard();
+  bundle.then(
+    (assets) => logger.info({ ms: Math.round(performance.now() - started), first_load_bytes: firstLoadBytes(assets) }, 'dashboard bundled'),
+    (err: unknown) => logger.error({ err }, 'the dashboard failed to build; / answers 503'),
+  );
+  return bundle;
 }

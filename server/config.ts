@@ -70,6 +70,7 @@ export const envSchema = z.object({
   ARBOR_MAX_TREE_DEPTH: int(1, 256).default(32),
   ARBOR_DB_POOL_SIZE: int(1, 200).default(10),
   ARBOR_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  ARBOR_DASHBOARD: z.enum(['on', 'off']).default('on'),
   ARBOR_MAX_SESSIONS: int(1, 10_000).default(8),
   ARBOR_LEASE_MS: int(1000, 3_600_000).default(30_000),
   ARBOR_POLL_INTERVAL_MS: int(10, 60_000).default(1000),
@@ -128,6 +129,8 @@ export interface Config {
   /** `api` serves HTTP only, `worker` runs the orchestrator only; `all` both. */
   role: 'all' | 'api' | 'worker';
   http: { host: string; port: number; bodyLimitBytes: number };
+  /** Serve the web dashboard at `/` (bundled once at start); off: `/` is a 404 and nothing is bundled. */
+  dashboard: boolean;
   orchestrator: {
     maxSessions: number;
     leaseMs: number;
@@ -220,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     instanceId: e.ARBOR_INSTANCE_ID ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     role: e.ARBOR_ROLE,
     http: { host: e.HOST, port: e.PORT, bodyLimitBytes: e.ARBOR_BODY_LIMIT_BYTES },
+    dashboard: e.ARBOR_DASHBOARD === 'on',
     orchestrator: {
       maxSessions: e.ARBOR_MAX_SESSIONS,
       leaseMs: e.ARBOR_LEASE_MS,

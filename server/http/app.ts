@@ -7,6 +7,7 @@ import { authenticate } from './auth.js';
 import { authSessionRouter } from './auth-session/auth-session.router.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { errorResponse, handleError, validationHook } from './errors.js';
+import { dashboardRouter } from './dashboard/dashboard.router.js';
 import { eventsRouter } from './events/events.router.js';
 import { goalsRouter } from './goals/goals.router.js';
 import { healthRouter } from './health.router.js';
@@ -57,6 +58,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', templatesRouter(deps));
   app.route('/', triggersRouter(deps));
   app.all('/mcp', mcpEndpoint(deps));
+  if (deps.dashboard) app.route('/', dashboardRouter(deps.dashboard));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'cookie', { type: 'apiKey', in: 'cookie', name: 'arbor_session' });

@@ -5,6 +5,7 @@ import type { Db } from '../db/database.js';
 import type { NotificationListener } from '../db/notification-listener.js';
 import type { TaskDiffReader } from '../domain/task-diff.js';
 import type { Logger } from '../logger.js';
+import type { DashboardAssets } from './dashboard/dashboard-assets.js';
 import type { GoalPreflight } from '../orchestrator/session-runner.js';
 
 /** What the HTTP layer is built from; a test passes its own database and settings. */
@@ -25,6 +26,8 @@ export interface AppDeps {
   taskDiffs?: TaskDiffReader;
   /** Aborted when the server shuts down: long-lived streams end instead of holding the shutdown. */
   shutdown?: AbortSignal;
+  /** The web dashboard, bundled at start (requests wait while it builds); none: `/` is a 404 (ARBOR_DASHBOARD=off, or a test). */
+  dashboard?: DashboardAssets | Promise<DashboardAssets>;
   /** Why a part this process runs itself is not working (its embedded Postgres is down), or null; `/healthz` reports it. */
   healthProblem?: () => string | null;
   /** The process's metrics registry (domain series included), which /metrics serves; none: the app makes its own. */

@@ -85,6 +85,8 @@ export function launchServer(options: StartServerOptions): LaunchedServer {
     LOG_LEVEL: 'info',
     // Tests that stop a server mid-run want it stopped now; the drain has a test of its own.
     ARBOR_SHUTDOWN_DRAIN_S: '0',
+    // Bundling the dashboard costs every start a second or more of CPU; its own tests turn it on.
+    ARBOR_DASHBOARD: 'off',
     ...options.env,
   });
 
