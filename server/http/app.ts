@@ -25,6 +25,9 @@ import { webhooksRouter } from './webhooks/webhooks.router.js';
  * The HTTP app, built from its dependencies: no module-level state, so a test
  * builds one per database and several can live in one process.
  */
+/** Either the bearer token or the dashboard's sign-in cookie (POST /api/auth/session). */
+const SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }, { cookie: [] }];
+
 export function createApp(deps: AppDeps) {
   const metrics = createHttpMetrics(deps.metricsRegistry);
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -67,7 +70,7 @@ export function createApp(deps: AppDeps) {
     info: { title: 'Arbor', version: '0.1.0', description: 'Runs coding agents against a goal tree.' },
     servers: [{ url: serverUrl(deps.config, c.req.url) }],
     // The sign-in cookie (POST /api/auth/session) stands for the bearer token; writes with it need X-Arbor-CSRF.
-    security: [{ bearer: [] }, { cookie: [] }],
+    security: SECURITY,
   }));
 
   app.notFound((c) => errorResponse(c, 404, `no route for ${c.req.method} ${c.req.path}`));
