@@ -1,4 +1,26 @@
 export interface paths {
+    "/api/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the API needs a sign-in, and whether this browser has one */
+        get: operations["getAuthSession"];
+        put?: never;
+        /**
+         * Sign in with the API token: sets the HttpOnly `arbor_session` cookie, which the API and its event streams accept
+         * @description Writes made with the cookie (POST, PUT, PATCH, DELETE) must carry `X-Arbor-CSRF: <csrf_token>`. A wrong token is 401; with no ARBOR_API_TOKEN configured there is nothing to sign in to: 409.
+         */
+        post: operations["createAuthSession"];
+        /** Sign out: clears the cookie */
+        delete: operations["deleteAuthSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/goals": {
         parameters: {
             query?: never;
@@ -224,6 +246,43 @@ export interface paths {
         put?: never;
         /** Reject a task in review: the work it reviews runs again with the feedback in its prompt */
         post: operations["rejectTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A task's agent runs, oldest first: each attempt or rework, its prompt, its stretch of the session log and how it ended */
+        get: operations["listTaskRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The task's branch against where it started, rendered from git
+         * @description A spawned task: its branch (or, once merged and deleted, the head its run recorded) against the commit its session started from. A pinned task: the goal branch from where its first run started to the head it recorded. No run yet: no branch, no files. The patch is cut at 1 MiB (`truncated`).
+         */
+        get: operations["getTaskDiff"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -497,6 +556,30 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        SignInState: {
+            /** @description ARBOR_API_TOKEN is set: the API needs a token or a sign-in */
+            auth_required: boolean;
+            /** @description the request carries a valid sign-in cookie (always false when no sign-in is required) */
+            signed_in: boolean;
+            /** @description the sign-in's CSRF token, or null when not signed in */
+            csrf_token: string | null;
+        };
+        Error: {
+            /** @example goal not found */
+            error: string;
+            details?: unknown;
+            request_id: string;
+        };
+        SignedIn: {
+            /** @description send as the X-Arbor-CSRF header on every write made with the cookie */
+            csrf_token: string;
+            /** @description when the sign-in ends */
+            expires_at: string;
+        };
+        SignIn: {
+            /** @description the value of ARBOR_API_TOKEN */
+            token: string;
+        };
         GoalWithTasks: {
             goal: components["schemas"]["Goal"];
             tasks: components["schemas"]["Task"][];
@@ -661,12 +744,6 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        Error: {
-            /** @example goal not found */
-            error: string;
-            details?: unknown;
-            request_id: string;
-        };
         CreateGoal: {
             title: string;
             description?: string;
@@ -728,13 +805,89 @@ export interface components {
             };
         };
         GoalPage: {
-            goals: components["schemas"]["Goal"][];
+            goals: components["schemas"]["GoalWithProgress"][];
             next_cursor: string | null;
+        };
+        GoalWithProgress: components["schemas"]["Goal"] & {
+            progress: components["schemas"]["GoalProgress"];
+        };
+        GoalProgress: {
+            /** @description the goal's tasks, groups not counted */
+            total: number;
+            /** @description those tasks by status; every status present */
+            by_status: {
+                pending?: number;
+                running?: number;
+                waiting?: number;
+                review?: number;
+                succeeded?: number;
+                failed?: number;
+                blocked?: number;
+                skipped?: number;
+                cancelled?: number;
+            };
+        };
+        GoalDetail: {
+            goal: components["schemas"]["GoalWithProgress"];
+            tasks: components["schemas"]["Task"][];
         };
         AddSubtasks: {
             tasks: components["schemas"]["TaskSpec"][];
             /** @enum {string} */
             children_mode?: "sequential" | "parallel";
+        };
+        TaskRuns: {
+            runs: components["schemas"]["TaskRun"][];
+        };
+        TaskRun: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            task_id: string;
+            /** Format: uuid */
+            session_id: string;
+            attempt: number;
+            /** @description the prompt the agent got, exactly */
+            prompt: string;
+            /** @description the commit the run's worktree stood at when it started */
+            base_sha: string | null;
+            /** @description the first seq of this run's lines in its session's log */
+            log_from_seq: number;
+            /** @description the last seq of its lines; null while it runs */
+            log_to_seq: number | null;
+            started_at: string;
+            ended_at: string | null;
+            /**
+             * @description null while it runs
+             * @enum {string|null}
+             */
+            outcome: "succeeded" | "failed" | "blocked" | "interrupted" | null;
+            /** @description why it failed or was blocked */
+            error: string | null;
+        };
+        TaskDiff: {
+            /** @description the task's branch (a pinned task's is the goal branch); null before its first run */
+            branch: string | null;
+            /** @description where the task started */
+            base_sha: string | null;
+            head_sha: string | null;
+            files: components["schemas"]["DiffFile"][];
+            /** @description unified diff of head against base */
+            patch: string;
+            /** @description the patch was cut at 1 MiB (files are complete) */
+            truncated: boolean;
+            /** @description why there is no diff although there is a branch; else null */
+            note: string | null;
+        };
+        DiffFile: {
+            path: string;
+            /** @description for a rename, the path before */
+            old_path: string | null;
+            /** @enum {string} */
+            status: "added" | "modified" | "deleted" | "renamed";
+            additions: number;
+            deletions: number;
+            binary: boolean;
         };
         EventPage: {
             events: components["schemas"]["Event"][];
@@ -804,6 +957,12 @@ export interface components {
             started_at: string | null;
             ended_at: string | null;
         };
+        SessionLogPage: {
+            lines: components["schemas"]["SessionLogLine"][];
+            next_after: number;
+            /** @description pass as before_seq for the page before this one; null when no older line is stored */
+            next_before: number | null;
+        };
         SessionLogLine: {
             seq: number;
             /** @enum {string} */
@@ -851,7 +1010,17 @@ export interface components {
             source: "api" | "github" | "task";
             /** @description gates this signal matched, including gates that applied it when they opened later */
             matched_task_ids: string[];
+            /** @description those gates, named (a gate whose goal was deleted is left out) */
+            matched: components["schemas"]["MatchedGate"][];
             received_at: string;
+        };
+        MatchedGate: {
+            /** Format: uuid */
+            task_id: string;
+            task_key: string;
+            /** Format: uuid */
+            goal_id: string;
+            goal_title: string;
         };
         WebhookSignals: {
             signals: {
@@ -999,6 +1168,203 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getAuthSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the sign-in state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInState"];
+                };
+            };
+            /** @description the query or a header holds text that cannot be stored (NUL, a lone surrogate) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the token may not call this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the request has the wrong shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createAuthSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignIn"];
+            };
+        };
+        responses: {
+            /** @description signed in; the cookie is set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedIn"];
+                };
+            };
+            /** @description the body is not valid UTF-8 JSON, or the query holds text that cannot be stored */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the token may not call this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the transition is not allowed in the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the request has the wrong shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteAuthSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description signed out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the query or a header holds text that cannot be stored (NUL, a lone surrogate) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the token may not call this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the request has the wrong shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listGoals: {
         parameters: {
             query?: {
@@ -1148,13 +1514,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the goal */
+            /** @description the goal, with its progress */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GoalWithTasks"];
+                    "application/json": components["schemas"]["GoalDetail"];
                 };
             };
             /** @description the query or a header holds text that cannot be stored (NUL, a lone surrogate) */
@@ -2287,6 +2653,140 @@ export interface operations {
             };
         };
     };
+    listTaskRuns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskRuns"];
+                };
+            };
+            /** @description the query or a header holds text that cannot be stored (NUL, a lone surrogate) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the token may not call this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the request has the wrong shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTaskDiff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the diff */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskDiff"];
+                };
+            };
+            /** @description the query or a header holds text that cannot be stored (NUL, a lone surrogate) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the token may not call this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the request has the wrong shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listEvents: {
         parameters: {
             query?: {
@@ -2376,6 +2876,8 @@ export interface operations {
         parameters: {
             query?: {
                 goal_id?: string;
+                /** @description only the sessions that ran this task */
+                task_id?: string;
                 limit?: number;
             };
             header?: never;
@@ -2505,6 +3007,8 @@ export interface operations {
             query?: {
                 /** @description return lines with a larger seq (0 is the marker of dropped lines) */
                 after?: number | null;
+                /** @description page backwards: the `limit` lines just before this seq (and after `after`), oldest first; JSON only */
+                before_seq?: number | null;
                 limit?: number;
             };
             header?: never;
@@ -2521,10 +3025,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        lines: components["schemas"]["SessionLogLine"][];
-                        next_after: number;
-                    };
+                    "application/json": components["schemas"]["SessionLogPage"];
                     "text/event-stream": string;
                 };
             };
