@@ -297,8 +297,8 @@ function watchGc(): { report(worlds: World[]): void } {
 }
 
 /**
- * BENCH_PROFILE=1: the plan of the resolver's gate lookup (lockWaitingGates'
- * query) for the keys of a signal that matches one of the other gates, in a
+ * BENCH_PROFILE=1: the plan of the resolver's gate lookup (the gate query inside
+ * arbor_signal_arrive, migration 0013) for the keys of a signal that matches one of the other gates, in a
  * transaction that is rolled back.
  */
 async function explainLookup(world: World): Promise<void> {
