@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { untilDatabaseAnswers } from '../db/availability.js';
 import type { AgentName } from '../domain/states.js';
+import type { TaskDiffReader } from '../domain/task-diff.js';
 import type { TaskOutcome } from '../domain/task-rules.js';
 import type { GoalPreflight, GoalRequirements, SessionAssignment, SessionRunner } from '../orchestrator/session-runner.js';
 import { releaseFinishedLanes } from '../store/goal-lanes.js';
@@ -20,13 +21,12 @@ import {
 import { endOrphanGroup } from './agent-process.js';
 import { launchAgent, type LiveRun } from './agent-launch.js';
 import type { AgentAdapter } from './agents/index.js';
+import { createGit } from './git-command.js';
 import { GoalRepos, type GoalRepo } from './goal-repo.js';
 import { runPinned } from './pinned-lane.js';
 import { NO_RUN, describe, type AgentRunEnd, type AgentRunRequest, type Goal, type RunnerContext, type SessionRunnerDeps, type SessionSettings } from './runner-context.js';
 import { runSpawned } from './spawned-run.js';
-import { createGit } from './git-command.js';
 import { createTaskDiffReader } from './task-diff.js';
-import type { TaskDiffReader } from '../domain/task-diff.js';
 
 export type { SessionRunnerDeps, SessionSettings } from './runner-context.js';
 
