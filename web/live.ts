@@ -7,11 +7,8 @@ export const EVENT_TYPES = [
   'task.status_changed',
   'task.subtasks_added',
   'task.pull_request_reported',
-  'task.run_started',
-  'task.run_ended',
   'session.started',
   'session.stop_requested',
-  'session.ended',
   'signal.received',
 ] as const;
 

@@ -218,7 +218,12 @@ describe.skipIf(!haveChromium)('the dashboard in a browser', () => {
     const approve = page.getByRole('button', { name: 'Approve' });
     await approve.waitFor();
     await expectWithinViewport(page, approve);
-    await approve.click();
+    // By keyboard: from the comment field, Tab reaches Approve, which shows its focus; Enter approves.
+    await page.getByLabel('Comment (optional)').fill('Looks good');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate<string | undefined>('document.activeElement?.textContent')).toBe('Approve');
+    expect(await page.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
+    await page.keyboard.press('Enter');
     await page.locator('.page-head .badge', { hasText: 'succeeded' }).waitFor();
     await page.getByRole('navigation', { name: 'breadcrumb' }).getByRole('link', { name: 'Add dark mode' }).click();
     await page.locator('.page-head .badge', { hasText: 'succeeded' }).waitFor({ timeout: 30_000 });

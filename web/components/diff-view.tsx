@@ -90,9 +90,9 @@ export function DiffView({ diff }: { diff: TaskDiff }) {
             </h3>
             <pre tabIndex={0}>
               {shown.map((line, j) => (
+                // Block spans break the lines themselves; an empty line keeps its height.
                 <span key={j} class={`diff-line ${lineClass(line)}`}>
-                  {line}
-                  {'\n'}
+                  {line || ' '}
                 </span>
               ))}
             </pre>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiFailure } from '../api.js';
+import { api } from '../api.js';
 import { DiffView } from '../components/diff-view.js';
 import { LogView } from '../components/log-view.js';
 import { ErrorNotice, Loading } from '../components/notice.js';
@@ -20,7 +20,7 @@ export function TaskPage({ id }: { id: string }) {
     (signal) => (goalId ? api<GoalWithTasks>(`/api/goals/${goalId}`, { signal }) : Promise.resolve(null)),
     [goalId],
   );
-  const runs = useResource((signal) => loadRuns(id, signal), [id]);
+  const runs = useResource(async (signal) => (await api<{ runs: Run[] }>(`/api/tasks/${encodeURIComponent(id)}/runs`, { signal })).runs, [id]);
   // The diff changes only when the task moves (a run ends, a rework starts): not on every event of the goal.
   const diff = useResource((signal) => api<TaskDiff>(`/api/tasks/${encodeURIComponent(id)}/diff`, { signal }), [id, task.data?.status, task.data?.attempt], {
     keepWhileReloading: true,
@@ -158,25 +158,6 @@ export function TaskPage({ id }: { id: string }) {
       )}
     </>
   );
-}
-
-/** A task's runs; a server without the runs route gets one run made from the task's session. */
-async function loadRuns(taskId: string, signal: AbortSignal): Promise<Run[]> {
-  try {
-    return (await api<{ runs: Run[] }>(`/api/tasks/${encodeURIComponent(taskId)}/runs`, { signal })).runs;
-  } catch (err) {
-    if (!(err instanceof ApiFailure) || err.status !== 404) throw err;
-    const task = await api<Task>(`/api/tasks/${encodeURIComponent(taskId)}`, { signal });
-    if (!task.session_id) return [];
-    const running = task.status === 'running';
-    return [
-      {
-        id: task.session_id, task_id: task.id, session_id: task.session_id, attempt: task.attempt, prompt: '',
-        log_from_seq: null, log_to_seq: null, started_at: task.started_at ?? task.created_at,
-        ended_at: running ? null : task.finished_at ?? task.updated_at, outcome: running ? null : task.status, error: task.error,
-      },
-    ];
-  }
 }
 
 function ResultView({ result }: { result: unknown }) {
