@@ -1,4 +1,4 @@
-import { ArborApiError, followSessionLog, ok, type LogLine, type Session, type Task } from '../client/arbor-client.js';
+import { ArborApiError, followSessionLog, ok, type LogLine, type Session } from '../client/arbor-client.js';
 import { printLines, wantsJson, type CliContext } from './context.js';
 
 /**
@@ -60,20 +60,7 @@ export async function sessionsOf(ctx: CliContext, id: string): Promise<Session[]
     });
     return [session];
   }
-  // task_id filters on servers that know it; older ones ignore it and the goal's sessions are sifted here.
-  const query = { goal_id: task.goal_id, limit: 500, ...({ task_id: task.id } as object) };
-  const { sessions } = await ok(ctx.client.api.GET('/api/sessions', { params: { query } }));
-  return sessionsOfTask(task, sessions);
-}
-
-/**
- * A task's sessions among its goal's: those whose last run was the task's,
- * and the ones the task itself names (a pinned session moves on to later
- * tasks, but the task keeps its id). Oldest first. Pure.
- */
-export function sessionsOfTask(task: Task, sessions: Session[]): Session[] {
-  const named = new Set([task.session_id, typeof task.result?.session_id === 'string' ? task.result.session_id : null].filter(Boolean));
-  return sessions
-    .filter((s) => s.task_id === task.id || named.has(s.id))
-    .sort((a, b) => a.created_at.localeCompare(b.created_at));
+  // The server knows every session that ran the task, a pinned one that has moved on included (its runs).
+  const { sessions } = await ok(ctx.client.api.GET('/api/sessions', { params: { query: { task_id: task.id, limit: 500 } } }));
+  return [...sessions].sort((a, b) => a.created_at.localeCompare(b.created_at));
 }

@@ -3,7 +3,6 @@ import type { Goal, Session, Task } from '../../client/arbor-client.js';
 import { readServerSentEvents } from '../../client/event-stream.js';
 import { UsageError, parseCommandLine } from '../../cli/command-line.js';
 import { describeGate, renderGoalHeader, renderGoalTree } from '../../cli/goal-tree.js';
-import { sessionsOfTask } from '../../cli/logs-command.js';
 import { signalBody } from '../../cli/signal-command.js';
 import { formatAge, formatCost, renderTable } from '../../cli/table.js';
 import { describeChanges } from '../../cli/watch-command.js';
@@ -203,15 +202,6 @@ describe('describeChanges', () => {
     expect(describeChanges(after, after)).toEqual([]);
     const again = { ...after, tasks: after.tasks.map((t) => (t.key === 'a' ? { ...t, attempt: 2 } : t)) };
     expect(describeChanges(after, again)).toEqual(['a: ran attempt 2, running']);
-  });
-});
-
-describe('sessionsOfTask', () => {
-  it("finds the task's sessions among its goal's, oldest first, and the pinned session it names", () => {
-    const session = (id: string, taskId: string | null, created: string) => ({ id, task_id: taskId, created_at: created }) as Session;
-    const sessions = [session('s3', 'other', '2026-01-01T00:03:00Z'), session('s2', 'id-t', '2026-01-01T00:02:00Z'), session('pinned', 'later', '2026-01-01T00:00:00Z'), session('s1', 'id-t', '2026-01-01T00:01:00Z')];
-    const t = task('t', { session_id: null, result: { session_id: 'pinned' } });
-    expect(sessionsOfTask(t, sessions).map((s) => s.id)).toEqual(['pinned', 's1', 's2']);
   });
 });
 
