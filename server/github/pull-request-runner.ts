@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { githubRepoOf, pullRequestFor, pullRequestHead, type PullRequestRequest } from '../domain/pull-request-request.js';
 import type { TaskOutcome } from '../domain/task-rules.js';
-import type { SessionAssignment, SessionRunner } from '../orchestrator/session-runner.js';
+import { wrapRuns, type SessionAssignment, type SessionRunner } from '../orchestrator/session-runner.js';
 import type { GithubClient } from './github-client.js';
 
 /**
@@ -22,19 +22,12 @@ export function withPullRequests(
   github: GithubClient | null,
   logger: Logger,
 ): SessionRunner {
-  return {
-    preflight: inner.preflight,
-    diffs: inner.diffs,
-    start: inner.start?.bind(inner),
-    recoverOrphans: inner.recoverOrphans?.bind(inner),
-    stop: inner.stop?.bind(inner),
-    async run(assignment) {
-      const outcome = await inner.run(assignment);
-      const asked = pullRequestFor(assignment.task.metadata, assignment.goal.metadata);
-      if (outcome.kind !== 'succeeded' || !asked || assignment.task.kind !== 'agent') return outcome;
-      return openPullRequest(assignment, outcome, asked, github, logger);
-    },
-  };
+  return wrapRuns(inner, async (assignment) => {
+    const outcome = await inner.run(assignment);
+    const asked = pullRequestFor(assignment.task.metadata, assignment.goal.metadata);
+    if (outcome.kind !== 'succeeded' || !asked || assignment.task.kind !== 'agent') return outcome;
+    return openPullRequest(assignment, outcome, asked, github, logger);
+  });
 }
 
 async function openPullRequest(

@@ -47,6 +47,22 @@ export interface SessionRunner {
   stop?(): Promise<void>;
 }
 
+/**
+ * A runner that wraps `inner`'s runs and hands every other member through
+ * unchanged. Wrappers (pull requests, observation) build on this so that a
+ * member added to SessionRunner later is never dropped by one of them.
+ */
+export function wrapRuns(inner: SessionRunner, run: SessionRunner['run']): SessionRunner {
+  return {
+    run,
+    preflight: inner.preflight,
+    diffs: inner.diffs,
+    start: inner.start?.bind(inner),
+    recoverOrphans: inner.recoverOrphans?.bind(inner),
+    stop: inner.stop?.bind(inner),
+  };
+}
+
 /** What a goal's runs need of the machine; a null field is not checked. */
 export interface GoalRequirements {
   repo: string;

@@ -44,10 +44,10 @@ describe('checking a pasted goal', () => {
 
 function task(fields: Partial<Task> & Pick<Task, 'id' | 'key'>): Task {
   return {
-    goal_id: 'g', parent_id: null, position: 0, depth: 0, title: fields.key, instructions: '', acceptance: null, kind: 'agent',
+    goal_id: 'g', parent_id: null, position: 0, priority: 0, depth: 0, title: fields.key, instructions: '', acceptance: null, kind: 'agent',
     session_policy: 'auto', route: 'spawned', children_mode: 'sequential', agent: null, status: 'pending', attempt: 0, max_attempts: 2,
-    not_before: null, requires_approval: false, gate: null, gate_bound: null, result: null, error: null, cost_usd: 0, input_tokens: 0,
-    output_tokens: 0, depends_on: [], session_id: null, created_at: '', updated_at: '', started_at: null, finished_at: null, ...fields,
+    not_before: null, timeout_s: null, requires_approval: false, gate: null, gate_bound: null, result: null, error: null, cost_usd: 0, input_tokens: 0,
+    output_tokens: 0, depends_on: [], session_id: null, metadata: {}, created_at: '', updated_at: '', started_at: null, finished_at: null, ...fields,
   };
 }
 
