@@ -24,6 +24,8 @@ const TOKEN_ENV = 'ARBOR_TASK_TOKEN';
 /** A live run, for stop requests. */
 export interface LiveRun {
   sessionId: string;
+  /** The worktree it runs in: never swept while it runs. */
+  cwd: string;
   stop(): void;
 }
 
@@ -105,6 +107,7 @@ export async function launchAgent(ctx: LaunchContext, run: AgentRunRequest): Pro
     if (signal.aborted) onAbort();
     ctx.live.set(session.id, {
       sessionId: session.id,
+      cwd,
       stop: () => {
         stoppedOnRequest = true;
         proc.stop('stopped');

@@ -6,7 +6,7 @@ import type { TaskDiffReader } from '../domain/task-diff.js';
 import type { TaskOutcome } from '../domain/task-rules.js';
 import type { GoalPreflight, GoalRequirements, SessionAssignment, SessionRunner } from '../orchestrator/session-runner.js';
 import { releaseFinishedLanes } from '../store/goal-lanes.js';
-import { getGoal, setGoalBranch } from '../store/goals.js';
+import { endedGoalsByIdPrefix, getGoal, setGoalBranch } from '../store/goals.js';
 import { releasePortBlocksOf } from '../store/port-blocks.js';
 import { endTaskRun, interruptSessionRuns } from '../store/task-runs.js';
 import {
@@ -34,6 +34,8 @@ export type { SessionRunnerDeps, SessionSettings } from './runner-context.js';
 const WATCH_INTERVAL_MS = 1000;
 /** A session whose owner has not heartbeated it for this long is an orphan. */
 const ORPHAN_AFTER_MS = 30_000;
+/** Goal worktrees left by lanes that moved away are looked for every this many watches. */
+const GOAL_WORKTREE_SWEEP_EVERY = 5;
 
 /**
  * Runs agent tasks as real CLI processes in git worktrees: a spawned session
@@ -49,6 +51,8 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
   readonly diffs: TaskDiffReader;
   private readonly live = new Map<string, LiveRun>();
   private watchTimer: NodeJS.Timeout | null = null;
+  private watchCount = 0;
+  private watching: Promise<void> | null = null;
 
   constructor(
     readonly deps: SessionRunnerDeps,
@@ -70,12 +74,19 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
     // Started again under its id: the sessions that held these blocks are gone.
     await releasePortBlocksOf(this.deps.db, this.settings.instanceId);
     await this.pruneWorktrees();
-    this.watchTimer = setInterval(() => void this.watch(), WATCH_INTERVAL_MS);
+    this.watchTimer = setInterval(() => {
+      // Never two at once: a watch slowed by a busy database would otherwise overlap the next, and two
+      // heartbeats of the same rows contend for their locks.
+      if (this.watching) return;
+      this.watching = this.watch().finally(() => (this.watching = null));
+    }, WATCH_INTERVAL_MS);
     this.watchTimer.unref();
   }
 
   async stop(): Promise<void> {
     if (this.watchTimer) clearInterval(this.watchTimer);
+    // A watch in flight finishes before the pool it uses may close.
+    await this.watching;
   }
 
   async run(assignment: SessionAssignment): Promise<TaskOutcome> {
@@ -150,8 +161,30 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
         const local = this.repos.localPath(finished.repo);
         if (finished.worktreePath && local) await this.deps.worktrees.remove(local, finished.worktreePath).catch(() => {});
       }
+      if (++this.watchCount % GOAL_WORKTREE_SWEEP_EVERY === 0) await this.removeGoalWorktreesOfEndedGoals();
     } catch (err) {
       this.deps.logger.warn({ err }, 'session watch failed');
+    }
+  }
+
+  /**
+   * A goal's worktree here outlives its sessions when the goal's pinned lane
+   * moved to another instance, or its session was ended as an orphan: no
+   * session of this instance ends with the goal to take it along. So the
+   * disk is the list: every goal worktree here whose goal has ended goes.
+   */
+  private async removeGoalWorktreesOfEndedGoals(): Promise<void> {
+    const live = new Set([...this.live.values()].map((run) => run.cwd));
+    const onDisk = (await this.deps.worktrees.goalWorktreesOnDisk()).filter((w) => !live.has(w.path));
+    if (onDisk.length === 0) return;
+    const ended = await endedGoalsByIdPrefix(this.deps.db, [...new Set(onDisk.map((w) => w.goalPrefix))]);
+    for (const goal of ended) {
+      const local = this.repos.localPath(goal.repo);
+      const worktree = onDisk.find((w) => goal.id.startsWith(w.goalPrefix));
+      if (!local || !worktree) continue;
+      await this.deps.worktrees
+        .remove(local, worktree.path)
+        .catch((err) => this.deps.logger.warn({ err: describe(err), goal: goal.id }, 'worktree of an ended goal not removed'));
     }
   }
 

@@ -186,6 +186,22 @@ export class WorktreeManager {
   }
 
   /**
+   * The goals' own worktrees present under the root, by the goal id prefix
+   * their directory is named for. A read of the disk, not of git: what is
+   * there is what needs cleaning when its goal ends, whoever ran it last.
+   */
+  async goalWorktreesOnDisk(): Promise<{ goalPrefix: string; path: string }[]> {
+    const root = await this.realRoot();
+    const found: { goalPrefix: string; path: string }[] = [];
+    for (const entry of await readdir(root, { withFileTypes: true })) {
+      if (!entry.isDirectory() || !/^[0-9a-f]{8}$/.test(entry.name)) continue;
+      const target = path.join(root, entry.name, GOAL_WORKTREE_DIR);
+      if (existsSync(target)) found.push({ goalPrefix: entry.name, path: target });
+    }
+    return found;
+  }
+
+  /**
    * The task's branch `<goalBranch>--<taskKey>` in a new worktree at
    * <root>/<goal8>/<taskKey>-<session8>. One branch per task across attempts:
    * a later attempt carries on from what an interrupted or failed one

@@ -4,6 +4,7 @@ import type { Db } from '../db/database.js';
 import type { GoalsTable } from '../db/schema.js';
 import type { PlannedTask } from '../domain/goal-tree.js';
 import {
+  TERMINAL_GOAL_STATUSES,
   TERMINAL_TASK_STATUSES,
   planGoalTransition,
   type AgentName,
@@ -103,6 +104,20 @@ async function insertTaskRows(trx: Db, goalId: string, tasks: ReturnType<typeof 
 
 export async function getGoal(db: Db, id: string): Promise<Goal | undefined> {
   return db.selectFrom('goals').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * Ended goals among those whose ids start with one of `prefixes` (8 hex
+ * digits, as worktree directories are named). A range over the primary key
+ * per prefix, so the goals table is never scanned.
+ */
+export async function endedGoalsByIdPrefix(db: Db, prefixes: readonly string[]): Promise<{ id: string; repo: string }[]> {
+  if (prefixes.length === 0) return [];
+  const { rows } = await sql<{ id: string; repo: string }>`
+    SELECT g.id, g.repo FROM unnest(${prefixes}::text[]) AS p(prefix)
+    JOIN goals g ON g.id BETWEEN (p.prefix || '-0000-0000-0000-000000000000')::uuid AND (p.prefix || '-ffff-ffff-ffff-ffffffffffff')::uuid
+    WHERE g.status IN (${sql.join(TERMINAL_GOAL_STATUSES)})`.execute(db);
+  return rows;
 }
 
 export interface GoalPage {

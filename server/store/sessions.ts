@@ -204,9 +204,16 @@ export async function worktreesInUse(db: Db): Promise<{ repos: string[]; paths: 
   return { repos: repos.map((r) => r.repo), paths: paths.map((p) => p.worktreePath!) };
 }
 
+/**
+ * Heartbeats sessions. The rows are locked in id order, as every statement
+ * that locks several session rows must, so two heartbeats (or a heartbeat
+ * and another multi-row update) wait for each other instead of deadlocking.
+ */
 export async function touchSessions(db: Db, sessionIds: string[]): Promise<void> {
   if (sessionIds.length === 0) return;
-  await db.updateTable('sessions').set({ heartbeatAt: sql`now()` }).where('id', 'in', sessionIds).execute();
+  await sql`
+    UPDATE sessions SET heartbeat_at = now()
+    WHERE id IN (SELECT id FROM sessions WHERE id = ANY(${sessionIds}::uuid[]) ORDER BY id FOR NO KEY UPDATE)`.execute(db);
 }
 
 function sessionsWithTaskKey(db: Db) {

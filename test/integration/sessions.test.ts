@@ -402,6 +402,26 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
     expect(await logText(h, sessions[1]!.id)).toContain("the goal's pinned lane moved here from instance dead-instance (its lease expired)");
   });
 
+  it("removes the goal's worktree when the goal ends, though its lane had moved away from this instance", async () => {
+    const h = await startHarness();
+    const { goal } = await h.createGoal(
+      [
+        { key: 'p1', title: 'P1', session_policy: 'pinned', instructions: 'FAKE: write p1.txt p1\nFAKE: commit p1' },
+        { key: 'hold', title: 'Hold', kind: 'wait_for_signal', gate: { type: 'hold', name: 'moved-lane' } },
+      ],
+      { title: 'Moved lane' },
+    );
+    await waitForTask(h, goal.id, 'hold', 'waiting');
+    const goalWorktree = path.join(h.root, goal.id.slice(0, 8), 'goal');
+    expect(existsSync(goalWorktree)).toBe(true);
+    // Another instance took the lane over and ended this instance's session, as pinnedSession() does there.
+    await h.db.db.updateTable('sessions').set({ status: 'ended', endReason: 'the lane moved to another instance' }).where('goalId', '=', goal.id).execute();
+    const cancelled = await fetch(`${h.url}/api/goals/${goal.id}/cancel`, { method: 'POST', headers: AUTH });
+    expect(cancelled.status).toBe(200);
+    await waitFor('the ended goal\'s worktree removed', () => !existsSync(goalWorktree), WAIT_MS);
+    expect(worktreePaths(h.repo.path)).toHaveLength(1);
+  });
+
   describe('on a remote repository', () => {
     const mixedGoal = [
       { key: 'p1', title: 'P1', session_policy: 'pinned' as const, instructions: 'FAKE: write p1.txt p1\nFAKE: commit p1' },
