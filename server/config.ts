@@ -18,6 +18,9 @@ const optionalSecret = z.string().min(16, 'must be at least 16 characters').opti
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** Agents run this much nicer than Arbor unless ARBOR_AGENT_NICE says otherwise. */
+export const DEFAULT_AGENT_NICE = 10;
+
 /** Secrets that may also be given as a file named by `<name>_FILE`, so they need not sit in Arbor's environment. */
 const SECRETS_FROM_FILES = [
   'DATABASE_URL',
@@ -84,6 +87,7 @@ export const envSchema = z.object({
   ARBOR_TASK_TIMEOUT_S: int(1, 7200).default(1800),
   ARBOR_STALL_TIMEOUT_S: int(0, 7200).default(600),
   ARBOR_KILL_GRACE_MS: int(0, 600_000).default(5000),
+  ARBOR_AGENT_NICE: int(0, 19).default(DEFAULT_AGENT_NICE),
   ARBOR_RESULT_GRACE_MS: int(0, 600_000).default(2000),
   ARBOR_SESSION_LOG_MAX_LINES: int(100, 10_000_000).default(20_000),
   ARBOR_PORT_BASE: int(1024, 65535).optional(),
@@ -154,6 +158,8 @@ export interface Config {
     taskTimeoutMs: number;
     stallTimeoutMs: number;
     killGraceMs: number;
+    /** Scheduling niceness of agent processes: Arbor, its API and its database stay responsive however busy agents keep the CPU. */
+    agentNice: number;
     resultGraceMs: number;
     logMaxLines: number;
     ports: { base: number; perSession: number } | null;
@@ -247,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       taskTimeoutMs: e.ARBOR_TASK_TIMEOUT_S * 1000,
       stallTimeoutMs: e.ARBOR_STALL_TIMEOUT_S * 1000,
       killGraceMs: e.ARBOR_KILL_GRACE_MS,
+      agentNice: e.ARBOR_AGENT_NICE,
       resultGraceMs: e.ARBOR_RESULT_GRACE_MS,
       logMaxLines: e.ARBOR_SESSION_LOG_MAX_LINES,
       ports: e.ARBOR_PORT_BASE ? { base: e.ARBOR_PORT_BASE, perSession: e.ARBOR_PORTS_PER_SESSION } : null,

@@ -89,6 +89,7 @@ export async function launchAgent(ctx: LaunchContext, run: AgentRunRequest): Pro
       cwd,
       env,
       user: settings.agentUser ?? null,
+      nice: settings.agentNice ?? 0,
       stdin: launch.stdin,
       timeoutMs,
       stallMs: settings.stallTimeoutMs,

@@ -53,6 +53,8 @@ export interface AgentProcessOptions {
   env: Record<string, string>;
   /** Run as this user (with its HOME, USER, LOGNAME) instead of Arbor's own; null or absent: Arbor's. */
   user?: AgentUser | null;
+  /** Scheduling niceness of the agent and what it starts (0-19); absent or 0: Arbor's own. */
+  nice?: number;
   /** Written, then closed; an EPIPE from a child that never reads is ignored. */
   stdin: string;
   /** 0 = none. */
@@ -150,6 +152,7 @@ class GroupProcess implements AgentProcess {
       cwd: options.cwd,
       env: options.env,
       user: options.user ?? null,
+      nice: options.nice ?? 0,
     };
     this.killGraceMs = nonNegative(options.killGraceMs);
     this.stallMs = nonNegative(options.stallMs);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { environmentOf, type AgentUser } from './agent-user.js';
 
 export interface GroupLeaderCommand {
@@ -8,6 +9,8 @@ export interface GroupLeaderCommand {
   cwd: string;
   env: Record<string, string>;
   user: AgentUser | null;
+  /** The scheduling niceness (0-19) the leader gets at once; the processes it starts inherit it. 0: Arbor's own. */
+  nice: number;
 }
 
 /**
@@ -18,7 +21,7 @@ export interface GroupLeaderCommand {
  */
 export function spawnGroupLeader(command: GroupLeaderCommand): ChildProcess {
   const { user } = command;
-  return spawn(command.file, command.args, {
+  const child = spawn(command.file, command.args, {
     cwd: command.cwd,
     env: user ? environmentOf(user, command.env) : command.env,
     ...(user ? { uid: user.uid, gid: user.gid } : {}),
@@ -26,6 +29,36 @@ export function spawnGroupLeader(command: GroupLeaderCommand): ChildProcess {
     stdio: ['pipe', 'pipe', 'pipe'],
     windowsHide: true,
   });
+  if (child.pid !== undefined && command.nice > 0) lowerPriority(child.pid, command.nice);
+  return child;
+}
+
+/**
+ * Agents yield the CPU to Arbor: on a machine their builds and tests keep
+ * busy, the orchestrator, its API and the database still get scheduled (with
+ * twenty agents printing flat out on two cores, the server got a fifth of a
+ * core and answered /healthz in seconds). Set right after the spawn: what the
+ * agent starts from then on inherits it.
+ *
+ * Both niceness values: the process's, and on Linux with autogroup
+ * scheduling (the default of most distributions) its autogroup's. The agent
+ * leads a session of its own (setsid), so it is its own autogroup, and
+ * autogroups share the CPU equally whatever their processes' niceness: the
+ * process's alone changes nothing then. A process that is already gone, or
+ * one Arbor may not renice, keeps running as it is.
+ */
+function lowerPriority(pid: number, nice: number): void {
+  try {
+    os.setPriority(pid, Math.max(os.getPriority(pid), nice));
+  } catch {
+    // ESRCH (it exited at once) or EACCES/EPERM: not worth failing a run over.
+  }
+  try {
+    // A write to procfs, not a disk: it does not block the event loop.
+    writeFileSync(`/proc/${pid}/autogroup`, String(nice));
+  } catch {
+    // No autogroups (not Linux, or a kernel without them), or the process is gone.
+  }
 }
 
 /** What a failed start reads as: the missing or unusable part named, not only the errno. */

@@ -34,6 +34,8 @@ export interface SessionSettings {
   onPermissionDenial?: 'fail' | 'note';
   /** The user agents run as; null or absent: Arbor's own. */
   agentUser?: AgentUser | null;
+  /** Scheduling niceness of agent processes (0-19); absent or 0: Arbor's own priority. */
+  agentNice?: number;
 }
 
 export interface SessionRunnerDeps {

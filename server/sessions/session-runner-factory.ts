@@ -47,6 +47,7 @@ export const createSessionRunner: RunnerFactory = ({ db, config, logger, apiUrl 
       taskTimeoutMs: s.taskTimeoutMs,
       stallTimeoutMs: s.stallTimeoutMs,
       killGraceMs: s.killGraceMs,
+      agentNice: s.agentNice,
       resultGraceMs: s.resultGraceMs,
       logMaxLines: s.logMaxLines,
       keepFailedWorktrees: s.keepFailedWorktrees,

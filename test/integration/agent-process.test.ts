@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -127,6 +127,22 @@ function pidIn(line: string): number {
   expect(Number.isInteger(pid) && pid > 1).toBe(true);
   return pid;
 }
+
+describe('agent process: scheduling priority', () => {
+  it('runs the agent and what it starts nicer than Arbor, its autogroup too where the kernel has them', async () => {
+    // The agent waits for its prompt (written after the spawn) before it looks, as a real one reads it first.
+    const script = 'read prompt; echo "self $(nice)"; sh -c \'echo "child $(nice)"\'; [ -e /proc/self/autogroup ] && cat /proc/self/autogroup || true';
+    const r = run(['-c', script], { file: '/bin/sh', stdin: 'go\n', nice: 7 });
+    expect((await r.process.done).reason).toBe('exited');
+    const own = os.getPriority();
+    expect(r.stdout().slice(0, 2)).toEqual([`self ${Math.max(own, 7)}`, `child ${Math.max(own, 7)}`]);
+    if (existsSync('/proc/self/autogroup')) expect(r.stdout()[2]).toMatch(/^\/autogroup-\d+ nice 7$/);
+
+    const plain = run(['-c', 'read prompt; echo "self $(nice)"'], { file: '/bin/sh', stdin: 'go\n' });
+    await plain.process.done;
+    expect(plain.stdout()).toEqual([`self ${own}`]);
+  });
+});
 
 describe('agent process: output and exit', () => {
   it('exit 0: lines arrive in order per stream, CRLF and a final unterminated line included', async () => {
