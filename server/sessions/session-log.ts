@@ -14,8 +14,8 @@ import type { OutputFlow } from './agent-process.js';
  *   the high-water mark the log asks the process to pause its pipes, so the
  *   agent blocks on write as it would with any slow reader, and releases them
  *   once the writes have brought it under half of that.
- * - A hold never lasts longer than `maxHoldMs`: if the database does not take
- *   the lines by then (an outage), output flows again and the oldest unwritten
+ * - A hold lasts while the database takes lines, however slowly; once no write
+ *   has succeeded for `maxHoldMs` (an outage), output flows again and the oldest unwritten
  *   lines beyond `limitBytes` are dropped, counted, and recorded with the next
  *   write (the "[N earlier lines dropped]" marker). The first write that
  *   succeeds again restores backpressure.
@@ -137,6 +137,8 @@ export class SessionLog implements OutputFlow {
   /** The hold lasted maxHoldMs: output flows and the limit drops lines until a write succeeds. */
   private overflowing = false;
   private holdTimer: NodeJS.Timeout | null = null;
+  /** When a write last succeeded (performance.now()). */
+  private lastStoredAt = -Infinity;
   private readonly releaseListeners = new Set<() => void>();
   private closed = false;
 
@@ -242,13 +244,27 @@ export class SessionLog implements OutputFlow {
   private hold(): void {
     this.held = true;
     this.counters.holds += 1;
+    this.armHoldTimer(this.options.maxHoldMs ?? SESSION_LOG_MAX_HOLD_MS);
+  }
+
+  /**
+   * Ends a hold that has seen no write succeed for maxHoldMs. A database that
+   * takes lines, however slowly (twenty sessions taking turns on a busy
+   * machine), keeps the producer held: letting it go then would only have it
+   * print faster than anything can be stored, and this process read and drop
+   * every line of it.
+   */
+  private armHoldTimer(delayMs: number): void {
     this.holdTimer = setTimeout(() => {
       this.holdTimer = null;
-      // The writes have not caught up in time (an outage, a stuck database): let the agent go on, and drop instead.
+      const maxHoldMs = this.options.maxHoldMs ?? SESSION_LOG_MAX_HOLD_MS;
+      const sinceStored = performance.now() - this.lastStoredAt;
+      if (sinceStored < maxHoldMs) return this.armHoldTimer(maxHoldMs - sinceStored);
+      // Nothing stored for that long (an outage, a stuck database): let the agent go on, and drop instead.
       this.overflowing = true;
-      this.options.logger.warn({ session: this.sessionId }, 'session log: database too slow or unreachable, dropping output beyond the bound');
+      this.options.logger.warn({ session: this.sessionId }, 'session log: database unreachable or stuck, dropping output beyond the bound');
       this.release();
-    }, this.options.maxHoldMs ?? SESSION_LOG_MAX_HOLD_MS);
+    }, delayMs);
   }
 
   private release(): void {
@@ -306,6 +322,7 @@ export class SessionLog implements OutputFlow {
     let retry = false;
     try {
       await appendSessionLogs(this.db, this.sessionId, lines, this.options.maxLines, dropped);
+      this.lastStoredAt = performance.now();
       if (this.closed) return;
       this.droppedUnrecorded -= dropped;
       this.retryDelayMs = RETRY_FIRST_MS;
