@@ -55,6 +55,8 @@ export async function openBenchDatabase(
     await adminQuery(adminUrl, `ALTER DATABASE ${name} SET session_preload_libraries = 'auto_explain'`);
     await adminQuery(adminUrl, `ALTER DATABASE ${name} SET auto_explain.log_min_duration = ${options.explainSlowMs}`);
     await adminQuery(adminUrl, `ALTER DATABASE ${name} SET auto_explain.log_analyze = on`);
+    // The hot path runs inside plpgsql functions (arbor_dispatch and the rest): their statements are the ones to see.
+    await adminQuery(adminUrl, `ALTER DATABASE ${name} SET auto_explain.log_nested_statements = on`);
     note(`profile: plans of statements over ${options.explainSlowMs} ms go to the Postgres server log`);
   }
   const url = withDatabase(adminUrl, name);

@@ -11,6 +11,7 @@ import * as taskRuns from './0010_task_runs.js';
 import * as notifications from './0011_notifications.js';
 import * as dispatchFunctions from './0012_dispatch_functions.js';
 import * as signalResolution from './0013_signal_resolution.js';
+import * as customPlansInDispatch from './0014_custom_plans_in_dispatch.js';
 
 /**
  * The migrations in order. A static list rather than a directory scan: it works
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '0011_notifications': notifications,
   '0012_dispatch_functions': dispatchFunctions,
   '0013_signal_resolution': signalResolution,
+  '0014_custom_plans_in_dispatch': customPlansInDispatch,
 };
