@@ -80,7 +80,7 @@ export interface Git {
   /** Runs git and returns its stdout; throws GitCommandError on a non-zero exit. */
   output(cwd: string, args: readonly string[], options?: RunGitOptions): Promise<string>;
   listWorktrees(cwd: string): Promise<WorktreeEntry[]>;
-  /** The commit a revision names, or null if it names none. */
+  /** The commit a revision names, or null if it names none; throws when git fails otherwise (not a repository, a lock). */
   resolveCommit(cwd: string, revision: string): Promise<string | null>;
   /** Paths with unresolved conflicts; -z so unusual file names are not quoted. */
   unmergedPaths(cwd: string): Promise<string[]>;
@@ -129,9 +129,14 @@ export function createGit(env: Readonly<Record<string, string | undefined>>, opt
       return parseWorktreeList(await output(cwd, ['worktree', 'list', '--porcelain']));
     },
     async resolveCommit(cwd, revision) {
-      const result = await run(cwd, ['rev-parse', '--verify', '--quiet', `${revision}^{commit}`]);
+      const args = ['rev-parse', '--verify', '--quiet', `${revision}^{commit}`];
+      const result = await run(cwd, args);
       const sha = result.stdout.trim();
-      return result.code === 0 && sha !== '' ? sha : null;
+      if (result.code === 0 && sha !== '') return sha;
+      // --quiet: "no such commit" is exit 1 and nothing said. Anything else (128: not a repository, a
+      // lock, a failing git) is an error, never taken for a missing commit.
+      if (result.code === 1) return null;
+      throw new GitCommandError(args, cwd, result);
     },
     async unmergedPaths(cwd) {
       const out = await output(cwd, ['diff', '--name-only', '-z', '--diff-filter=U']);

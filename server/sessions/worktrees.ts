@@ -352,11 +352,12 @@ export class WorktreeManager {
       const r = await this.openRepo(repo);
       await checkBranchName(r, goalBranch);
       await checkBranchName(r, branch);
-      const ref = `refs/heads/${branch}`;
-      if ((await r.git.resolveCommit(r.path, ref)) === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
+      const task = await r.git.resolveCommit(r.path, `refs/heads/${branch}`);
+      if (task === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
       try {
         const { tip, ...merge } = options;
-        return await mergeIntoBranch(r.git, tip ?? localBranchTip(r.git, r.path, goalBranch), { ...merge, task: ref, message });
+        // The commit just read, not the ref: what is merged is what was looked at, whatever moves the ref meanwhile.
+        return await mergeIntoBranch(r.git, tip ?? localBranchTip(r.git, r.path, goalBranch), { ...merge, task, message });
       } catch (err) {
         if (err instanceof BranchMergeError) throw new WorktreeError(err.message, { cause: err });
         throw err;
