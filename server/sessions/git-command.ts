@@ -265,8 +265,11 @@ function spawnGit(
     });
     // 'close' (all output read) normally follows 'exit' at once; a process git started
     // (a hook's background job, say) may hold the pipes open much longer, so do not wait for it.
+    // The grace ends in the check phase (setImmediate), after a poll phase has read what the pipes
+    // hold: a process descheduled for longer than the grace runs due timers before it polls, and
+    // `rev-parse` that exited 0 was then answered with no output at all ("no such commit").
     child.once('exit', (code, signal) => {
-      closeTimer = setTimeout(() => done(code, signal), CLOSE_GRACE_MS);
+      closeTimer = setTimeout(() => setImmediate(() => done(code, signal)), CLOSE_GRACE_MS);
     });
     child.once('close', done);
   });
