@@ -25,9 +25,6 @@ import { gitMessage, type Git, type GitResult } from './git-command.js';
 
 export const REMOTE = 'origin';
 
-/** The waits before asking a remote again about a branch it said it does not have. */
-const MISSING_REF_RETRIES_MS = [100, 500];
-
 export class MirrorError extends Error {
   constructor(message: string) {
     super(redactUrlCredentials(message));
@@ -97,15 +94,10 @@ export class RepoMirror {
   branchTip(branch: string): BranchTip {
     const fetchBranch = async () => {
       const spec = `+refs/heads/${branch}:refs/remotes/${REMOTE}/${branch}`;
-      for (let attempt = 0; ; attempt++) {
-        const result = await this.git.run(this.path, ['fetch', '--quiet', '--no-write-fetch-head', REMOTE, spec]);
-        if (result.code === 0) return this.trackedTip(branch);
-        if (!/couldn't find remote ref/i.test(result.stderr)) throw new MirrorError(`fetching ${branch} from ${this.url} failed: ${gitMessage(result)}`);
-        // A git remote can leave a ref out of what it lists while it packs its refs (the `gc --auto`
-        // after someone's push): "not there" is believed only when asked again says so too.
-        if (attempt >= MISSING_REF_RETRIES_MS.length) return null;
-        await new Promise((resolve) => setTimeout(resolve, MISSING_REF_RETRIES_MS[attempt]));
-      }
+      const result = await this.git.run(this.path, ['fetch', '--quiet', '--no-write-fetch-head', REMOTE, spec]);
+      if (result.code === 0) return this.trackedTip(branch);
+      if (/couldn't find remote ref/i.test(result.stderr)) return null;
+      throw new MirrorError(`fetching ${branch} from ${this.url} failed: ${gitMessage(result)}`);
     };
     return {
       repo: this.path,
