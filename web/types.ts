@@ -7,17 +7,14 @@ export { GOAL_STATUSES, TASK_STATUSES, type GoalStatus, type TaskStatus } from '
  * shape fails the dashboard's typecheck instead of its users. Type-only: the
  * bundle carries none of it.
  */
-import type { components } from '../client/arbor-api.js';
+import type { Schemas } from '../client/arbor-client.js';
 
-type Schemas = components['schemas'];
-
+// The client's own names where the client has one.
+export type { LogLine, Session, Task } from '../client/arbor-client.js';
 export type Progress = Schemas['GoalProgress'];
 export type Goal = Schemas['GoalWithProgress'];
-export type Task = Schemas['Task'];
 export type GoalWithTasks = Schemas['GoalDetail'];
 export type Run = Schemas['TaskRun'];
-export type Session = Schemas['Session'];
-export type LogLine = Schemas['SessionLogLine'];
 export type TaskDiff = Schemas['TaskDiff'];
 export type Signal = Schemas['Signal'];
 export type AuthSession = Schemas['SignInState'];

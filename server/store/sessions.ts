@@ -205,9 +205,8 @@ export async function worktreesInUse(db: Db): Promise<{ repos: string[]; paths: 
 }
 
 /**
- * Heartbeats sessions. The rows are locked in id order, as every statement
- * that locks several session rows must, so two heartbeats (or a heartbeat
- * and another multi-row update) wait for each other instead of deadlocking.
+ * Heartbeats sessions. The rows are locked in id order, so two heartbeats of
+ * overlapping sets wait for each other instead of deadlocking.
  */
 export async function touchSessions(db: Db, sessionIds: string[]): Promise<void> {
   if (sessionIds.length === 0) return;
