@@ -62,6 +62,42 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
+export interface ProgressWait<T> {
+  /** Returns a value (not undefined/false) once what is awaited has happened. */
+  done: () => Promise<T | undefined | false>;
+  /** Anything that changes while the work moves on: the wait fails only when it stops changing. */
+  progress: () => Promise<string | number>;
+  /** How long `progress` may stay the same before the wait gives up. */
+  stallMs: number;
+  /** What the failure message says about the state the work stalled in. */
+  describe?: () => Promise<string>;
+  intervalMs?: number;
+}
+
+/**
+ * Waits for `done` for as long as the work keeps moving: a slow machine gets
+ * time, a stuck one fails after `stallMs` without progress, saying where it
+ * stopped. For long runs whose length depends on the machine far more than on
+ * the code (hundreds of tasks, each a few git processes).
+ */
+export async function waitWhileProgressing<T>(what: string, wait: ProgressWait<T>): Promise<T> {
+  let last = await wait.progress();
+  let movedAt = Date.now();
+  for (;;) {
+    const value = await wait.done();
+    if (value !== undefined && value !== false) return value;
+    const now = await wait.progress();
+    if (now !== last) {
+      last = now;
+      movedAt = Date.now();
+    } else if (Date.now() - movedAt > wait.stallMs) {
+      const state = wait.describe ? `; ${await wait.describe()}` : '';
+      throw new Error(`no progress for ${Math.round(wait.stallMs / 1000)} s while waiting for ${what} (progress: ${String(now)})${state}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait.intervalMs ?? 250));
+  }
+}
+
 export async function goalStatus(db: Db, goalId: string): Promise<string> {
   const row = await db.selectFrom('goals').select('status').where('id', '=', goalId).executeTakeFirstOrThrow();
   return row.status;
