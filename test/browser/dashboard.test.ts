@@ -1,8 +1,9 @@
 import { mkdtemp, realpath, rm, unlink, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditAccessibility, describeViolations, seriousOrWorse } from '../support/accessibility.js';
 import { SCREENSHOTS, chromiumAvailable, launchChromium, type RunningBrowser } from '../support/browser.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { createGitRepo } from '../support/git-repo.js';
@@ -16,7 +17,9 @@ import { REPO_ROOT, killAllServers, startServer, type ServerProcess } from '../s
  * from creation to approval the way a person would: sign in with the token,
  * paste the goal as YAML, watch the tree go green live, read a task's live log
  * and its diff, resolve a gate by hand, reject a review with feedback from a
- * phone-sized viewport and see the rework run, approve it there.
+ * phone-sized viewport and see the rework run, approve it there. A second
+ * goal is cancelled, once the confirmation is accepted. Each page shown is
+ * audited by axe-core (WCAG 2 A and AA): nothing serious or critical.
  * Screenshots of each page go to test-artifacts/screenshots/.
  */
 
@@ -84,18 +87,30 @@ describe.skipIf(!haveChromium)('the dashboard in a browser', () => {
     expect(res.status, `GET ${route}`).toBe(200);
     return (await res.json()) as T;
   };
+  /** No serious or critical WCAG A/AA violation on the page as shown; lesser ones are printed to be looked at. */
+  const expectAccessible = async (where: string) => {
+    const violations = await auditAccessibility(page);
+    const blocking = seriousOrWorse(violations);
+    const lesser = violations.filter((v) => !blocking.includes(v));
+    if (lesser.length > 0) console.log(`axe, moderate or minor, on ${where}:\n  ${describeViolations(lesser).join('\n  ')}`);
+    // Soft: the story goes on, and every page's findings are reported in one run.
+    expect.soft(describeViolations(blocking), `serious or critical accessibility violations on ${where}`).toEqual([]);
+  };
 
   it('signs in with the API token', async () => {
     await page.goto(server.url);
     await page.getByLabel('API token').waitFor();
     await shot('sign-in');
+    await expectAccessible('the sign-in page');
     await page.getByLabel('API token').fill('not-the-token-at-all');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('That is not this Arbor’s API token').waitFor();
+    await expectAccessible('the sign-in page with its error');
     await page.getByLabel('API token').fill(TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Goals' }).waitFor();
     await page.getByText('No goals yet.').waitFor();
+    await expectAccessible('the empty goals list');
     const cookies = await chromium.context.cookies(server.url);
     expect(cookies.find((c) => c.name === 'arbor_session')?.httpOnly).toBe(true);
   });
@@ -111,9 +126,11 @@ describe.skipIf(!haveChromium)('the dashboard in a browser', () => {
     await field.fill('title: [unclosed');
     await page.getByText(/^YAML:/).waitFor();
     await shot('new-goal-invalid');
+    await expectAccessible('the new-goal page with invalid YAML');
     await field.fill(goalYaml(repo, ['plan']));
     await page.getByText('Looks right.').waitFor();
     await shot('new-goal');
+    await expectAccessible('the new-goal page with valid YAML');
     await page.getByRole('button', { name: 'Create goal' }).click();
     await page.waitForURL(/\/goals\/[0-9a-f-]{36}$/);
     goalId = page.url().split('/').pop()!;
@@ -129,6 +146,7 @@ describe.skipIf(!haveChromium)('the dashboard in a browser', () => {
     await node('ok').getByText('a person approves').waitFor();
     await page.screenshot({ path: path.join(REPO_ROOT, 'docs', 'dashboard.png'), fullPage: true });
     await shot('goal-running');
+    await expectAccessible('the goal tree');
   });
 
   it('pauses and resumes the goal', async () => {
@@ -149,6 +167,7 @@ describe.skipIf(!haveChromium)('the dashboard in a browser', () => {
     await log.getByText(`tick ${seen + 5}`, { exact: true }).waitFor();
     expect(await log.locator('.log-line.stderr').count()).toBeGreaterThan(0);
     await shot('task-live-log');
+    await expectAccessible('the task page with its live log');
   });
 
   it('watches the tree go green live when the held task finishes', async () => {
@@ -162,11 +181,13 @@ describe.skipIf(!haveChromium)('the dashboard in a browser', () => {
     await waitForNodeStatus('ci', 'waiting');
     expect(await page.evaluate('window.stillHere')).toBe(true);
     await shot('goal-gate-waiting');
+    await expectAccessible('the goal tree with a gate waiting');
   });
 
   it('resolves the waiting gate by hand', async () => {
     await node('ci').getByRole('link', { name: 'Resolve gate by hand' }).click();
     await page.getByRole('heading', { name: 'Resolve the gate' }).waitFor();
+    await expectAccessible('the gate page');
     await page.getByLabel('Summary (optional)').fill('checked by hand');
     await page.getByRole('button', { name: 'Pass' }).click();
     await page.locator('.page-head .badge', { hasText: 'succeeded' }).waitFor();
@@ -182,6 +203,7 @@ describe.skipIf(!haveChromium)('the dashboard in a browser', () => {
     await diff.locator('.diff-line.add', { hasText: '+done: docs' }).waitFor();
     await page.getByLabel('session log').getByText('Wrote work/docs.txt.').waitFor();
     await shot('task-diff');
+    await expectAccessible('the task page with its diff and log');
   });
 
   it('rejects the review with feedback from a phone and sees the rework run', async () => {
@@ -189,10 +211,12 @@ describe.skipIf(!haveChromium)('the dashboard in a browser', () => {
     await page.goto(`${server.url}/goals/${goalId}`);
     await waitForNodeStatus('ok', 'review');
     await shot('phone-goal');
+    await expectAccessible('the goal tree on a phone');
     await node('ok').getByRole('link', { name: 'Review ok' }).click();
     const feedback = page.getByLabel('Feedback for the rework');
     await feedback.waitFor();
     await shot('phone-review');
+    await expectAccessible('the review page on a phone');
     await feedback.fill(FEEDBACK);
     const reject = page.getByRole('button', { name: 'Reject with feedback' });
     await expectWithinViewport(page, reject);
@@ -210,6 +234,7 @@ describe.skipIf(!haveChromium)('the dashboard in a browser', () => {
     await page.locator('.diff-line.add', { hasText: `+feedback: ${FEEDBACK}` }).waitFor();
     await page.getByRole('button', { name: /^Attempt/ }).nth(1).waitFor();
     await shot('phone-rework');
+    await expectAccessible('the reworked task page on a phone');
   });
 
   it('approves the review from a phone and the goal succeeds', async () => {
@@ -236,9 +261,57 @@ describe.skipIf(!haveChromium)('the dashboard in a browser', () => {
     await page.getByRole('heading', { name: 'Signals' }).waitFor();
     await page.getByText('checked by hand').waitFor();
     await shot('signals');
+    await expectAccessible('the signals page');
     await page.getByRole('link', { name: 'Goals' }).first().click();
     await page.locator('.goal-card', { hasText: 'Add dark mode' }).getByText('succeeded').first().waitFor();
     await shot('goals');
+    await expectAccessible('the goals list');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('cancels another goal once the confirmation is accepted, and not when it is dismissed', async () => {
+    // A goal of its own, so the one above still ends approved; its review holds it running.
+    const res = await fetch(`${server.url}/api/goals`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'Try a sepia palette', repo, base_ref: 'main', tasks: [{ key: 'look', title: 'Look at it', kind: 'human_review' }] }),
+    });
+    expect(res.status, 'POST /api/goals').toBe(201);
+    const { goal } = (await res.json()) as { goal: { id: string } };
+    const goalStatus = async () => (await apiGet<{ goal: { status: string } }>(`/api/goals/${goal.id}`)).goal.status;
+    await page.goto(`${server.url}/goals/${goal.id}`);
+    await waitForNodeStatus('look', 'review');
+    await page.locator('.page-head .badge', { hasText: 'running' }).waitFor();
+    const cancel = page.getByRole('button', { name: 'Cancel goal' });
+
+    const cancelRequests: string[] = [];
+    const onRequest = (request: Request) => {
+      if (request.method() === 'POST' && request.url().endsWith(`/api/goals/${goal.id}/cancel`)) cancelRequests.push(request.url());
+    };
+    page.on('request', onRequest);
+    const dismissed = new Promise<string>((resolve) =>
+      page.once('dialog', (dialog) => {
+        resolve(dialog.message());
+        void dialog.dismiss();
+      }),
+    );
+    await cancel.click();
+    expect(await dismissed).toBe('Cancel “Try a sepia palette”? Running sessions are stopped.');
+    // Dismissed, nothing is sent: the goal and its review stay as they were.
+    expect(cancelRequests).toEqual([]);
+    expect(await goalStatus()).toBe('running');
+    await waitForNodeStatus('look', 'review');
+    expect(await cancel.isEnabled()).toBe(true);
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await cancel.click();
+    await page.locator('.page-head .badge', { hasText: 'cancelled' }).waitFor();
+    page.off('request', onRequest);
+    expect(cancelRequests).toHaveLength(1);
+    await waitForNodeStatus('look', 'cancelled');
+    expect(await goalStatus()).toBe('cancelled');
+    await shot('goal-cancelled');
+    await expectAccessible('a cancelled goal');
     expect(pageErrors).toEqual([]);
   });
 });

@@ -108,10 +108,12 @@ export function LogView({ run, onEnded }: { run: Run; onEnded?: () => void }) {
         </span>
       </div>
       <ErrorNotice error={error} />
+      {/* A region, not a log: its name counts only with a role (a bare pre may not be named), and role="log" would read out every tick. */}
       <pre
         class="log-lines"
         ref={box}
         tabIndex={0}
+        role="region"
         aria-label="session log"
         onScroll={(e) => {
           const el = e.currentTarget;
