@@ -30,22 +30,22 @@ export async function watchGoal(ctx: CliContext): Promise<number> {
   let dirty = false;
   let streamDone = false;
   let wake: () => void = () => {};
+  // The loop below ends the watch; a stream failure surfaces through `failed`, set before the
+  // loop is woken (a `.catch` on the consumer would run only after the wake, too late to be seen).
+  let failed: unknown = null;
   const consumer = (async () => {
     try {
       for await (const _ of followEvents(ctx.client, { goalId: id, signal: stop.signal })) {
         dirty = true;
         wake();
       }
+    } catch (err) {
+      failed = err;
     } finally {
       streamDone = true;
       wake();
     }
   })();
-  // The loop below ends the watch; a stream failure surfaces through `failed`.
-  let failed: unknown = null;
-  consumer.catch((err: unknown) => {
-    failed = err;
-  });
 
   try {
     while (!ENDED.includes(snapshot.goal.status)) {
@@ -58,7 +58,7 @@ export async function watchGoal(ctx: CliContext): Promise<number> {
     }
   } finally {
     stop.abort();
-    await consumer.catch(() => {});
+    await consumer;
   }
   view.end(snapshot);
   if (snapshot.goal.status === 'succeeded') return 0;

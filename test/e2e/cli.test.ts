@@ -222,3 +222,23 @@ it('says what is wrong, with the exit code for it', { timeout: 120_000 }, async 
   expect((await arbor(['goals', '--status', 'sleeping'])).code).toBe(2);
   expect((await arbor(['frobnicate'])).code).toBe(2);
 });
+
+// Last: it stops the server the other steps share.
+it('tells a watch whose server went away that it cannot reach Arbor', { timeout: 120_000 }, async () => {
+  // A goal that stays open: its only task waits for a signal nobody sends.
+  const res = await fetch(`${server.url}/api/goals`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ title: 'Held', repo, base_ref: 'main', tasks: [{ key: 'gate', title: 'Gate', kind: 'wait_for_signal', gate: { type: 'gh_ci', pr_url: 'https://github.com/acme/web/pull/7' } }] }),
+  });
+  expect(res.status).toBe(201);
+  const { goal } = (await res.json()) as GoalJson;
+  await waitForGoal(goal.id, 'the gate to wait', (tasks) => tasks.gate?.status === 'waiting');
+
+  const watch = launch(['watch', goal.id]);
+  await waitFor('the watch to show the waiting gate', () => watch.output().includes('waiting'), 30_000);
+  await server.stop('SIGKILL');
+  const run = await watch.done;
+  expect(run.code).toBe(1);
+  expect(run.stderr).toMatch(/^arbor: cannot reach Arbor at http:\/\/127\.0\.0\.1:\d+/);
+});
