@@ -249,11 +249,14 @@ export class TaskOrchestrator {
     // did not do, or the last claim of this pass did not see all ready work.
     let claimMayFind = this.takeWakeUp();
     const recorded = await this.phase('recording outcomes', async () => {
-      // Each batch with the claim of what it released. Outcomes that keep arriving meanwhile are
-      // left for the next pass (their push asked for one), so the sweeps below still get their turn.
+      // Each batch with the claim of what it released. Outcomes beyond the rounds are left for
+      // another pass at once, so the sweeps below still get their turn.
       for (let round = 0; round < RECORD_ROUNDS && this.outcomes.size > 0 && !this.stopping; round++) {
         claimMayFind = await this.completeAndClaim();
       }
+      // Outcomes queued before this pass began asked for a pass that `loop` has already begun:
+      // nothing else would ask for the next one before the poll.
+      if (this.outcomes.size > 0) this.again = true;
     });
     if (!recorded) claimMayFind = true;
     if (this.stopping) return;
