@@ -5,6 +5,14 @@
  * Agent task starts and ends are logged where this instance runs them.
  */
 
+/** An agent's error can be pages of stderr; the task keeps it whole, a log line the start of it. */
+export const LOGGED_ERROR_MAX_CHARS = 1000;
+
+/** The start of an error, as a log line carries it. */
+export function loggedError(error: unknown): unknown {
+  return typeof error === 'string' ? error.slice(0, LOGGED_ERROR_MAX_CHARS) : error;
+}
+
 /** An event with the goal and task facts a line names. */
 export interface LifecycleEvent {
   type: string;
@@ -68,6 +76,6 @@ export function lifecycleLine(event: LifecycleEvent): LifecycleLine | null {
   if (from === 'review' && to === 'succeeded') return { level: 'info', msg: 'review approved', fields: task };
   if (from === 'review' && (to === 'pending' || to === 'failed')) return { level: 'info', msg: 'review rejected', fields: task };
   if (to === 'blocked') return { level: 'warn', msg: 'task blocked', fields: { ...task, reason: event.data.reason } };
-  if (to === 'failed') return { level: 'warn', msg: 'task failed', fields: { ...task, attempt: event.data.attempt, error: event.data.error ?? event.data.reason } };
+  if (to === 'failed') return { level: 'warn', msg: 'task failed', fields: { ...task, attempt: event.data.attempt, error: loggedError(event.data.error ?? event.data.reason) } };
   return null;
 }

@@ -102,17 +102,17 @@ export function createArborMetrics(deps: { db: Db | null; logger: Logger }): Arb
     failures: new Counter({ name: 'arbor_task_failures_total', help: 'Failed runs that failed their task for good, by reason', labelNames: ['reason'], registers }),
     signals: new Counter({
       name: 'arbor_signals_total',
-      help: 'Signals received by this instance (duplicates not counted), by type (known types, else other) and status',
+      help: 'Signals received (duplicates not counted), by type (known types, else other) and status; each counted by the one instance that read it from the event log',
       labelNames: ['type', 'status'],
       registers,
     }),
     gatesOpened: new Counter({
       name: 'arbor_gates_opened_total',
-      help: 'Gates a signal resolved on this instance, by result (passed or failed)',
+      help: 'Gates resolved, by result (passed or failed); each counted by the one instance that read it from the event log',
       labelNames: ['result'],
       registers,
     }),
-    leaseExpiries: new Counter({ name: 'arbor_lease_expiries_total', help: 'Task leases this instance found expired and took back', registers }),
+    leaseExpiries: new Counter({ name: 'arbor_lease_expiries_total', help: 'Task leases found expired and taken back; each counted by the one instance that read it from the event log', registers }),
     costUsd: new Counter({ name: 'arbor_cost_usd_total', help: 'Agent cost in US dollars, as the agents reported it, of runs on this instance', registers }),
     tokens: new Counter({
       name: 'arbor_tokens_total',

@@ -1,13 +1,11 @@
 import type { Db } from '../db/database.js';
+import { loggedError } from '../domain/lifecycle.js';
 import { reportedAmount } from '../domain/metric-labels.js';
 import { decideAfterFailure, type RetryPolicy } from '../domain/task-rules.js';
 import type { Logger } from '../logger.js';
 import { wrapRuns, type SessionRunner } from '../orchestrator/session-runner.js';
 import { taskReadyAt } from '../store/metrics.js';
 import type { ArborMetrics } from './arbor-metrics.js';
-
-/** An agent's error can be pages of stderr; the task keeps it whole, the log line the start of it. */
-const ERROR_MAX_CHARS = 1000;
 
 /**
  * Wraps the session runner, where this instance starts and ends agent runs:
@@ -44,7 +42,7 @@ export function withObservation(
       else if (outcome.kind === 'blocked') logger.warn({ ...ended, reason: outcome.reason }, 'task finished');
       else {
         const retry = decideAfterFailure(attempt - task.attemptFloor, task.maxAttempts, deps.retry, outcome.permanent ?? false).retry;
-        logger.warn({ ...ended, error: outcome.error.slice(0, ERROR_MAX_CHARS), will_retry: retry }, 'task finished');
+        logger.warn({ ...ended, error: loggedError(outcome.error), will_retry: retry }, 'task finished');
       }
       return outcome;
     } finally {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attemptFailure, gateVerdict, lifecycleLine, type LifecycleEvent } from '../../server/domain/lifecycle.js';
+import { LOGGED_ERROR_MAX_CHARS, attemptFailure, gateVerdict, lifecycleLine, type LifecycleEvent } from '../../server/domain/lifecycle.js';
 import { failureReason, reportedAmount, signalTypeLabel } from '../../server/domain/metric-labels.js';
 
 function taskEvent(data: Record<string, unknown>): LifecycleEvent {
@@ -30,6 +30,13 @@ describe('lifecycle lines', () => {
 
   it('names the task of a task line', () => {
     expect(lifecycleLine(taskEvent({ from: 'pending', to: 'waiting' }))!.fields).toEqual({ goal_id: 'g', goal: 'Goal', task_id: 't', task_key: 'ci' });
+  });
+
+  it("carries the start of a failure's error, not pages of stderr", () => {
+    const error = `exit 1\n${'x'.repeat(5 * LOGGED_ERROR_MAX_CHARS)}`;
+    const fields = lifecycleLine(taskEvent({ from: 'running', to: 'failed', error, attempt: 2 }))!.fields;
+    expect(fields.error).toBe(error.slice(0, LOGGED_ERROR_MAX_CHARS));
+    expect(fields.attempt).toBe(2);
   });
 
   it.each([
