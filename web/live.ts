@@ -1,16 +1,6 @@
 import { useEffect, useRef } from 'preact/hooks';
-
-/** Every event type the API streams (server/http/events); each arrives as a named SSE event. */
-export const EVENT_TYPES = [
-  'goal.created',
-  'goal.status_changed',
-  'task.status_changed',
-  'task.subtasks_added',
-  'task.pull_request_reported',
-  'session.started',
-  'session.stop_requested',
-  'signal.received',
-] as const;
+// Every event type the API streams, each a named SSE event: the server's own list, so none is missed.
+import { EVENT_TYPES } from '../server/domain/event-types.js';
 
 /**
  * Follows /api/events (optionally one goal's) and calls `onChange` after

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { EventType } from '../domain/event-types.js';
 import { chunks } from './batches.js';
 
 /**
@@ -13,24 +14,6 @@ import { chunks } from './batches.js';
 
 export const EVENTS_CHANNEL = 'arbor_events';
 
-/**
- * Every type of event the log holds: also the SSE `event:` name, enumerated in
- * the OpenAPI document. `data` of a status change carries `from`, `to` and,
- * where useful, `reason` and `attempt`.
- */
-export const EVENT_TYPES = [
-  'goal.created',
-  'goal.status_changed',
-  'task.status_changed',
-  'task.subtasks_added',
-  'task.pull_request_reported',
-  'session.started',
-  'session.idle',
-  'session.ended',
-  'session.stop_requested',
-  'signal.received',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface NewEvent {
   type: EventType;

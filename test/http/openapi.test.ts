@@ -5,7 +5,7 @@ import { createApp } from '../../server/http/app.js';
 import { createLogger } from '../../server/logger.js';
 import { TaskSchema } from '../../server/http/tasks/tasks.schemas.js';
 import { activateReadyTasks } from '../../server/store/dispatch.js';
-import { EVENT_TYPES } from '../../server/store/events.js';
+import { EVENT_TYPES } from '../../server/domain/event-types.js';
 import { call, testApp, testConfig } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 

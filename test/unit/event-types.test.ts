@@ -2,7 +2,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { EventTypeSchema } from '../../server/http/events/events.schemas.js';
-import { EVENT_TYPES } from '../../server/store/events.js';
+import { EVENT_TYPES } from '../../server/domain/event-types.js';
 import { REPO_ROOT } from '../support/server-process.js';
 
 /**

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import { EVENT_TYPES, type EventType } from '../../domain/event-types.js';
 import type { EventRow } from '../../store/event-log.js';
-import { EVENT_TYPES, type EventType } from '../../store/events.js';
 import { bigintString, isUuid } from '../common.schemas.js';
 
 /** An event id as clients pass it back: a non-negative bigint, as a string. */
