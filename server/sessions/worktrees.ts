@@ -462,6 +462,38 @@ export class WorktreeManager {
     });
   }
 
+  /** Whether `worktreePath` is one of `repo`'s worktrees; false when `repo` is not (or no longer) a repository. */
+  async isWorktreeOf(repo: string, worktreePath: string): Promise<boolean> {
+    let r: Repo;
+    try {
+      r = await this.openRepo(repo);
+    } catch (err) {
+      if (err instanceof WorktreeError) return false;
+      throw err;
+    }
+    const target = await canonical(worktreePath);
+    return this.queue.run(r.key, async () => (await this.worktreesOf(r)).slice(1).some((w) => w.path === target));
+  }
+
+  /**
+   * Deletes a worktree directory under the root whose repository cannot take
+   * it back: the repository was deleted, or replaced by one that never had
+   * this worktree. Nothing is left for git to clean up there, so the
+   * directory goes as it is; never one a process still uses.
+   */
+  discard(worktreePath: string): Promise<void> {
+    return userFacing(async () => {
+      const root = await this.realRoot();
+      if (!existsSync(worktreePath)) return;
+      const target = await canonical(worktreePath);
+      if (!isUnder(root, target)) throw new WorktreeError(`${worktreePath} is not under the Arbor worktree root ${root}`);
+      const pid = (await processesUsing([target])).get(target);
+      if (pid !== undefined) throw new WorktreeError(`worktree ${worktreePath} is in use by process ${pid}; not removing it`);
+      await rm(target, { recursive: true, force: true });
+      await removeEmptyParent(root, target);
+    });
+  }
+
   /** Removes worktrees of `repo` that live under root and are not in `keep` (absolute paths), then `git worktree prune`. Never touches paths in `keep` or outside root. Returns the removed paths. */
   prune(repo: string, keep: ReadonlySet<string>): Promise<string[]> {
     return userFacing(async () => {

@@ -454,6 +454,38 @@ describe('remove', () => {
   });
 });
 
+describe('discard', () => {
+  it("deletes a goal's worktree whose repository is gone, never one in use or outside the root", async () => {
+    const { repo, manager, root, goal } = await goalSetup();
+    const goalPath = await manager.goalWorktree(repo, goal.id, goal.branch);
+    expect(await manager.isWorktreeOf(repo, goalPath)).toBe(true);
+
+    // Re-cloned in its place: a repository again, but not the one that has this worktree.
+    const original = `${repo}-original`;
+    execFileSync('mv', [repo, original]);
+    execFileSync('git', ['clone', '-q', original, repo], { env: gitEnv() });
+    expect(await manager.isWorktreeOf(repo, goalPath)).toBe(false);
+    // Deleted: no repository at all.
+    rmSync(repo, { recursive: true, force: true });
+    rmSync(original, { recursive: true, force: true });
+    expect(await manager.isWorktreeOf(repo, goalPath)).toBe(false);
+
+    const sleeper = spawn('sleep', ['60'], { cwd: goalPath, stdio: 'ignore' });
+    await new Promise<void>((resolve, reject) => sleeper.once('spawn', resolve).once('error', reject));
+    try {
+      if (process.platform === 'linux') await expect(manager.discard(goalPath)).rejects.toThrow(/in use by process/);
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+    await new Promise((resolve) => sleeper.once('exit', resolve));
+    await manager.discard(goalPath);
+    expect(existsSync(goalPath)).toBe(false);
+    expect(readdirSync(root)).toEqual([]);
+    await expect(manager.discard(goalPath)).resolves.toBeUndefined();
+    await expect(manager.discard(tmp)).rejects.toThrow('is not under the Arbor worktree root');
+  });
+});
+
 describe('prune', () => {
   it('removes unknown worktrees under root, keeps the kept, the foreign and the busy ones, and leaves git consistent', async () => {
     const { repo, manager, root, goal } = await goalSetup();
