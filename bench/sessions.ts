@@ -8,7 +8,6 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
-import { DEFAULT_AGENT_NICE } from '../server/config.js';
 import type { Db } from '../server/db/database.js';
 import { NotificationListener } from '../server/db/notification-listener.js';
 import { planGoalTree, type TaskSpec } from '../server/domain/goal-tree.js';
@@ -422,7 +421,7 @@ export async function withSessionOrchestrator(
     taskTimeoutMs: 600_000,
     stallTimeoutMs: 0,
     killGraceMs: 2_000,
-    agentNice: DEFAULT_AGENT_NICE,
+    agentNice: ctx.settings.agentNice,
     resultGraceMs: 2_000,
     logMaxLines: options.logMaxLines,
     keepFailedWorktrees: false,

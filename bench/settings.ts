@@ -8,6 +8,8 @@
  * (default: all but peers, which measures other systems and runs only when named).
  */
 
+import { DEFAULT_AGENT_NICE } from '../server/config.js';
+
 export const BENCH_PARTS = ['dispatch', 'signals', 'sessions', 'scale', 'load', 'peers'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 /** Run when BENCH_ONLY names nothing. */
@@ -74,6 +76,8 @@ export interface BenchSettings {
     /** Rounds of (Arbor, graphile-worker, graphile-worker batched, pg-boss), each system once per round. */
     rounds: number;
   };
+  /** The niceness agents of the sessions and load parts run at (BENCH_AGENT_NICE; the server's default otherwise). */
+  agentNice: number;
   /** BENCH_PROFILE=1: time every statement and print where each measurement spent its time. */
   profile: boolean;
   /** Set when a BENCH_* variable changed a size, so the reader knows the figures are not the standard ones. */
@@ -93,6 +97,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
   return {
     parts: readParts(env.BENCH_ONLY, overridden),
     parallelTasks: int('BENCH_PARALLEL', 10_000, 1),
+    agentNice: Math.min(int('BENCH_AGENT_NICE', DEFAULT_AGENT_NICE, 0), 19),
     parallelMaxParallel: int('BENCH_MAX_PARALLEL', 1_000, 1),
     chainTasks: int('BENCH_CHAIN', 1_000, 2),
     warmupTasks: int('BENCH_WARMUP', 50, 0),
