@@ -97,7 +97,6 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
   return {
     parts: readParts(env.BENCH_ONLY, overridden),
     parallelTasks: int('BENCH_PARALLEL', 10_000, 1),
-    agentNice: Math.min(int('BENCH_AGENT_NICE', DEFAULT_AGENT_NICE, 0), 19),
     parallelMaxParallel: int('BENCH_MAX_PARALLEL', 1_000, 1),
     chainTasks: int('BENCH_CHAIN', 1_000, 2),
     warmupTasks: int('BENCH_WARMUP', 50, 0),
@@ -131,6 +130,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     peers: {
       rounds: int('BENCH_PEERS_ROUNDS', 3, 1),
     },
+    agentNice: Math.min(int('BENCH_AGENT_NICE', DEFAULT_AGENT_NICE, 0), 19),
     profile: env.BENCH_PROFILE === '1',
     overridden,
   };

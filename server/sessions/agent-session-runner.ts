@@ -185,7 +185,7 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
       const { worktrees } = this.deps;
       // A repository deleted since (a scratch repo, a mirror removed by hand) cannot take its worktree
       // back, nor can one re-cloned in its place: the directory goes as it is, or it would be tried for ever.
-      const gone = local === null || !existsSync(local) || !(await worktrees.isWorktreeOf(local, worktree.path));
+      const gone = local === null || !(await worktrees.isWorktreeOf(local, worktree.path));
       await (gone ? worktrees.discard(worktree.path) : worktrees.remove(local, worktree.path)).catch((err) =>
         this.deps.logger.warn({ err: describe(err), goal: goal.id }, 'worktree of an ended goal not removed'),
       );

@@ -14,7 +14,6 @@ import { chunks } from './batches.js';
 
 export const EVENTS_CHANNEL = 'arbor_events';
 
-
 export interface NewEvent {
   type: EventType;
   goalId: string | null;

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { TERMINAL_GOAL_STATUSES, TERMINAL_TASK_STATUSES } from '../../server/domain/states.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { createGitRepo, git } from '../support/git-repo.js';
 import { waitFor, waitWhileProgressing } from '../support/orchestration.js';
@@ -106,7 +107,7 @@ async function progressMark(): Promise<string> {
   const rows = await database.db
     .selectFrom('tasks')
     .select((eb) => [eb.fn.countAll<string>().as('tasks'), eb.fn.sum<string>('attempt').as('attempts')])
-    .select((eb) => eb.fn.count<string>('id').filterWhere('status', 'in', ['succeeded', 'failed', 'blocked', 'cancelled', 'skipped']).as('ended'))
+    .select((eb) => eb.fn.count<string>('id').filterWhere('status', 'in', [...TERMINAL_TASK_STATUSES, 'blocked']).as('ended'))
     .executeTakeFirstOrThrow();
   return `${rows.ended}/${rows.tasks} ended, ${rows.attempts} attempts`;
 }
@@ -170,7 +171,7 @@ it('three instances, one database, one remote: 500+ tasks, one instance killed m
     done: async () => {
       await failOnStuckTask();
       const goals = await database.db.selectFrom('goals').select(['id', 'status']).execute();
-      return goals.every((g) => ['succeeded', 'failed', 'cancelled'].includes(g.status));
+      return goals.every((g) => TERMINAL_GOAL_STATUSES.includes(g.status));
     },
   });
   const goals = await database.db.selectFrom('goals').select(['id', 'status', 'branch']).execute();
