@@ -61,7 +61,7 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
     this.repos = new GoalRepos(deps.worktrees, deps.mirrors ?? null);
     this.diffs = createTaskDiffReader({
       db: deps.db,
-      git: createGit(settings.baseEnv, { user: settings.agentUser ?? null }),
+      git: createGit(settings.baseEnv, { user: settings.agentUser ?? null, ...(deps.spawner ? { spawner: deps.spawner } : {}) }),
       localPath: (repo) => this.repos.localPath(repo),
     });
   }
@@ -87,6 +87,7 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
     if (this.watchTimer) clearInterval(this.watchTimer);
     // A watch in flight finishes before the pool it uses may close.
     await this.watching;
+    await this.deps.spawner?.close();
   }
 
   async run(assignment: SessionAssignment): Promise<TaskOutcome> {

@@ -1,12 +1,12 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { constants } from 'node:os';
 import path from 'node:path';
 import { environmentOf, type AgentUser } from './agent-user.js';
+import { inProcessRunner, type CapturedCommand, type CapturedResult, type CommandRunner } from './spawner/command-spawner.js';
 
 /**
- * One place that runs git for the worktree manager: git itself, spawned
- * directly. Every call reports its exit code, and callers decide; a quiet
+ * One place that runs git for the worktree manager: git itself, spawned by a
+ * CommandRunner (in the server, the spawner process: spawner/command-spawner.ts
+ * says why). Every call reports its exit code, and callers decide; a quiet
  * failure (`rev-parse --verify --quiet`, `diff --quiet`) is a result, not an
  * exception.
  *
@@ -15,14 +15,8 @@ import { environmentOf, type AgentUser } from './agent-user.js';
  * hundred milliseconds slower than the `git worktree add` it needs.)
  */
 
-export interface GitResult {
-  /** Exit code; 128 + the signal's number if git was killed by a signal. */
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** stdout reached `maxStdoutBytes`: what is here is its beginning, and git was ended. */
-  truncated?: boolean;
-}
+/** Exit code (128 + the signal's number if git was killed by one), stdout, stderr, and whether stdout was cut at `maxStdoutBytes`. */
+export type GitResult = CapturedResult;
 
 /** A git command that exited non-zero where success was required. */
 export class GitCommandError extends Error {
@@ -90,13 +84,6 @@ export interface Git {
   pathExists(cwd: string, name: string): Promise<boolean>;
 }
 
-/** No output for this long means git is stuck (e.g. waiting on a lock held by a dead process). */
-const BLOCK_TIMEOUT_MS = 10 * 60_000;
-/** After SIGTERM (which lets git remove its .lock files), how long before SIGKILL. */
-const KILL_GRACE_MS = 5_000;
-/** How long after git exits its output may still be read, if something else keeps its pipes open. */
-const CLOSE_GRACE_MS = 200;
-
 /**
  * git run with `env` as its environment, minus every GIT_* variable: a
  * GIT_DIR or GIT_INDEX_FILE (as set for a git hook Arbor runs under, say)
@@ -108,13 +95,22 @@ const CLOSE_GRACE_MS = 200;
  * there, so Arbor's git runs with no more rights than they have. That user
  * trusts a repository owned by someone else (safe.directory, for this command
  * only): the owner handed it to Arbor to work in.
+ *
+ * `spawner` starts the processes: this one by default; the server passes its
+ * SpawnerProcess.
  */
-export function createGit(env: Readonly<Record<string, string | undefined>>, options: { user?: AgentUser | null } = {}): Git {
+export function createGit(
+  env: Readonly<Record<string, string | undefined>>,
+  options: { user?: AgentUser | null; spawner?: CommandRunner } = {},
+): Git {
   const user = options.user ?? null;
+  const spawner = options.spawner ?? inProcessRunner;
   const run = (cwd: string, args: readonly string[], runOptions: RunGitOptions = {}): Promise<GitResult> =>
-    user === null
-      ? spawnGit(cwd, args, runOptions, childEnvironment(env), null)
-      : spawnGit(cwd, args, { ...runOptions, config: [...AS_AGENT_USER, ...(runOptions.config ?? [])] }, environmentOf(user, childEnvironment(env)), user);
+    spawner.run(
+      user === null
+        ? gitCommand(cwd, args, runOptions, childEnvironment(env), null)
+        : gitCommand(cwd, args, { ...runOptions, config: [...AS_AGENT_USER, ...(runOptions.config ?? [])] }, environmentOf(user, childEnvironment(env)), user),
+    );
 
   const output = async (cwd: string, args: readonly string[], runOptions: RunGitOptions = {}): Promise<string> => {
     const result = await run(cwd, args, runOptions);
@@ -165,114 +161,23 @@ function childEnvironment(env: Readonly<Record<string, string | undefined>>): Re
   return child;
 }
 
-function spawnGit(
+function gitCommand(
   cwd: string,
   args: readonly string[],
   options: RunGitOptions,
   env: Record<string, string>,
   user: AgentUser | null,
-): Promise<GitResult> {
-  const argv = [...(options.config ?? []).flatMap((setting) => ['-c', setting]), ...args];
-  const what = `git ${args[0] ?? ''} in ${cwd}`;
-  return new Promise<GitResult>((resolve, reject) => {
-    const child = spawn('git', argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], ...(user ? { uid: user.uid, gid: user.gid } : {}) });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    let stdoutBytes = 0;
-    let truncated = false;
-    let settled = false;
-    let stuck = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    let closeTimer: NodeJS.Timeout | undefined;
-
-    const onStuck = () => {
-      stuck = true;
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-      killTimer.unref();
-    };
-    let blockTimer = setTimeout(onStuck, BLOCK_TIMEOUT_MS);
-    let overdue = false;
-    const deadline =
-      options.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            overdue = true;
-            onStuck();
-          }, options.timeoutMs);
-    const progress = () => {
-      if (stuck) return;
-      clearTimeout(blockTimer);
-      blockTimer = setTimeout(onStuck, BLOCK_TIMEOUT_MS);
-    };
-    const finish = (settle: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(blockTimer);
-      clearTimeout(killTimer);
-      clearTimeout(closeTimer);
-      clearTimeout(deadline);
-      settle();
-    };
-    const done = (code: number | null, signal: NodeJS.Signals | null) =>
-      finish(() => {
-        if (overdue) {
-          reject(new Error(`${what} did not finish within ${options.timeoutMs} ms and was ended`));
-          return;
-        }
-        if (stuck) {
-          reject(new Error(`${what} produced no output for ${BLOCK_TIMEOUT_MS / 60_000} minutes and was killed (waiting on a lock?)`));
-          return;
-        }
-        resolve({
-          code: code ?? (signal !== null ? 128 + (constants.signals[signal] ?? 0) : 128),
-          stdout: Buffer.concat(stdout).toString('utf8'),
-          stderr: Buffer.concat(stderr).toString('utf8'),
-          ...(truncated ? { truncated } : {}),
-        });
-      });
-
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (truncated) return;
-      const room = (options.maxStdoutBytes ?? Number.POSITIVE_INFINITY) - stdoutBytes;
-      if (chunk.length > room) {
-        // Enough read: the rest is not wanted, and git need not produce it.
-        truncated = true;
-        stdout.push(chunk.subarray(0, room));
-        child.kill('SIGTERM');
-        return;
-      }
-      stdout.push(chunk);
-      stdoutBytes += chunk.length;
-      progress();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr.push(chunk);
-      progress();
-    });
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      finish(() => {
-        // The child may have started (e.g. a failed kill): make sure it does not linger.
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        if (error.code === 'ENOENT') {
-          // A missing cwd also gives ENOENT; say which.
-          const missing = existsSync(cwd) ? 'git was not found (is it installed and on the PATH?)' : `directory does not exist: ${cwd}`;
-          reject(new Error(`cannot run ${what}: ${missing}`, { cause: error }));
-        } else {
-          reject(new Error(`cannot run ${what}: ${error.message}`, { cause: error }));
-        }
-      });
-    });
-    // 'close' (all output read) normally follows 'exit' at once; a process git started
-    // (a hook's background job, say) may hold the pipes open much longer, so do not wait for it.
-    // The grace ends in the check phase (setImmediate), after a poll phase has read what the pipes
-    // hold: a process descheduled for longer than the grace runs due timers before it polls, and
-    // `rev-parse` that exited 0 was then answered with no output at all ("no such commit").
-    child.once('exit', (code, signal) => {
-      closeTimer = setTimeout(() => setImmediate(() => done(code, signal)), CLOSE_GRACE_MS);
-    });
-    child.once('close', done);
-  });
+): CapturedCommand {
+  return {
+    file: 'git',
+    args: [...(options.config ?? []).flatMap((setting) => ['-c', setting]), ...args],
+    cwd,
+    env,
+    label: `git ${args[0] ?? ''} in ${cwd}`,
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.maxStdoutBytes === undefined ? {} : { maxStdoutBytes: options.maxStdoutBytes }),
+  };
 }
 
 function parseWorktreeList(out: string): WorktreeEntry[] {

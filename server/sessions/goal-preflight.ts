@@ -5,6 +5,7 @@ import type { AgentSettings } from './agents/index.js';
 import type { AgentUser } from './agent-user.js';
 import { classifyRepo, redactUrlCredentials } from '../domain/repo-location.js';
 import { createGit, gitMessage, type GitResult } from './git-command.js';
+import type { CommandRunner } from './spawner/command-spawner.js';
 
 /**
  * What a goal needs of this machine before its first run can start: a git
@@ -26,6 +27,8 @@ export interface GoalPreflightOptions {
   runsAgents: boolean;
   /** The user agents (and Arbor's git in their repositories) run as, when not Arbor's own. */
   agentUser?: AgentUser | null;
+  /** Where git is started from (the server's SpawnerProcess); this process by default. */
+  spawner?: CommandRunner;
 }
 
 /** A ref git would read as an option: refused outright, whether or not the repository can be checked. */
@@ -36,7 +39,7 @@ export function baseRefProblem(baseRef: string): GoalProblem | null {
 
 export function createGoalPreflight(options: GoalPreflightOptions): GoalPreflight {
   // As the agents' user, like every git command Arbor runs in their repositories.
-  const git = createGit(options.env, { user: options.agentUser ?? null });
+  const git = createGit(options.env, { user: options.agentUser ?? null, ...(options.spawner ? { spawner: options.spawner } : {}) });
   return async (goal: GoalRequirements): Promise<GoalProblem | null> => {
     const unsafe = goal.baseRef === null ? null : baseRefProblem(goal.baseRef);
     if (unsafe) return unsafe;

@@ -13,6 +13,7 @@ import type { AgentAdapter } from './agents/index.js';
 import type { AgentUser } from './agent-user.js';
 import type { GoalRepo, GoalRepos } from './goal-repo.js';
 import type { RepoMirrors } from './repo-mirror.js';
+import type { SpawnerProcess } from './spawner/command-spawner.js';
 import { WorktreeError, type WorktreeManager } from './worktrees.js';
 
 export interface SessionSettings {
@@ -47,6 +48,8 @@ export interface SessionRunnerDeps {
   mirrors?: RepoMirrors | null;
   /** What a goal needs of this machine; it also tells a failed start that cannot heal. */
   preflight?: GoalPreflight;
+  /** Where the sessions' git is started from; ended when the runner stops. Absent: this process. */
+  spawner?: SpawnerProcess;
 }
 
 /** How one agent run ended: the task's outcome, the result it carries, and what the session records. */

@@ -10,6 +10,7 @@ import { warnIfAgentCliMissing } from './agents/cli-lookup.js';
 import { createGit } from './git-command.js';
 import { createGoalPreflight } from './goal-preflight.js';
 import { RepoMirrors } from './repo-mirror.js';
+import { SpawnerProcess } from './spawner/command-spawner.js';
 import { WorktreeManager } from './worktrees.js';
 
 /** The runner that runs real agent CLIs, configured from the environment. */
@@ -28,17 +29,20 @@ export const createSessionRunner: RunnerFactory = ({ db, config, logger, apiUrl 
   const agentUser = agentUserOf(config, logger);
   // An api-only instance runs no agents: it checks only the repositories it can see, and has no CLI to warn about.
   const runsAgents = config.role !== 'api';
-  const preflight = createGoalPreflight({ agents: settings, env: s.baseEnv, runsAgents, agentUser });
+  // All of the sessions' git runs from one small process rather than forking this one (see SpawnerProcess).
+  const spawner = new SpawnerProcess();
+  const preflight = createGoalPreflight({ agents: settings, env: s.baseEnv, runsAgents, agentUser, spawner });
   if (runsAgents) void warnIfAgentCliMissing(config.goals.defaultAgent, settings, s.baseEnv.PATH, logger);
   return new AgentSessionRunner(
     {
       db,
       logger,
-      worktrees: new WorktreeManager({ root: s.worktreeRoot, env: s.baseEnv, agentUser }),
+      worktrees: new WorktreeManager({ root: s.worktreeRoot, env: s.baseEnv, agentUser, spawner }),
       // Goals on a remote: this instance's clone of each, under its own data dir.
-      mirrors: new RepoMirrors(createGit(s.baseEnv, { user: agentUser }), path.join(config.dataDir, 'mirrors')),
+      mirrors: new RepoMirrors(createGit(s.baseEnv, { user: agentUser, spawner }), path.join(config.dataDir, 'mirrors')),
       agentFor,
       preflight,
+      spawner,
     },
     {
       instanceId: config.instanceId,

@@ -6,6 +6,7 @@ import { advanceCheckout, BranchMergeError, localBranchTip, mergeIntoBranch, typ
 import { REMOTE } from './repo-mirror.js';
 import { ARBOR_IDENTITY, createGit, GitCommandError, gitMessage, type Git, type WorktreeEntry } from './git-command.js';
 import { KeyedQueue } from './git-repo-queue.js';
+import type { CommandRunner } from './spawner/command-spawner.js';
 
 /**
  * Worktrees and branches for agent sessions.
@@ -38,6 +39,8 @@ export interface WorktreeManagerOptions {
    * createGit), so worktrees are theirs; the root must be reachable by it.
    */
   agentUser?: AgentUser | null;
+  /** Where git is started from (the server's SpawnerProcess); this process by default. */
+  spawner?: CommandRunner;
 }
 
 /** A repository as the manager uses it. */
@@ -88,7 +91,7 @@ export class WorktreeManager {
     if (!path.isAbsolute(options.root)) throw new Error(`worktree root must be an absolute path: ${options.root}`);
     this.root = path.resolve(options.root);
     this.agentUser = options.agentUser ?? null;
-    this.git = createGit(options.env, { user: this.agentUser });
+    this.git = createGit(options.env, { user: this.agentUser, ...(options.spawner ? { spawner: options.spawner } : {}) });
   }
 
   /** arbor/<slug of title: lowercase a-z0-9 and '-', at most 40 chars, no leading/trailing '-'>-<first 8 chars of id> */
