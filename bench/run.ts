@@ -5,6 +5,7 @@ import { Cleanup } from './cleanup.js';
 import { withPartCleanup, type BenchContext } from './context.js';
 import { StatementCounter } from './counters.js';
 import { openBenchDatabase, openBenchServer } from './database.js';
+import { commitFloor, measureCommitLatency } from './commit-floor.js';
 import { measureChain, measureParallel } from './dispatch.js';
 import { seedHistory } from './history.js';
 import { figure, note, seconds, stderrLogger } from './output.js';
@@ -98,6 +99,9 @@ async function main(): Promise<number> {
   }
 }
 
+/** Commits timed on each side of the chain (bench/commit-floor.ts). */
+const COMMIT_SAMPLES = 100;
+
 async function measureDispatch(ctx: BenchContext): Promise<void> {
   const { settings, counter, logger } = ctx;
   await withPartCleanup(ctx, 'dispatch', async (cleanup) => {
@@ -111,8 +115,12 @@ async function measureDispatch(ctx: BenchContext): Promise<void> {
     const rig: Rig = { db, cleanup, listener, logger };
     const timeoutMs = settings.goalTimeoutMs;
 
+    const commitsBefore = await measureCommitLatency(db, COMMIT_SAMPLES);
     const empty = await measureChain(rig, counter, 'chain', { tasks: settings.chainTasks, warmup: settings.warmupTasks, timeoutMs });
+    const commitMs = commitFloor(commitsBefore, await measureCommitLatency(db, COMMIT_SAMPLES));
     figure('dispatch.chain_1k', empty.meanMs, 'ms', 3);
+    figure('dispatch.commit_ms', commitMs, 'ms', 3);
+    figure('dispatch.chain_over_commit', empty.meanMs / commitMs, 'x', 2);
 
     const parallel = await measureParallel(rig, counter, {
       tasks: settings.parallelTasks,
