@@ -60,6 +60,17 @@ describe.each([
     expect(failed.code).not.toBe(0);
     expect(failed.stderr).toContain('no-such-branch');
     await expect(git.output(tmp, ['rev-parse', 'HEAD'])).rejects.toThrow(/git rev-parse failed in .*not a git repository/);
+    // Only "no such commit" (exit 1, nothing said) is a missing commit; a git that fails otherwise is an error.
+    await expect(git.resolveCommit(tmp, 'main')).rejects.toThrow(/not a git repository/);
+  });
+
+  it('answers once the command exits, though something it started still holds its output open', async () => {
+    // A git hook's background job, say: 'close' would wait for it; the answer must not.
+    const script =
+      "require('node:child_process').spawn('sleep', ['60'], { stdio: ['ignore', 'inherit', 'inherit'], detached: true }).unref();" +
+      "process.stdout.write('answered'); process.exit(0)";
+    const result = await runnerOf().run(node(script));
+    expect(result).toEqual({ code: 0, stdout: 'answered', stderr: '' });
   });
 
   it('keeps the beginning of a large output, and says it was cut', async () => {
