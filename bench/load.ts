@@ -40,10 +40,20 @@ import { describeSummary, summarize } from './stats.js';
  *   load.healthz_p99_ms     /healthz, fetch() to the whole answer
  *   load.signal_p99_ms      a resolve, fetch() to the parsed answer
  *
- * and, to show the load was real, lines stored per second and the events
- * every stream received.
+ * and, to show the load was real, the events every stream received and
+ *
+ *   load.log_lines_per_s    lines of the agents' output stored per second over the window: the
+ *                           lines the runner accounted for in it (sessions.log_lines, bumped as
+ *                           they are stored or counted as dropped) less those dropped
+ *                           (sessions.log_dropped), which leaves the ones session_logs holds
+ *   load.log_lines_dropped  lines accounted for in the window that are not stored: dropped unwritten
+ *                           when the database took nothing for too long, or stored and then removed
+ *                           by the bound of 20,000 lines a session (the server's default,
+ *                           ARBOR_SESSION_LOG_MAX_LINES); the table counts both alike
  */
 
+/** The server's default bound on a session's stored lines (ARBOR_SESSION_LOG_MAX_LINES): the oldest beyond it are removed. */
+const LOAD_LOG_MAX_LINES = 20_000;
 const FLOOD_AGENT = fileURLToPath(new URL('./agents/flood-agent.mjs', import.meta.url));
 const CLIENTS = new URL('./load-clients.mjs', import.meta.url);
 /** The load's gates use pull request numbers no other part's do. */
@@ -96,7 +106,7 @@ export async function measureLoad(ctx: BenchContext): Promise<void> {
     const worktrees = new WorktreeManager({ root: path.join(tmp, 'worktrees'), env: process.env });
     const argv = [process.execPath, FLOOD_AGENT, goFile, String(s.seconds)];
 
-    await withSessionOrchestrator(ctx, rig, 'load', worktrees, argv, { maxSessions: Math.max(8, s.sessions), logMaxLines: 20_000 }, async () => {
+    await withSessionOrchestrator(ctx, rig, 'load', worktrees, argv, { maxSessions: Math.max(8, s.sessions), logMaxLines: LOAD_LOG_MAX_LINES }, async () => {
       let floodGoal: string | null = null;
       if (s.sessions > 0) {
         const specs: TaskSpec[] = Array.from({ length: s.sessions }, (_, i) => ({
@@ -133,7 +143,7 @@ export async function measureLoad(ctx: BenchContext): Promise<void> {
       const delay = monitorEventLoopDelay({ resolution: 10 });
       const before = ctx.counter.snapshot();
       const cpuBefore = process.cpuUsage();
-      const linesBefore = await storedLines(rig, floodGoal);
+      const logsBefore = await logCounts(rig, floodGoal);
       ctx.counter.discard();
       delay.enable();
       const began = performance.now();
@@ -144,13 +154,22 @@ export async function measureLoad(ctx: BenchContext): Promise<void> {
       delay.disable();
       const cpu = process.cpuUsage(cpuBefore);
       const after = ctx.counter.snapshot();
-      const lines = (await storedLines(rig, floodGoal)) - linesBefore;
+      const logsAfter = await logCounts(rig, floodGoal);
 
       const ms = (ns: number) => ns / 1e6;
       const sig = summarize(result.signalMs);
       const health = summarize(result.healthzMs);
       const short = result.streamedSignals.filter((n) => n < signalCount).length;
-      note(`load: ${lines} log lines stored in the window (${(lines / (window / 1000)).toFixed(0)}/s) by ${s.sessions} sessions`);
+      const lines = logsAfter.lines - logsBefore.lines;
+      const dropped = logsAfter.dropped - logsBefore.dropped;
+      const stored = lines - dropped;
+      // Only lines beyond the bound can have been removed by it; the rest of the dropped ones were never written.
+      const neverWritten = Math.max(0, dropped - logsAfter.pastBound);
+      note(
+        `load: ${lines} lines of the ${s.sessions} sessions' output stored or dropped in the window: ${stored} stored (${(stored / (window / 1000)).toFixed(0)}/s), ` +
+          `${dropped} dropped: ${logsAfter.sessionsPastBound} sessions past the bound of ${LOAD_LOG_MAX_LINES} lines, ` +
+          `at least ${neverWritten} lines never written`,
+      );
       note(
         `load: event loop delay p50 ${ms(delay.percentile(50)).toFixed(1)}, p99 ${ms(delay.percentile(99)).toFixed(1)}, ` +
           `max ${ms(delay.max).toFixed(1)} ms; this process used ${((cpu.user + cpu.system) / 1e6 / (window / 1000)).toFixed(2)} cores`,
@@ -171,7 +190,11 @@ export async function measureLoad(ctx: BenchContext): Promise<void> {
         // The agents stop printing at the end of the window; their sessions end once the rest of their output is stored.
         t = performance.now();
         const end = await waitForGoalEnd(rig, floodGoal, 600_000);
-        note(`load: the sessions' goal ended ${end.status} ${seconds(performance.now() - t)} after the window`);
+        const total = await logCounts(rig, floodGoal);
+        note(
+          `load: the sessions' goal ended ${end.status} ${seconds(performance.now() - t)} after the window, ` +
+            `${total.lines - logsAfter.lines} more lines stored or dropped meanwhile (${total.dropped - logsAfter.dropped} dropped)`,
+        );
         if (end.status !== 'succeeded') ctx.failures.push(`load: the flood goal ended ${end.status}`);
       }
 
@@ -179,15 +202,32 @@ export async function measureLoad(ctx: BenchContext): Promise<void> {
       figure('load.healthz_p99_ms', health.p99, 'ms', 2);
       figure('load.signal_p99_ms', sig.p99, 'ms', 2);
       figure('load.signal_p50_ms', sig.p50, 'ms', 2);
-      figure('load.log_lines_per_s', lines / (window / 1000), 'lines/s', 0);
+      figure('load.log_lines_per_s', stored / (window / 1000), 'lines/s', 0);
+      figure('load.log_lines_dropped', dropped, 'lines', 0);
     });
   });
 }
 
-async function storedLines(rig: Rig, goalId: string | null): Promise<number> {
-  if (goalId === null) return 0;
-  const { rows } = await sql<{ n: string | null }>`SELECT sum(log_lines) AS n FROM sessions WHERE goal_id = ${goalId}`.execute(rig.db);
-  return Number(rows[0]!.n ?? 0);
+/** What the sessions of the goal have recorded of their output so far. */
+interface LogCounts {
+  /** sessions.log_lines: lines the runner has stored or counted as dropped (not those still in its buffers). */
+  lines: number;
+  /** sessions.log_dropped: lines never written, and lines removed by the bound once written. */
+  dropped: number;
+  /** Lines of the sessions beyond the bound: the most the bound can have removed. */
+  pastBound: number;
+  sessionsPastBound: number;
+}
+
+async function logCounts(rig: Rig, goalId: string | null): Promise<LogCounts> {
+  if (goalId === null) return { lines: 0, dropped: 0, pastBound: 0, sessionsPastBound: 0 };
+  const { rows } = await sql<{ lines: string | null; dropped: string | null; pastBound: string | null; sessionsPastBound: string }>`
+    SELECT sum(log_lines) AS lines, sum(log_dropped) AS dropped,
+           sum(greatest(log_lines - ${LOAD_LOG_MAX_LINES}, 0)) AS past_bound,
+           count(*) FILTER (WHERE log_lines > ${LOAD_LOG_MAX_LINES}) AS sessions_past_bound
+    FROM sessions WHERE goal_id = ${goalId}`.execute(rig.db);
+  const r = rows[0]!;
+  return { lines: Number(r.lines ?? 0), dropped: Number(r.dropped ?? 0), pastBound: Number(r.pastBound ?? 0), sessionsPastBound: Number(r.sessionsPastBound) };
 }
 
 /** The worker's messages, one awaited at a time; its failure rejects the wait. */

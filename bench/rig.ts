@@ -4,6 +4,7 @@ import type { NotificationListener } from '../server/db/notification-listener.js
 import { planGoalTree, type TaskSpec } from '../server/domain/goal-tree.js';
 import { TERMINAL_GOAL_STATUSES, type ChildrenMode, type GoalStatus } from '../server/domain/states.js';
 import type { Logger } from '../server/logger.js';
+import type { SessionRunner } from '../server/orchestrator/session-runner.js';
 import { TaskOrchestrator, type OrchestratorOptions } from '../server/orchestrator/task-orchestrator.js';
 import { insertGoalTree } from '../server/store/goals.js';
 import { ScriptedRunner } from '../test/support/scripted-runner.js';
@@ -40,15 +41,23 @@ export function benchOptions(label: string): OrchestratorOptions {
 /** Runs `work` with a started orchestrator (woken by NOTIFY) and a fresh runner; always stops it. */
 export async function withOrchestrator<T>(rig: Rig, label: string, work: (runner: ScriptedRunner) => Promise<T>): Promise<T> {
   const runner = new ScriptedRunner(() => ({ outcome: { kind: 'succeeded' } }));
-  const orchestrator = new TaskOrchestrator(
-    { db: rig.db, runner, logger: rig.logger, notifications: rig.listener },
-    benchOptions(label),
-  );
+  return withRunningOrchestrator(rig, label, runner, benchOptions(label), () => work(runner));
+}
+
+/** Runs `work` with an orchestrator over `runner`, started and woken by NOTIFY; always stops it. */
+export async function withRunningOrchestrator<T>(
+  rig: Rig,
+  label: string,
+  runner: SessionRunner,
+  options: OrchestratorOptions,
+  work: () => Promise<T>,
+): Promise<T> {
+  const orchestrator = new TaskOrchestrator({ db: rig.db, runner, logger: rig.logger, notifications: rig.listener }, options);
   // Stopped before the pool closes, also when a signal cuts the bench short.
   const stop = rig.cleanup.add(`stop the ${label} orchestrator`, () => orchestrator.stop());
   await orchestrator.start();
   try {
-    return await work(runner);
+    return await work();
   } finally {
     await stop();
   }

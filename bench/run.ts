@@ -31,8 +31,9 @@ import { measurePeers } from './peers/peers.js';
  * - signals: resolves over HTTP with 100,000 other gates waiting, against the
  *   same with 100 (signals.ts).
  * - sessions: the start of a real agent process in a worktree of a 10,000-file
- *   repository against a bare `git worktree add`, and session log throughput
- *   (sessions.ts).
+ *   repository against a bare `git worktree add`, session log throughput, and
+ *   the drain of spawned tasks that commit, through a `file://` remote
+ *   (sessions.ts, spawned.ts).
  * - scale: merging a task branch without a worktree (local and file:// remote),
  *   and dispatch throughput with 1, 2 and 3 orchestrators on one database
  *   (scale.ts).
@@ -52,7 +53,8 @@ async function main(): Promise<number> {
       `chain ${settings.chainTasks}, history ${settings.historyTasks}; ` +
       `signals ${settings.signals.resolves} resolves (+${settings.signals.warmup} warm-up), ${settings.signals.waitingGates} vs ` +
       `${settings.signals.baselineGates} waiting; sessions: repo of ${settings.sessions.repoFiles} files, ` +
-      `${settings.sessions.startSamples} starts, ${settings.sessions.logSessions} x ${settings.sessions.logLinesPerSession} log lines; ` +
+      `${settings.sessions.startSamples} starts, ${settings.sessions.logSessions} x ${settings.sessions.logLinesPerSession} log lines, ` +
+      `${settings.sessions.spawnedTasks} spawned tasks in ${settings.sessions.spawnedSessions} sessions; ` +
       `load ${settings.load.seconds} s of ${settings.load.sessions} sessions, ${settings.load.sseClients} streams, ${settings.load.signalsPerSecond} signals/s; ` +
       `peers ${settings.peers.rounds} rounds` +
       (settings.overridden.length > 0 ? ` — overridden by ${settings.overridden.join(' ')}` : ''),

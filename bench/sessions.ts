@@ -12,7 +12,6 @@ import type { Db } from '../server/db/database.js';
 import { NotificationListener } from '../server/db/notification-listener.js';
 import { planGoalTree, type TaskSpec } from '../server/domain/goal-tree.js';
 import type { AgentName, ChildrenMode } from '../server/domain/states.js';
-import { TaskOrchestrator } from '../server/orchestrator/task-orchestrator.js';
 import { AgentSessionRunner, type SessionSettings } from '../server/sessions/agent-session-runner.js';
 import { createAgentAdapter, type AgentAdapter, type AgentSettings } from '../server/sessions/agents/index.js';
 import { WorktreeManager } from '../server/sessions/worktrees.js';
@@ -24,7 +23,8 @@ import { describeDelta } from './counters.js';
 import { openBenchDatabase } from './database.js';
 import { checkpoint } from './history.js';
 import { figure, note, seconds } from './output.js';
-import { waitForGoalEnd, type Rig } from './rig.js';
+import { benchOptions, waitForGoalEnd, withRunningOrchestrator, type Rig } from './rig.js';
+import { measureSpawnedTasks } from './spawned.js';
 import { describeSummary, median, summarize, wallClockMs } from './stats.js';
 
 /**
@@ -68,6 +68,16 @@ import { describeSummary, median, summarize, wallClockMs } from './stats.js';
  * the kernel's own (getrusage ru_maxrss) when it rose during the window, else
  * the highest of samples taken every 10 ms. It runs first, before the other
  * measurements have grown the heap; the RSS before "go" is printed with it.
+ *
+ * session.spawned_tasks_per_s, session.spawned_event_loop_p99_ms,
+ * session.spawned_cpu_ms_per_task — a goal of 60 spawned tasks, each
+ * committing a file, drained through a `file://` remote by the runner the
+ * server's factory builds (spawned.ts says what is timed). It runs last, so
+ * the measurements above are taken as they were before it; a fork costs more
+ * the larger this process is, so its RSS at the start is printed with it
+ * (alone, with BENCH_SESSION_ONLY=spawned, it starts from the smallest).
+ *
+ * BENCH_SESSION_ONLY=rss,start,logs,spawned picks some of the four.
  */
 
 const AGENTS_DIR = fileURLToPath(new URL('./agents/', import.meta.url));
@@ -89,9 +99,11 @@ export async function measureSessions(ctx: BenchContext): Promise<void> {
     cleanup.add('stop the sessions notification listener', () => listener.stop());
     const rig: Rig = { db, cleanup, listener, logger: ctx.logger };
 
-    await measureOutputMemory(ctx, rig, tmp);
-    await measureStartOverhead(ctx, rig, tmp);
-    await measureLogThroughput(ctx, rig, tmp);
+    const { measurements } = ctx.settings.sessions;
+    if (measurements.includes('rss')) await measureOutputMemory(ctx, rig, tmp);
+    if (measurements.includes('start')) await measureStartOverhead(ctx, rig, tmp);
+    if (measurements.includes('logs')) await measureLogThroughput(ctx, rig, tmp);
+    if (measurements.includes('spawned')) await measureSpawnedTasks(ctx, rig, tmp);
   });
 }
 
@@ -429,26 +441,7 @@ export async function withSessionOrchestrator(
   };
   const runner = new AgentSessionRunner({ db: rig.db, logger: ctx.logger, worktrees, agentFor }, settings);
   // As a production instance runs (see rig.ts), with room for the sessions and no spawn rate limit.
-  const orchestrator = new TaskOrchestrator(
-    { db: rig.db, runner, logger: ctx.logger, notifications: rig.listener },
-    {
-      instanceId,
-      maxSessions: options.maxSessions,
-      leaseMs: 30_000,
-      pollIntervalMs: 1000,
-      retry: { baseDelayMs: 1000, maxDelayMs: 10_000 },
-      spawnPerSecond: 0,
-      spawnBurst: 1,
-      stopGraceMs: 5_000,
-    },
-  );
-  const stop = rig.cleanup.add(`stop the ${label} orchestrator`, () => orchestrator.stop());
-  await orchestrator.start();
-  try {
-    await work();
-  } finally {
-    await stop();
-  }
+  await withRunningOrchestrator(rig, label, runner, { ...benchOptions(label), instanceId, maxSessions: options.maxSessions, stopGraceMs: 5_000 }, work);
 }
 
 /** The agents' environment: ours, without git's hook variables, Claude Code's markers or the database URL. */
@@ -482,7 +475,8 @@ export async function createGoal(
   return { goalId: goal.id, readyAt: wallClockMs() };
 }
 
-async function goalErrors(db: Db, goalId: string): Promise<string> {
+/** Each task of the goal with its status and error, for the message of a goal that did not succeed. */
+export async function goalErrors(db: Db, goalId: string): Promise<string> {
   const rows = await db.selectFrom('tasks').select(['key', 'status', 'error']).where('goalId', '=', goalId).execute();
   return rows.map((r) => `${r.key} ${r.status}${r.error ? `: ${r.error}` : ''}`).join('; ');
 }
@@ -521,7 +515,8 @@ export async function pollUntil(what: string, timeoutMs: number, intervalMs: num
   }
 }
 
-async function git(cwd: string, ...args: string[]): Promise<string> {
+/** git in `cwd`, without the GIT_* variables of a git hook the bench may have been started from. */
+export async function git(cwd: string, ...args: string[]): Promise<string> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('GIT_')));
   const { stdout } = await execFileAsync('git', args, { cwd, env, maxBuffer: 64 * 1024 * 1024 });
   return stdout;

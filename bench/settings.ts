@@ -5,7 +5,9 @@
  * care, and the sizes actually used are logged to stderr).
  *
  * BENCH_ONLY=dispatch,signals,sessions,scale,load,peers picks the parts to run
- * (default: all but peers, which measures other systems and runs only when named).
+ * (default: all but peers, which measures other systems and runs only when named),
+ * and BENCH_SESSION_ONLY=rss,start,logs,spawned the measurements of the sessions part
+ * (default: all).
  */
 
 import { DEFAULT_AGENT_NICE } from '../server/config.js';
@@ -14,6 +16,10 @@ export const BENCH_PARTS = ['dispatch', 'signals', 'sessions', 'scale', 'load', 
 export type BenchPart = (typeof BENCH_PARTS)[number];
 /** Run when BENCH_ONLY names nothing. */
 const DEFAULT_PARTS: readonly BenchPart[] = ['dispatch', 'signals', 'sessions', 'scale', 'load'];
+
+/** The sessions part's measurements, in the order they run (sessions.ts says why rss comes first). */
+export const SESSION_MEASUREMENTS = ['rss', 'start', 'logs', 'spawned'] as const;
+export type SessionMeasurement = (typeof SESSION_MEASUREMENTS)[number];
 
 export interface BenchSettings {
   /** The parts to run, in the order they run. */
@@ -45,6 +51,8 @@ export interface BenchSettings {
     gatesPerGoal: number;
   };
   sessions: {
+    /** The measurements to run, in the order they run. */
+    measurements: SessionMeasurement[];
     /** Files in the generated repository the start overhead is measured on. */
     repoFiles: number;
     /** Samples of each of: a bare `git worktree add`, a task's start. */
@@ -55,6 +63,10 @@ export interface BenchSettings {
     logLinesPerSession: number;
     /** Where the repositories and worktrees go (BENCH_SESSION_DIR); null: /dev/shm if there is one, else the OS temp dir. */
     dir: string | null;
+    /** Independent spawned tasks in the goal whose drain is timed, each committing a file of its own. */
+    spawnedTasks: number;
+    /** The runner's max sessions (ARBOR_MAX_SESSIONS) while they drain. */
+    spawnedSessions: number;
   };
   scale: {
     /** Merges timed per kind of repository (local path, file:// remote). */
@@ -95,7 +107,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     return value;
   };
   return {
-    parts: readParts(env.BENCH_ONLY, overridden),
+    parts: readSubset('BENCH_ONLY', env.BENCH_ONLY, BENCH_PARTS, DEFAULT_PARTS, overridden),
     parallelTasks: int('BENCH_PARALLEL', 10_000, 1),
     parallelMaxParallel: int('BENCH_MAX_PARALLEL', 1_000, 1),
     chainTasks: int('BENCH_CHAIN', 1_000, 2),
@@ -111,11 +123,14 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
       gatesPerGoal: int('BENCH_SIGNAL_GATES_PER_GOAL', 1_000, 1),
     },
     sessions: {
+      measurements: readSubset('BENCH_SESSION_ONLY', env.BENCH_SESSION_ONLY, SESSION_MEASUREMENTS, SESSION_MEASUREMENTS, overridden),
       repoFiles: int('BENCH_SESSION_REPO_FILES', 10_000, 1),
       startSamples: int('BENCH_SESSION_STARTS', 15, 1),
       logSessions: int('BENCH_SESSION_LOG_SESSIONS', 20, 1),
       logLinesPerSession: int('BENCH_SESSION_LOG_LINES', 50_000, 1),
       dir: env.BENCH_SESSION_DIR ? env.BENCH_SESSION_DIR : null,
+      spawnedTasks: int('BENCH_SPAWNED_TASKS', 60, 1),
+      spawnedSessions: int('BENCH_SPAWNED_SESSIONS', 6, 1),
     },
     scale: {
       merges: int('BENCH_SCALE_MERGES', 50, 1),
@@ -136,14 +151,15 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
   };
 }
 
-function readParts(raw: string | undefined, overridden: string[]): BenchPart[] {
-  if (raw === undefined || raw.trim() === '') return [...DEFAULT_PARTS];
+/** A comma-separated pick out of `all` (`variable`'s value); unset: `defaults`. */
+function readSubset<T extends string>(variable: string, raw: string | undefined, all: readonly T[], defaults: readonly T[], overridden: string[]): T[] {
+  if (raw === undefined || raw.trim() === '') return [...defaults];
   const named = raw.split(',').map((p) => p.trim()).filter(Boolean);
-  const unknown = named.filter((p) => !(BENCH_PARTS as readonly string[]).includes(p));
+  const unknown = named.filter((p) => !(all as readonly string[]).includes(p));
   if (unknown.length > 0 || named.length === 0) {
-    throw new Error(`BENCH_ONLY must list parts out of ${BENCH_PARTS.join(', ')}; got "${raw}"`);
+    throw new Error(`${variable} must list some of ${all.join(', ')}; got "${raw}"`);
   }
-  overridden.push(`BENCH_ONLY=${named.join(',')}`);
+  overridden.push(`${variable}=${named.join(',')}`);
   // Always in the standard order, whatever order they were named in.
-  return BENCH_PARTS.filter((p) => named.includes(p));
+  return all.filter((p) => named.includes(p));
 }
