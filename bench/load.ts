@@ -7,7 +7,6 @@ import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
 import { NotificationListener } from '../server/db/notification-listener.js';
 import type { TaskSpec } from '../server/domain/goal-tree.js';
-import { WorktreeManager } from '../server/sessions/worktrees.js';
 import { activateReadyTasks } from '../server/store/dispatch.js';
 import { EVENTS_CHANNEL } from '../server/store/events.js';
 import { withPartCleanup, type BenchContext } from './context.js';
@@ -103,10 +102,9 @@ export async function measureLoad(ctx: BenchContext): Promise<void> {
     const apiUrl = await serveApp(ctx, cleanup, db, listener);
 
     const goFile = path.join(tmp, `go-${randomBytes(3).toString('hex')}`);
-    const worktrees = new WorktreeManager({ root: path.join(tmp, 'worktrees'), env: process.env });
     const argv = [process.execPath, FLOOD_AGENT, goFile, String(s.seconds)];
 
-    await withSessionOrchestrator(ctx, rig, 'load', worktrees, argv, { maxSessions: Math.max(8, s.sessions), logMaxLines: LOAD_LOG_MAX_LINES }, async () => {
+    await withSessionOrchestrator(ctx, rig, 'load', path.join(tmp, 'worktrees'), argv, { maxSessions: Math.max(8, s.sessions), logMaxLines: LOAD_LOG_MAX_LINES }, async () => {
       let floodGoal: string | null = null;
       if (s.sessions > 0) {
         const specs: TaskSpec[] = Array.from({ length: s.sessions }, (_, i) => ({

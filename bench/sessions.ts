@@ -14,6 +14,7 @@ import { planGoalTree, type TaskSpec } from '../server/domain/goal-tree.js';
 import type { AgentName, ChildrenMode } from '../server/domain/states.js';
 import { AgentSessionRunner, type SessionSettings } from '../server/sessions/agent-session-runner.js';
 import { createAgentAdapter, type AgentAdapter, type AgentSettings } from '../server/sessions/agents/index.js';
+import { SpawnerProcess } from '../server/sessions/spawner/command-spawner.js';
 import { WorktreeManager } from '../server/sessions/worktrees.js';
 import { EVENTS_CHANNEL } from '../server/store/events.js';
 import { insertGoalTree } from '../server/store/goals.js';
@@ -129,11 +130,10 @@ async function measureStartOverhead(ctx: BenchContext, rig: Rig, tmp: string): P
   const bareRoot = path.join(tmp, 'bare-worktrees');
   await mkdir(bareRoot, { recursive: true });
   const worktreeRoot = path.join(tmp, 'worktrees-start');
-  const worktrees = new WorktreeManager({ root: worktreeRoot, env: process.env });
   const bare: number[] = [];
   const starts: StartSample[] = [];
 
-  await withSessionOrchestrator(ctx, rig, 'start', worktrees, [process.execPath, START_AGENT], { maxSessions: 8, logMaxLines: 20_000 }, async () => {
+  await withSessionOrchestrator(ctx, rig, 'start', worktreeRoot, [process.execPath, START_AGENT], { maxSessions: 8, logMaxLines: 20_000 }, async (worktrees) => {
     t = performance.now();
     // One unmeasured pair first: the first checkout of a fresh repository (and the first claim) is not typical.
     for (let i = -1; i < startSamples; i++) {
@@ -253,12 +253,11 @@ async function measureLogThroughput(ctx: BenchContext, rig: Rig, tmp: string): P
   const total = logSessions * logLinesPerSession;
   const repo = await generateRepo(path.join(tmp, 'small-repo'), 20);
   const goFile = path.join(tmp, `go-${randomBytes(3).toString('hex')}`);
-  const worktrees = new WorktreeManager({ root: path.join(tmp, 'worktrees-logs'), env: process.env });
   // Keep every line: the figure is lines stored, not lines stored and then dropped.
   const logMaxLines = Math.max(20_000, logLinesPerSession + 1_000);
   const argv = [process.execPath, LOG_AGENT, goFile, String(logLinesPerSession)];
 
-  await withSessionOrchestrator(ctx, rig, 'logs', worktrees, argv, { maxSessions: Math.max(8, logSessions), logMaxLines }, async () => {
+  await withSessionOrchestrator(ctx, rig, 'logs', path.join(tmp, 'worktrees-logs'), argv, { maxSessions: Math.max(8, logSessions), logMaxLines }, async () => {
     const specs: TaskSpec[] = Array.from({ length: logSessions }, (_, i) => ({
       key: `print-${i}`,
       title: `Print ${i}`,
@@ -353,10 +352,9 @@ const MIB = 1024 * 1024;
 async function measureOutputMemory(ctx: BenchContext, rig: Rig, tmp: string): Promise<void> {
   const repo = await generateRepo(path.join(tmp, 'rss-repo'), 20);
   const goFile = path.join(tmp, `go-rss-${randomBytes(3).toString('hex')}`);
-  const worktrees = new WorktreeManager({ root: path.join(tmp, 'worktrees-rss'), env: process.env });
   const argv = [process.execPath, LOG_AGENT, goFile, String(RSS_AGENT_LINES)];
 
-  await withSessionOrchestrator(ctx, rig, 'rss', worktrees, argv, { maxSessions: 1, logMaxLines: RSS_LOG_MAX_LINES }, async () => {
+  await withSessionOrchestrator(ctx, rig, 'rss', path.join(tmp, 'worktrees-rss'), argv, { maxSessions: 1, logMaxLines: RSS_LOG_MAX_LINES }, async () => {
     const specs: TaskSpec[] = [{ key: 'print', title: 'Print', instructions: 'print as fast as you can', session_policy: 'spawn' }];
     const { goalId } = await createGoal(rig.db, 'bench rss', repo.path, 'command', specs, 'sequential', 1);
     await pollUntil('the rss session running', 120_000, 20, async () => {
@@ -404,16 +402,17 @@ async function measureOutputMemory(ctx: BenchContext, rig: Rig, tmp: string): Pr
 
 /**
  * Runs `work` with an orchestrator whose runner is the real
- * AgentSessionRunner, its `command` agent being `argv`; always stopped.
+ * AgentSessionRunner, its `command` agent being `argv`, its git started from
+ * a spawner process as the server's is; always stopped.
  */
 export async function withSessionOrchestrator(
   ctx: BenchContext,
   rig: Rig,
   label: string,
-  worktrees: WorktreeManager,
+  worktreeRoot: string,
   argv: string[],
   options: { maxSessions: number; logMaxLines: number },
-  work: () => Promise<void>,
+  work: (worktrees: WorktreeManager) => Promise<void>,
 ): Promise<void> {
   const instanceId = `bench-${label}-${randomBytes(3).toString('hex')}`;
   const agentSettings: AgentSettings = {
@@ -439,9 +438,13 @@ export async function withSessionOrchestrator(
     keepFailedWorktrees: false,
     ports: null,
   };
-  const runner = new AgentSessionRunner({ db: rig.db, logger: ctx.logger, worktrees, agentFor }, settings);
+  const spawner = new SpawnerProcess();
+  const worktrees = new WorktreeManager({ root: worktreeRoot, env: process.env, spawner });
+  const runner = new AgentSessionRunner({ db: rig.db, logger: ctx.logger, worktrees, agentFor, spawner }, settings);
   // As a production instance runs (see rig.ts), with room for the sessions and no spawn rate limit.
-  await withRunningOrchestrator(rig, label, runner, { ...benchOptions(label), instanceId, maxSessions: options.maxSessions, stopGraceMs: 5_000 }, work);
+  await withRunningOrchestrator(rig, label, runner, { ...benchOptions(label), instanceId, maxSessions: options.maxSessions, stopGraceMs: 5_000 }, () =>
+    work(worktrees),
+  );
 }
 
 /** The agents' environment: ours, without git's hook variables, Claude Code's markers or the database URL. */

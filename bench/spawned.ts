@@ -20,8 +20,9 @@ import { createGoal, generateRepo, git, goalErrors } from './sessions.js';
 
 /**
  * How fast one instance drains spawned agent tasks that do real git work, and
- * what that costs the process running it — the server's main thread starts
- * some twenty git processes a task, each a fork of the whole process.
+ * what that costs the process running it: some twenty git processes a task,
+ * which the server starts from its spawner process (forked from the server
+ * itself, each would copy its page tables on the event loop).
  *
  * The runner is the server's: createSessionRunner
  * (server/sessions/session-runner-factory.ts) given a Config that loadConfig
