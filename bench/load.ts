@@ -41,14 +41,14 @@ import { describeSummary, summarize } from './stats.js';
  *
  * and, to show the load was real, the events every stream received and
  *
- *   load.log_lines_per_s    lines of the agents' output stored per second over the window: the
- *                           lines the runner accounted for in it (sessions.log_lines, bumped as
- *                           they are stored or counted as dropped) less those dropped
- *                           (sessions.log_dropped), which leaves the ones session_logs holds
- *   load.log_lines_dropped  lines accounted for in the window that are not stored: dropped unwritten
- *                           when the database took nothing for too long, or stored and then removed
- *                           by the bound of 20,000 lines a session (the server's default,
- *                           ARBOR_SESSION_LOG_MAX_LINES); the table counts both alike
+ *   load.log_lines_per_s    lines of the agents' output written to session_logs per second over the
+ *                           window: the lines the runner accounted for in it (sessions.log_lines, bumped
+ *                           as they are stored or counted as dropped) less those dropped before they
+ *                           were written (sessions.log_unwritten). Lines written and later removed by
+ *                           the bound of 20,000 a session (the server's default,
+ *                           ARBOR_SESSION_LOG_MAX_LINES) count: they were stored, the bound is a
+ *                           retention setting.
+ *   load.log_lines_unwritten lines dropped unwritten in the window: the database took nothing for too long
  */
 
 /** The server's default bound on a session's stored lines (ARBOR_SESSION_LOG_MAX_LINES): the oldest beyond it are removed. */
@@ -160,13 +160,12 @@ export async function measureLoad(ctx: BenchContext): Promise<void> {
       const short = result.streamedSignals.filter((n) => n < signalCount).length;
       const lines = logsAfter.lines - logsBefore.lines;
       const dropped = logsAfter.dropped - logsBefore.dropped;
-      const stored = lines - dropped;
-      // Only lines beyond the bound can have been removed by it; the rest of the dropped ones were never written.
-      const neverWritten = Math.max(0, dropped - logsAfter.pastBound);
+      const unwritten = logsAfter.unwritten - logsBefore.unwritten;
+      const written = lines - unwritten;
       note(
-        `load: ${lines} lines of the ${s.sessions} sessions' output stored or dropped in the window: ${stored} stored (${(stored / (window / 1000)).toFixed(0)}/s), ` +
-          `${dropped} dropped: ${logsAfter.sessionsPastBound} sessions past the bound of ${LOAD_LOG_MAX_LINES} lines, ` +
-          `at least ${neverWritten} lines never written`,
+        `load: ${lines} lines of the ${s.sessions} sessions' output accounted for in the window: ${written} written (${(written / (window / 1000)).toFixed(0)}/s), ` +
+          `${unwritten} dropped unwritten; ${dropped - unwritten} written and then removed past the bound of ${LOAD_LOG_MAX_LINES} lines ` +
+          `(${logsAfter.sessionsPastBound} sessions past it)`,
       );
       note(
         `load: event loop delay p50 ${ms(delay.percentile(50)).toFixed(1)}, p99 ${ms(delay.percentile(99)).toFixed(1)}, ` +
@@ -200,8 +199,8 @@ export async function measureLoad(ctx: BenchContext): Promise<void> {
       figure('load.healthz_p99_ms', health.p99, 'ms', 2);
       figure('load.signal_p99_ms', sig.p99, 'ms', 2);
       figure('load.signal_p50_ms', sig.p50, 'ms', 2);
-      figure('load.log_lines_per_s', stored / (window / 1000), 'lines/s', 0);
-      figure('load.log_lines_dropped', dropped, 'lines', 0);
+      figure('load.log_lines_per_s', written / (window / 1000), 'lines/s', 0);
+      figure('load.log_lines_unwritten', unwritten, 'lines', 0);
     });
   });
 }
@@ -212,20 +211,19 @@ interface LogCounts {
   lines: number;
   /** sessions.log_dropped: lines never written, and lines removed by the bound once written. */
   dropped: number;
-  /** Lines of the sessions beyond the bound: the most the bound can have removed. */
-  pastBound: number;
+  /** sessions.log_unwritten: of the dropped, the lines never written (the database took nothing for too long). */
+  unwritten: number;
   sessionsPastBound: number;
 }
 
 async function logCounts(rig: Rig, goalId: string | null): Promise<LogCounts> {
-  if (goalId === null) return { lines: 0, dropped: 0, pastBound: 0, sessionsPastBound: 0 };
-  const { rows } = await sql<{ lines: string | null; dropped: string | null; pastBound: string | null; sessionsPastBound: string }>`
-    SELECT sum(log_lines) AS lines, sum(log_dropped) AS dropped,
-           sum(greatest(log_lines - ${LOAD_LOG_MAX_LINES}, 0)) AS past_bound,
+  if (goalId === null) return { lines: 0, dropped: 0, unwritten: 0, sessionsPastBound: 0 };
+  const { rows } = await sql<{ lines: string | null; dropped: string | null; unwritten: string | null; sessionsPastBound: string }>`
+    SELECT sum(log_lines) AS lines, sum(log_dropped) AS dropped, sum(log_unwritten) AS unwritten,
            count(*) FILTER (WHERE log_lines > ${LOAD_LOG_MAX_LINES}) AS sessions_past_bound
     FROM sessions WHERE goal_id = ${goalId}`.execute(rig.db);
   const r = rows[0]!;
-  return { lines: Number(r.lines ?? 0), dropped: Number(r.dropped ?? 0), pastBound: Number(r.pastBound ?? 0), sessionsPastBound: Number(r.sessionsPastBound) };
+  return { lines: Number(r.lines ?? 0), dropped: Number(r.dropped ?? 0), unwritten: Number(r.unwritten ?? 0), sessionsPastBound: Number(r.sessionsPastBound) };
 }
 
 /** The worker's messages, one awaited at a time; its failure rejects the wait. */

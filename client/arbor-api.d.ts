@@ -951,7 +951,10 @@ export interface components {
             input_tokens: number;
             output_tokens: number;
             log_lines: number;
+            /** @description lines not stored: never written (log_unwritten), or the oldest removed past the bound on kept lines */
             log_dropped: number;
+            /** @description of log_dropped, the lines never written: the database took nothing for too long */
+            log_unwritten: number;
             stop_requested_at: string | null;
             created_at: string;
             started_at: string | null;

@@ -12,6 +12,7 @@ import * as notifications from './0011_notifications.js';
 import * as dispatchFunctions from './0012_dispatch_functions.js';
 import * as signalResolution from './0013_signal_resolution.js';
 import * as customPlansInDispatch from './0014_custom_plans_in_dispatch.js';
+import * as sessionLogUnwritten from './0015_session_log_unwritten.js';
 
 /**
  * The migrations in order. A static list rather than a directory scan: it works
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0012_dispatch_functions': dispatchFunctions,
   '0013_signal_resolution': signalResolution,
   '0014_custom_plans_in_dispatch': customPlansInDispatch,
+  '0015_session_log_unwritten': sessionLogUnwritten,
 };

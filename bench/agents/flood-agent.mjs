@@ -4,8 +4,13 @@
 //   flood-agent.mjs <go-file> <seconds>
 //
 // Waits until <go-file> exists, then writes lines of about 80 bytes to stdout
-// in 60 KB chunks for <seconds> seconds (writes to a pipe are synchronous on
-// Linux: the agent goes exactly as fast as the runner reads), and exits 0.
+// in 60 KB chunks for <seconds> seconds, and exits 0. It waits for each chunk
+// to be taken before the next: Node gives a child's stdout as a socket, where
+// process.stdout writes are asynchronous, and a loop that did not wait queued
+// ~140 MB an agent in 10 s (and once failed with ENOBUFS), then took minutes
+// to hand it over after the window. So it goes exactly as fast as the runner
+// reads, as a process writing to a pipe would.
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 
 const [goFile, secondsArg] = process.argv.slice(2);
@@ -24,5 +29,5 @@ while (performance.now() < end) {
     chunk += `line ${i} of a flood: compiling module ${i % 997}, 42 tests passed, nothing to report\n`;
     i += 1;
   }
-  process.stdout.write(chunk);
+  if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
 }

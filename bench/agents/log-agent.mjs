@@ -5,8 +5,9 @@
 //
 // Waits until <go-file> exists (so that every session of the measurement is
 // running before any prints), then writes <lines> lines of about 80 bytes to
-// stdout, in 60 KB chunks (writes to a pipe are synchronous on Linux: the
-// agent goes exactly as fast as the runner reads), and exits 0.
+// stdout, in 60 KB chunks, each taken before the next (a child's stdout is a
+// socket, whose writes Node queues: see flood-agent.mjs), and exits 0.
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 
 const [goFile, linesArg] = process.argv.slice(2);
@@ -21,7 +22,7 @@ let chunk = '';
 for (let i = 0; i < lines; i += 1) {
   chunk += `line ${i} of ${lines}: compiling module ${i % 997}, 42 tests passed, nothing to report\n`;
   if (chunk.length > 60_000) {
-    process.stdout.write(chunk);
+    if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
     chunk = '';
   }
 }

@@ -127,7 +127,10 @@ export interface SessionsTable {
   conversationInputTokens: NullableBigInt;
   conversationOutputTokens: NullableBigInt;
   logLines: BigIntColumn;
+  /** Lines counted in logLines that are not stored: never written (see logUnwritten), or removed by the bound on kept lines. */
   logDropped: BigIntColumn;
+  /** Of logDropped, the lines never written: the database took nothing for too long. */
+  logUnwritten: BigIntColumn;
   createdAt: Timestamp;
   updatedAt: Timestamp;
   startedAt: NullableTimestamp;

@@ -394,7 +394,7 @@ export async function appendSessionLogs(
     if (count > 0) {
       const { total } = await trx
         .updateTable('sessions')
-        .set({ logDropped: sql`log_dropped + ${count}` })
+        .set({ logDropped: sql`log_dropped + ${count}`, logUnwritten: sql`log_unwritten + ${droppedBefore}` })
         .where('id', '=', sessionId)
         .returning(sql<string>`log_dropped`.as('total'))
         .executeTakeFirstOrThrow();

@@ -55,7 +55,14 @@ it('keeps the newest lines within the bound, with a marker counting the dropped 
   const stored = await readSessionLogs(database.db, session.id, { after: -1, limit: 1000 });
   expect(stored[0]).toMatchObject({ seq: 0, stream: 'event', text: '[80 earlier lines dropped]' });
   expect(stored.slice(1).map((l) => l.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 81));
+  // Written, then removed by the bound: dropped, but not unwritten.
+  expect(await droppedCounts(session.id)).toEqual({ dropped: 80, unwritten: 0 });
 });
+
+async function droppedCounts(sessionId: string): Promise<{ dropped: number; unwritten: number }> {
+  const row = await database.db.selectFrom('sessions').select(['logDropped', 'logUnwritten']).where('id', '=', sessionId).executeTakeFirstOrThrow();
+  return { dropped: Number(row.logDropped), unwritten: Number(row.logUnwritten) };
+}
 
 // ---------------------------------------------------------------------------
 // SessionLog: bounded memory, backpressure on a real agent process, outages
@@ -160,6 +167,8 @@ it('during a long outage drops the oldest unwritten lines beyond its bound and r
 
   const [marker, ...kept] = await storedLines(session.id);
   expect(marker).toMatchObject({ seq: 0, text: `[${printed - kept.length} earlier lines dropped]` });
+  // Below the bound on kept lines (100,000): every dropped line is one never written.
+  expect(await droppedCounts(session.id)).toEqual({ dropped: printed - kept.length, unwritten: printed - kept.length });
   // The newest lines are the ones kept, in order, under the sequence numbers they were printed as.
   expect(kept.at(-1)).toMatchObject({ seq: printed, text: `line ${printed - 1}` });
   expect(kept.map((l) => l.text)).toEqual(kept.map((l) => `line ${l.seq - 1}`));
