@@ -108,7 +108,7 @@ async function measureDispatch(ctx: BenchContext): Promise<void> {
   const { settings, counter, logger } = ctx;
   await withPartCleanup(ctx, 'dispatch', async (cleanup) => {
     const { db, url } = await openBenchDatabase(cleanup, ctx.adminUrl, logger, counter, {
-      explainSlowMs: settings.profile ? 100 : undefined,
+      explainSlowMs: settings.profile ? settings.explainSlowMs : undefined,
       label: 'dispatch',
     });
     const listener = new NotificationListener(url, EVENTS_CHANNEL, logger);

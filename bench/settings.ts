@@ -92,6 +92,8 @@ export interface BenchSettings {
   agentNice: number;
   /** BENCH_PROFILE=1: time every statement and print where each measurement spent its time. */
   profile: boolean;
+  /** Under BENCH_PROFILE: statements (nested ones in the dispatch functions too) slower than this have their plans logged (BENCH_EXPLAIN_MS). */
+  explainSlowMs: number;
   /** Set when a BENCH_* variable changed a size, so the reader knows the figures are not the standard ones. */
   overridden: string[];
 }
@@ -147,6 +149,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     },
     agentNice: Math.min(int('BENCH_AGENT_NICE', DEFAULT_AGENT_NICE, 0), 19),
     profile: env.BENCH_PROFILE === '1',
+    explainSlowMs: int('BENCH_EXPLAIN_MS', 100, 0),
     overridden,
   };
 }
