@@ -22,8 +22,9 @@ process.on('disconnect', () => process.exit(0));
 
 /** @param {unknown} message */
 function send(message) {
-  // The parent may be gone between a command's start and its end: nothing to tell then.
-  if (process.connected) process.send?.(message);
+  // The parent may be gone between a command's start and its end: nothing to tell then. With a
+  // callback, a channel that closes meanwhile is an error passed to it, not an uncaught 'error'.
+  if (process.connected) process.send?.(message, () => {});
 }
 
 process.on('message', (/** @type {{ id: number, command: import('./run-captured.js').CapturedCommand }} */ message) => {
