@@ -51,7 +51,12 @@ export class RemoteRepo {
   /** The remote's goal branch as a merge target: read by a fetch of it, swapped by a push with a lease. */
   branchTip(branch: string): BranchTip {
     const tip = this.mirror.branchTip(branch);
-    return { ...tip, read: () => this.serial(() => tip.read()), swap: (next, expected) => this.serial(() => tip.swap(next, expected)) };
+    return {
+      ...tip,
+      refresh: () => this.serial(() => tip.refresh()),
+      read: () => this.serial(() => tip.read()),
+      swap: (next, expected) => this.serial(() => tip.swap(next, expected)),
+    };
   }
 }
 

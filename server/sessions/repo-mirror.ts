@@ -91,18 +91,20 @@ export class RepoMirror {
   }
 
   /** The remote's `branch` as a BranchTip: read after a fetch of that branch, swapped by a push with a lease. */
-  branchTip(branch: string): BranchTip {
+  branchTip(branch: string): BranchTip & Required<Pick<BranchTip, 'refresh'>> {
     const fetchBranch = async () => {
       const spec = `+refs/heads/${branch}:refs/remotes/${REMOTE}/${branch}`;
       const result = await this.git.run(this.path, ['fetch', '--quiet', '--no-write-fetch-head', REMOTE, spec]);
-      if (result.code === 0) return this.trackedTip(branch);
-      if (/couldn't find remote ref/i.test(result.stderr)) return null;
+      if (result.code === 0) return true;
+      if (/couldn't find remote ref/i.test(result.stderr)) return false;
       throw new MirrorError(`fetching ${branch} from ${this.url} failed: ${gitMessage(result)}`);
     };
     return {
       repo: this.path,
       name: `${redactUrlCredentials(this.url)} refs/heads/${branch}`,
-      read: fetchBranch,
+      ref: `refs/remotes/${REMOTE}/${branch}`,
+      refresh: fetchBranch,
+      read: async () => ((await fetchBranch()) ? this.trackedTip(branch) : null),
       swap: async (next, expected) => this.push(next, branch, { expected }).then((outcome) => (outcome === 'pushed' ? 'swapped' : 'lost')),
     };
   }

@@ -2,7 +2,16 @@ import { existsSync } from 'node:fs';
 import { chown, mkdir, readdir, readlink, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { assertReachableBy, type AgentUser } from './agent-user.js';
-import { advanceCheckout, BranchMergeError, localBranchTip, mergeIntoBranch, type BranchTip, type MergeOptions, type MergeOutcome } from './branch-merge.js';
+import {
+  advanceCheckout,
+  BranchMergeError,
+  localBranchTip,
+  mergeIntoBranch,
+  UnknownTaskError,
+  type BranchTip,
+  type MergeOptions,
+  type MergeOutcome,
+} from './branch-merge.js';
 import { REMOTE } from './repo-mirror.js';
 import { ARBOR_IDENTITY, createGit, GitCommandError, gitMessage, type Git, type WorktreeEntry } from './git-command.js';
 import { KeyedQueue } from './git-repo-queue.js';
@@ -352,13 +361,11 @@ export class WorktreeManager {
       const r = await this.openRepo(repo);
       await checkBranchName(r, goalBranch);
       await checkBranchName(r, branch);
-      const task = await r.git.resolveCommit(r.path, `refs/heads/${branch}`);
-      if (task === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
       try {
         const { tip, ...merge } = options;
-        // The commit just read, not the ref: what is merged is what was looked at, whatever moves the ref meanwhile.
-        return await mergeIntoBranch(r.git, tip ?? localBranchTip(r.git, r.path, goalBranch), { ...merge, task, message });
+        return await mergeIntoBranch(r.git, tip ?? localBranchTip(r.git, r.path, goalBranch), { ...merge, task: `refs/heads/${branch}`, message });
       } catch (err) {
+        if (err instanceof UnknownTaskError) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`, { cause: err });
         if (err instanceof BranchMergeError) throw new WorktreeError(err.message, { cause: err });
         throw err;
       }
@@ -378,10 +385,11 @@ export class WorktreeManager {
       const dir = await openWorktree(git, worktree);
       const key = await commonDir(git, dir);
       await this.queue.run(key, async () => {
-        const head = await git.resolveCommit(dir, 'HEAD');
-        if (head === null) throw new WorktreeError(`goal worktree ${worktree} has no HEAD commit`);
-        const checkedOut = await git.resolveCommit(dir, CHECKOUT_REF);
-        if (checkedOut !== null && checkedOut !== head) {
+        const [head, checkedOut] = await git.resolveCommits(dir, ['HEAD', CHECKOUT_REF]);
+        if (!head) throw new WorktreeError(`goal worktree ${worktree} has no HEAD commit`);
+        // Already recorded there: nothing to bring up, nothing to record.
+        if (checkedOut === head) return;
+        if (checkedOut) {
           const advanced = await advanceCheckout(git, dir, checkedOut, head);
           if (advanced.kind === 'refused') {
             throw new WorktreeError(`goal worktree ${worktree} could not be brought up to the goal branch without losing its uncommitted work: ${advanced.reason}`);
@@ -408,10 +416,10 @@ export class WorktreeManager {
   ): Promise<{ head: string; commits: { sha: string; subject: string }[]; diffstat: Diffstat }> {
     return userFacing(async () => {
       const r = await this.openRepo(repo);
-      const head = await r.git.resolveCommit(r.path, `refs/heads/${branch}`);
-      if (head === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
-      const base = baseSha.startsWith('-') ? null : await r.git.resolveCommit(r.path, baseSha);
-      if (base === null) throw new WorktreeError(`base commit "${baseSha}" not found in ${r.display}`);
+      if (baseSha.startsWith('-')) throw new WorktreeError(`base commit "${baseSha}" not found in ${r.display}`);
+      const [head, base] = await r.git.resolveCommits(r.path, [`refs/heads/${branch}`, baseSha]);
+      if (!head) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
+      if (!base) throw new WorktreeError(`base commit "${baseSha}" not found in ${r.display}`);
 
       // Read-only, so not queued. showSignature off: it would mix gpg output into the log.
       const log = await r.git.output(r.path, ['log', '--reverse', '--no-color', '--format=%H%x00%s', `${base}..${head}`], {

@@ -1098,7 +1098,7 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
     it('in a local repository', async () => {
       const h = await startHarness({ recordGit: true });
       expect(await secondTaskCommands(h)).toEqual({
-        'rev-parse': 10,
+        'rev-parse': 7,
         'for-each-ref': 2,
         'worktree add': 1,
         status: 1,
@@ -1118,7 +1118,7 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
       const h = await startHarness({ recordGit: true, remote: true });
       expect(await secondTaskCommands(h)).toEqual({
         fetch: 2,
-        'rev-parse': 14,
+        'rev-parse': 11,
         'for-each-ref': 2,
         'worktree add': 1,
         status: 1,
