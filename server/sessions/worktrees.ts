@@ -13,7 +13,7 @@ import {
   type MergeOutcome,
 } from './branch-merge.js';
 import { REMOTE } from './repo-mirror.js';
-import { ARBOR_IDENTITY, createGit, GitCommandError, gitMessage, type Git, type WorktreeEntry } from './git-command.js';
+import { ARBOR_IDENTITY, createGit, GitCommandError, gitMessage, OBJECT_ID, type Git, type WorktreeEntry } from './git-command.js';
 import { KeyedQueue } from './git-repo-queue.js';
 
 /**
@@ -235,10 +235,10 @@ export class WorktreeManager {
       const target = path.join(root, goal8, `${key}-${session8}`);
 
       return this.queue.run(r.key, async () => {
-        const heads = await branchHeads(r, [goal.branch, branch]);
-        const goalHead = heads.get(goal.branch);
+        const heads = await refCommits(r, [`refs/heads/${goal.branch}`, `refs/heads/${branch}`]);
+        const goalHead = heads.get(`refs/heads/${goal.branch}`);
         if (!goalHead) throw new WorktreeError(`goal branch "${goal.branch}" does not exist in ${r.display}`);
-        const taskHead = heads.get(branch);
+        const taskHead = heads.get(`refs/heads/${branch}`);
         if (taskHead === undefined) {
           // A worktree already registered at target makes `worktree add` fail; addWorktree says so.
           await this.addWorktree(r, root, target, ['-b', branch, target, goalHead], branch);
@@ -295,30 +295,44 @@ export class WorktreeManager {
       await checkBranchName(r, branch);
       await checkBranchName(r, into);
       return this.queue.run(r.key, async () => {
-        const heads = await branchHeads(r, [branch, into]);
-        const head = heads.get(branch);
-        const target = heads.get(into);
-        if (!head || !target || head !== expectedHead || !(await isAncestor(r, head, target))) return false;
-        if ((await this.worktreesOf(r)).some((w) => w.branch === `refs/heads/${branch}`)) return false;
+        const ref = `refs/heads/${branch}`;
+        const intoRef = `refs/heads/${into}`;
+        // Listed only when its tip is in `into`'s history: the head and the ancestry in one git command.
+        const args = ['for-each-ref', `--merged=${intoRef}`, '--format=%(refname)%00%(objectname)', ref];
+        const merged = await r.git.run(r.path, args);
+        if (merged.code !== 0) {
+          // `into` is not a branch at a commit (then nothing is merged into it), or git failed.
+          if (!(await refCommits(r, [intoRef])).get(intoRef)) return false;
+          throw new GitCommandError(args, r.path, merged);
+        }
+        const head = merged.stdout
+          .split('\n')
+          .map((line) => line.split('\0'))
+          .find(([name]) => name === ref)?.[1];
+        if (head !== expectedHead) return false;
+        if ((await this.worktreesOf(r)).some((w) => w.branch === ref)) return false;
         // Compare-and-delete: only if it still points where we checked.
-        return (await r.git.run(r.path, ['update-ref', '-d', `refs/heads/${branch}`, head])).code === 0;
+        return (await r.git.run(r.path, ['update-ref', '-d', ref, head])).code === 0;
       });
     });
   }
 
   /**
-   * The worktree's own git dir and the repository's common one (objects,
-   * refs), absolute: an agent sandboxed to its worktree needs both writable
-   * to commit. One path when they are the same (a main worktree).
+   * The commit the worktree's HEAD is at (null if it has none), and its
+   * own git dir and the repository's common one (objects, refs), absolute:
+   * an agent sandboxed to its worktree needs both writable to commit. One
+   * path when they are the same (a main worktree).
    */
-  async gitDirs(worktree: string): Promise<string[]> {
-    const out = await this.git.output(worktree, ['rev-parse', '--path-format=absolute', '--git-dir', '--git-common-dir']);
-    return [...new Set(out.split('\n').map((line) => line.trim()).filter((line) => line !== ''))];
-  }
-
-  /** The commit the worktree's HEAD is at; null if it has none. */
-  head(worktree: string): Promise<string | null> {
-    return this.git.resolveCommit(worktree, 'HEAD');
+  async headAndGitDirs(worktree: string): Promise<{ head: string | null; gitDirs: string[] }> {
+    const dirArgs = ['rev-parse', '--path-format=absolute', '--git-dir', '--git-common-dir'];
+    const args = [...dirArgs, '--verify', '--quiet', 'HEAD^{commit}'];
+    const both = await this.git.run(worktree, args);
+    const [gitDir = '', commonDir = '', head = ''] = both.stdout.split('\n');
+    if (both.code === 0 && OBJECT_ID.test(head)) return { head, gitDirs: [...new Set([gitDir, commonDir])] };
+    // Exit 1 with --quiet: no HEAD commit (as resolveCommit reads it); the dirs are asked alone.
+    if (both.code !== 1) throw new GitCommandError(args, worktree, both);
+    const dirs = (await this.git.output(worktree, dirArgs)).split('\n').filter((line) => line !== '');
+    return { head: null, gitDirs: [...new Set(dirs)] };
   }
 
   /**
@@ -329,8 +343,7 @@ export class WorktreeManager {
   commitLeftovers(worktree: string, message: string): Promise<string | null> {
     return userFacing(async () => {
       const git = this.git;
-      const dir = await openWorktree(git, worktree);
-      const key = await commonDir(git, dir);
+      const { dir, key } = await openWorktree(git, worktree);
       return this.queue.run(key, async () => {
         if (await git.isClean(dir, { untracked: true })) return null;
         await assertCommittable(git, dir, worktree);
@@ -382,8 +395,7 @@ export class WorktreeManager {
   advanceGoalWorktree(worktree: string): Promise<void> {
     return userFacing(async () => {
       const git = this.git;
-      const dir = await openWorktree(git, worktree);
-      const key = await commonDir(git, dir);
+      const { dir, key } = await openWorktree(git, worktree);
       await this.queue.run(key, async () => {
         const [head, checkedOut] = await git.resolveCommits(dir, ['HEAD', CHECKOUT_REF]);
         if (!head) throw new WorktreeError(`goal worktree ${worktree} has no HEAD commit`);
@@ -403,7 +415,7 @@ export class WorktreeManager {
   /** Records the commit the goal worktree's files are at now (after a run; see advanceGoalWorktree). */
   markGoalCheckout(worktree: string): Promise<void> {
     return userFacing(async () => {
-      const dir = await openWorktree(this.git, worktree);
+      const { dir } = await openWorktree(this.git, worktree);
       await this.git.output(dir, ['update-ref', CHECKOUT_REF, 'HEAD']);
     });
   }
@@ -455,15 +467,24 @@ export class WorktreeManager {
       const target = await canonical(worktreePath);
       if (!isUnder(root, target)) throw new WorktreeError(`${worktreePath} is not under the Arbor worktree root ${root}`);
       await this.queue.run(r.key, async () => {
+        const present = existsSync(target);
+        if (present) {
+          const pid = (await processesUsing([target])).get(target);
+          if (pid !== undefined) throw new WorktreeError(`worktree ${worktreePath} is in use by process ${pid}; not removing it`);
+          // git removes only a linked worktree of this repository; anything else it refuses, and is looked at below.
+          // Twice --force: also a dirty or locked one.
+          if ((await r.git.run(r.path, ['worktree', 'remove', '--force', '--force', target])).code === 0) {
+            await removeEmptyParent(root, target);
+            return;
+          }
+        }
         const entry = (await this.worktreesOf(r)).slice(1).find((w) => w.path === target);
         if (!entry) {
-          if (existsSync(target)) throw new WorktreeError(`${worktreePath} is not a worktree of ${r.display}`);
+          if (present) throw new WorktreeError(`${worktreePath} is not a worktree of ${r.display}`);
           return;
         }
-        const users = await processesUsing([target]);
-        const pid = users.get(target);
-        if (pid !== undefined) throw new WorktreeError(`worktree ${worktreePath} is in use by process ${pid}; not removing it`);
-        await removeWorktree(r, target);
+        // Refused though it is one (e.g. with submodules). The directory is Arbor's; delete it and let prune drop the registration.
+        await rm(target, { recursive: true, force: true });
         await r.git.output(r.path, ['worktree', 'prune']);
         await removeEmptyParent(root, target);
       });
@@ -686,16 +707,19 @@ async function commonDir(git: Git, dir: string): Promise<string> {
   return realpath(path.resolve(dir, common));
 }
 
-async function openWorktree(git: Git, worktree: string): Promise<string> {
+/** The worktree's real path, checked to be a worktree's top level, and its repository's common git dir (the queue key). */
+async function openWorktree(git: Git, worktree: string): Promise<{ dir: string; key: string }> {
   let real: string;
   try {
     real = await realpath(worktree);
   } catch {
     throw new WorktreeError(`worktree does not exist: ${worktree}`);
   }
-  const top = await git.run(real, ['rev-parse', '--show-toplevel']);
-  if (top.code !== 0 || (await realpath(top.stdout.trim())) !== real) throw new WorktreeError(`not a git worktree: ${worktree}`);
-  return real;
+  const found = await git.run(real, ['rev-parse', '--show-toplevel', '--git-common-dir']);
+  const [top = '', common = ''] = found.stdout.split('\n');
+  // A directory that is not (or no longer) a worktree's top would have git act on an enclosing repository.
+  if (found.code !== 0 || top === '' || common === '' || (await realpath(top)) !== real) throw new WorktreeError(`not a git worktree: ${worktree}`);
+  return { dir: real, key: await realpath(path.resolve(real, common)) };
 }
 
 /** Names used in paths: no separators, no "." or "..", nothing git or a shell would read specially. */
@@ -726,18 +750,17 @@ function plainlyValidBranchName(branch: string): boolean {
   );
 }
 
-/** Commits of those of `branches` that exist (a ref that is not a commit maps to ''); one git command. */
-async function branchHeads(r: Repo, branches: readonly string[]): Promise<Map<string, string>> {
+/** Commits of those of `refs` (full names) that exist (a ref that is not a commit maps to ''); one git command. */
+async function refCommits(r: Repo, refs: readonly string[]): Promise<Map<string, string>> {
   // Patterns match their ref exactly or as a prefix up to a '/'; only exact matches are kept.
-  const wanted = new Map(branches.map((b) => [`refs/heads/${b}`, b]));
-  const out = await r.git.output(r.path, ['for-each-ref', '--format=%(refname)%00%(objecttype)%00%(objectname)', ...wanted.keys()]);
-  const heads = new Map<string, string>();
+  const wanted = new Set(refs);
+  const out = await r.git.output(r.path, ['for-each-ref', '--format=%(refname)%00%(objecttype)%00%(objectname)', ...wanted]);
+  const commits = new Map<string, string>();
   for (const line of out.split('\n')) {
     const [ref = '', type = '', sha = ''] = line.split('\0');
-    const branch = wanted.get(ref);
-    if (branch !== undefined) heads.set(branch, type === 'commit' ? sha : '');
+    if (wanted.has(ref)) commits.set(ref, type === 'commit' ? sha : '');
   }
-  return heads;
+  return commits;
 }
 
 async function isAncestor(r: Repo, ancestor: string, of: string): Promise<boolean> {

@@ -1098,19 +1098,18 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
     it('in a local repository', async () => {
       const h = await startHarness({ recordGit: true });
       expect(await secondTaskCommands(h)).toEqual({
-        'rev-parse': 7,
+        'rev-parse': 5,
         'for-each-ref': 2,
         'worktree add': 1,
         status: 1,
         log: 1,
         diff: 1,
-        'merge-base': 2,
+        'merge-base': 1,
         'merge-tree': 1,
         'commit-tree': 1,
         'update-ref': 2,
-        'worktree list': 2,
         'worktree remove': 1,
-        'worktree prune': 1,
+        'worktree list': 1,
       });
     });
 
@@ -1118,20 +1117,19 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
       const h = await startHarness({ recordGit: true, remote: true });
       expect(await secondTaskCommands(h)).toEqual({
         fetch: 2,
-        'rev-parse': 11,
+        'rev-parse': 9,
         'for-each-ref': 2,
         'worktree add': 1,
         status: 1,
         log: 1,
         diff: 1,
         push: 2,
-        'merge-base': 3,
+        'merge-base': 2,
         'merge-tree': 1,
         'commit-tree': 1,
         'update-ref': 2,
-        'worktree list': 2,
         'worktree remove': 1,
-        'worktree prune': 1,
+        'worktree list': 1,
       });
     });
   });

@@ -452,6 +452,84 @@ describe('remove', () => {
     await expect(manager.remove(repo, s.path)).resolves.toBeUndefined();
     await expect(manager.remove(repo, repo)).rejects.toThrow('is not under the Arbor worktree root');
   });
+
+  it("never removes what is not this repository's worktree, nor one in use", async () => {
+    const { repo, manager, root, goal } = await goalSetup();
+    // Another repository's worktree under the same root.
+    const other = await goalSetup();
+    const foreign = await manager.spawnWorktree(other.repo, other.goal, 'theirs', randomUUID());
+    await expect(manager.remove(repo, foreign.path)).rejects.toThrow(`${foreign.path} is not a worktree of ${repo}`);
+    expect(worktreeList(other.repo)).toContain(foreign.path);
+    // A plain directory under the root.
+    const plain = join(root, 'plain');
+    mkdirSync(plain);
+    writeFileSync(join(plain, 'keep.txt'), 'keep\n');
+    await expect(manager.remove(repo, plain)).rejects.toThrow(`${plain} is not a worktree of ${repo}`);
+    expect(readFileSync(join(plain, 'keep.txt'), 'utf8')).toBe('keep\n');
+
+    const busy = await manager.spawnWorktree(repo, goal, 'busy', randomUUID());
+    const sleeper = spawn('sleep', ['60'], { cwd: busy.path, stdio: 'ignore' });
+    await new Promise<void>((resolve, reject) => sleeper.once('spawn', resolve).once('error', reject));
+    try {
+      if (process.platform === 'linux') await expect(manager.remove(repo, busy.path)).rejects.toThrow(/in use by process/);
+      expect(worktreeList(repo)).toContain(busy.path);
+    } finally {
+      sleeper.kill('SIGKILL');
+      await new Promise((resolve) => sleeper.once('exit', resolve));
+    }
+    await manager.remove(repo, busy.path);
+    expect(worktreeList(repo)).toEqual([repo]);
+
+    // Its directory deleted behind git's back: the registration goes, and no error.
+    const vanished = await manager.spawnWorktree(repo, goal, 'vanished', randomUUID());
+    rmSync(vanished.path, { recursive: true });
+    await manager.remove(repo, vanished.path);
+    expect(worktreeList(repo)).toEqual([repo]);
+  });
+});
+
+describe('deleteMergedBranch', () => {
+  it('deletes a task branch merged into the goal branch, and no other', async () => {
+    const { repo, manager, goal } = await goalSetup();
+    const spawnCommitted = async (key: string) => {
+      const s = await manager.spawnWorktree(repo, goal, key, randomUUID());
+      writeFileSync(join(s.path, `${key}.txt`), `${key}\n`);
+      return { ...s, head: (await manager.commitLeftovers(s.path, key))! };
+    };
+    const merged = await spawnCommitted('merged');
+    const unmerged = await spawnCommitted('unmerged');
+    const checkedOut = await spawnCommitted('checked-out');
+    for (const s of [merged, checkedOut]) expect((await manager.mergeTaskBranch(repo, goal.branch, s.branch, `merge ${s.branch}`)).kind).toBe('merged');
+    for (const s of [merged, unmerged]) await manager.remove(repo, s.path);
+
+    expect(await manager.deleteMergedBranch(repo, unmerged.branch, unmerged.head, goal.branch)).toBe(false);
+    expect(await manager.deleteMergedBranch(repo, checkedOut.branch, checkedOut.head, goal.branch)).toBe(false);
+    expect(await manager.deleteMergedBranch(repo, merged.branch, merged.head, 'arbor/no-such-goal')).toBe(false);
+    // Moved since it was merged (someone else's commit on it): kept.
+    expect(await manager.deleteMergedBranch(repo, merged.branch, unmerged.head, goal.branch)).toBe(false);
+    for (const s of [merged, unmerged, checkedOut]) expect(branchExists(repo, s.branch)).toBe(true);
+
+    expect(await manager.deleteMergedBranch(repo, merged.branch, merged.head, goal.branch)).toBe(true);
+    expect(branchExists(repo, merged.branch)).toBe(false);
+    expect(await manager.deleteMergedBranch(repo, merged.branch, merged.head, goal.branch)).toBe(false);
+  });
+});
+
+describe('headAndGitDirs', () => {
+  it("gives a worktree's HEAD commit and the git dirs an agent needs to commit", async () => {
+    const { repo, manager, goal } = await goalSetup();
+    const s = await manager.spawnWorktree(repo, goal, 'dirs', randomUUID());
+    const { head, gitDirs } = await manager.headAndGitDirs(s.path);
+    expect(head).toBe(git(repo, 'rev-parse', goal.branch));
+    expect(gitDirs).toEqual([git(s.path, 'rev-parse', '--absolute-git-dir'), join(repo, '.git')]);
+    expect(await manager.headAndGitDirs(repo)).toEqual({ head: git(repo, 'rev-parse', 'HEAD'), gitDirs: [join(repo, '.git')] });
+
+    // No commit yet: no head, the dirs all the same.
+    const empty = await mkdtemp(join(tmp, 'empty-'));
+    git(empty, 'init', '-q');
+    expect(await manager.headAndGitDirs(empty)).toEqual({ head: null, gitDirs: [join(empty, '.git')] });
+    await expect(manager.headAndGitDirs(await mkdtemp(join(tmp, 'plain-')))).rejects.toThrow();
+  });
 });
 
 describe('discard', () => {
