@@ -25,6 +25,9 @@ import { gitMessage, type Git, type GitResult } from './git-command.js';
 
 export const REMOTE = 'origin';
 
+/** One fetch in this many lets git check whether the mirror wants packing (see RepoMirror.autoMaintenance). */
+const FETCHES_PER_MAINTENANCE = 50;
+
 export class MirrorError extends Error {
   constructor(message: string) {
     super(redactUrlCredentials(message));
@@ -51,9 +54,21 @@ export class RepoMirror {
     readonly path: string,
   ) {}
 
+  /** Fetches so far: see autoMaintenance. */
+  private fetches = 0;
+
+  /**
+   * After each fetch git starts `git maintenance run --auto`, a process of
+   * its own, to see whether the repository wants packing: the first fetch
+   * and one in FETCHES_PER_MAINTENANCE let it, which keeps the mirror packed.
+   */
+  private autoMaintenance(): string {
+    return this.fetches++ % FETCHES_PER_MAINTENANCE === 0 ? '--auto-maintenance' : '--no-auto-maintenance';
+  }
+
   /** Brings `refs/remotes/origin/*` and tags up to the remote. */
   async fetch(): Promise<void> {
-    const result = await this.git.run(this.path, ['fetch', '--quiet', '--prune', '--no-write-fetch-head', REMOTE]);
+    const result = await this.git.run(this.path, ['fetch', '--quiet', '--prune', '--no-write-fetch-head', this.autoMaintenance(), REMOTE]);
     if (result.code !== 0) throw new MirrorError(`fetching ${this.url} failed: ${gitMessage(result)}`);
   }
 
@@ -65,7 +80,7 @@ export class RepoMirror {
    */
   async fetchBranchFamily(branch: string): Promise<void> {
     const spec = `+refs/heads/${branch}*:refs/remotes/${REMOTE}/${branch}*`;
-    const result = await this.git.run(this.path, ['fetch', '--quiet', '--no-write-fetch-head', REMOTE, spec]);
+    const result = await this.git.run(this.path, ['fetch', '--quiet', '--no-write-fetch-head', this.autoMaintenance(), REMOTE, spec]);
     if (result.code !== 0) throw new MirrorError(`fetching ${branch} from ${this.url} failed: ${gitMessage(result)}`);
   }
 
@@ -94,7 +109,7 @@ export class RepoMirror {
   branchTip(branch: string): BranchTip & Required<Pick<BranchTip, 'refresh'>> {
     const fetchBranch = async () => {
       const spec = `+refs/heads/${branch}:refs/remotes/${REMOTE}/${branch}`;
-      const result = await this.git.run(this.path, ['fetch', '--quiet', '--no-write-fetch-head', REMOTE, spec]);
+      const result = await this.git.run(this.path, ['fetch', '--quiet', '--no-write-fetch-head', this.autoMaintenance(), REMOTE, spec]);
       if (result.code === 0) return true;
       if (/couldn't find remote ref/i.test(result.stderr)) return false;
       throw new MirrorError(`fetching ${branch} from ${this.url} failed: ${gitMessage(result)}`);

@@ -72,6 +72,12 @@ export interface SpawnedWorktree {
   continued: boolean;
   /** Paths left conflicted by bringing the goal's newer work into the branch, for the agent to resolve. */
   conflicts: string[];
+  /**
+   * With `followRemote`: the remote's tip of the branch as last fetched, which
+   * the branch was brought up to (a push of its work replaces that tip); null
+   * when the remote has none, or without `followRemote`.
+   */
+  remoteTip: string | null;
 }
 
 const GOAL_WORKTREE_DIR = 'goal';
@@ -167,19 +173,43 @@ export class WorktreeManager {
   /**
    * Moves the local `branch` up to `tip` (the remote's, just fetched) when
    * it is missing or behind it; a branch with commits of its own is left as
-   * it is. Returns where the branch is now.
+   * it is. Returns where the branch is now. `tipParent`, a commit `tip` is
+   * known to descend from (the first parent of a merge just made): a branch
+   * still there is moved with no question to git about their ancestry.
    */
-  followBranch(repo: string, branch: string, tip: string): Promise<string> {
+  followBranch(repo: string, branch: string, tip: string, tipParent?: string): Promise<string> {
     return userFacing(async () => {
       const r = await this.openRepo(repo);
       await checkBranchName(r, branch);
       return this.queue.run(r.key, async () => {
         const ref = `refs/heads/${branch}`;
+        if (tipParent !== undefined && (await r.git.run(r.path, ['update-ref', '-m', 'arbor: follow the remote', ref, tip, tipParent])).code === 0) return tip;
         const local = await r.git.resolveCommit(r.path, ref);
-        if (local === tip) return tip;
-        if (local !== null && !(await isAncestor(r, local, tip))) return local;
-        await r.git.output(r.path, ['update-ref', '-m', 'arbor: follow the remote', ref, tip, local ?? ZERO_OID]);
-        return tip;
+        return moveUpTo(r, ref, local, tip);
+      });
+    });
+  }
+
+  /**
+   * followBranch to the remote's tip as last fetched into this mirror
+   * (`refs/remotes/origin/<branch>`), both read in one git command. Returns
+   * that tip (null when the remote has no such branch) and where the local
+   * branch is now.
+   */
+  followTracked(repo: string, branch: string): Promise<{ tracked: null; local: string | null } | { tracked: string; local: string }> {
+    return userFacing(async () => {
+      const r = await this.openRepo(repo);
+      await checkBranchName(r, branch);
+      return this.queue.run(r.key, async () => {
+        const ref = `refs/heads/${branch}`;
+        const trackingRef = `refs/remotes/${REMOTE}/${branch}`;
+        const commits = await refCommits(r, [ref, trackingRef]);
+        let local = commits.get(ref) ?? null;
+        let tracked = commits.get(trackingRef) ?? null;
+        // A ref that is not a commit (a tag object, say) is read as followBranch and trackedTip read it.
+        if (local === '' || tracked === '') [local = null, tracked = null] = await r.git.resolveCommits(r.path, [ref, trackingRef]);
+        if (tracked === null) return { tracked, local };
+        return { tracked, local: await moveUpTo(r, ref, local, tracked) };
       });
     });
   }
@@ -217,12 +247,17 @@ export class WorktreeManager {
    * committed there, with the goal branch's newer work merged in. A branch
    * already merged into the goal branch (nothing of its own left) starts again
    * from the goal branch's head, as a first attempt does.
+   *
+   * `followRemote` (in a mirror): the branch is first brought up to the
+   * remote's as last fetched, which holds what an earlier attempt on any
+   * instance pushed.
    */
   spawnWorktree(
     repo: string,
     goal: { id: string; branch: string },
     taskKey: string,
     sessionId: string,
+    options: { followRemote?: boolean } = {},
   ): Promise<SpawnedWorktree> {
     return userFacing(async () => {
       const r = await this.openRepo(repo);
@@ -235,41 +270,61 @@ export class WorktreeManager {
       const target = path.join(root, goal8, `${key}-${session8}`);
 
       return this.queue.run(r.key, async () => {
-        const heads = await refCommits(r, [`refs/heads/${goal.branch}`, `refs/heads/${branch}`]);
-        const goalHead = heads.get(`refs/heads/${goal.branch}`);
+        const goalRef = `refs/heads/${goal.branch}`;
+        const taskRef = `refs/heads/${branch}`;
+        const trackingRef = `refs/remotes/${REMOTE}/${branch}`;
+        const heads = await refCommits(r, [goalRef, taskRef, ...(options.followRemote ? [trackingRef] : [])]);
+        const goalHead = heads.get(goalRef);
         if (!goalHead) throw new WorktreeError(`goal branch "${goal.branch}" does not exist in ${r.display}`);
-        const taskHead = heads.get(`refs/heads/${branch}`);
-        if (taskHead === undefined) {
-          // A worktree already registered at target makes `worktree add` fail; addWorktree says so.
-          await this.addWorktree(r, root, target, ['-b', branch, target, goalHead], branch);
-          return { path: target, branch, baseSha: goalHead, continued: false, conflicts: [] };
-        }
-        if (taskHead === '') throw new WorktreeError(`"${branch}" in ${r.display} does not point at a commit`);
-        const holder = (await this.worktreesOf(r)).find((w) => w.branch === `refs/heads/${branch}`);
-        if (holder) throw new WorktreeError(`branch "${branch}" is still checked out at ${holder.path}`);
-        if (await isAncestor(r, taskHead, goalHead)) {
-          // Merged already: move it to the goal's head, unless someone moved it meanwhile.
-          await r.git.output(r.path, ['update-ref', `refs/heads/${branch}`, goalHead, taskHead]);
-          await this.addWorktree(r, root, target, [target, branch], null);
-          return { path: target, branch, baseSha: goalHead, continued: false, conflicts: [] };
-        }
-        await this.addWorktree(r, root, target, [target, branch], null);
-        if (await isAncestor(r, goalHead, taskHead)) return { path: target, branch, baseSha: goalHead, continued: true, conflicts: [] };
-        // The goal moved on since: bring it in, as a person would before carrying on. A
-        // conflict is left in the worktree for the agent to resolve (its prompt says so);
-        // work it leaves unresolved holds the task as blocked rather than being committed.
-        const merged = await r.git.run(target, ['merge', '--no-ff', '--no-verify', '-m', `arbor: bring ${goal.branch} into ${branch}`, goalHead], {
-          config: MERGE_CONFIG,
-        });
-        if (merged.code === 0) return { path: target, branch, baseSha: goalHead, continued: true, conflicts: [] };
-        const conflicts = await r.git.unmergedPaths(target);
-        if (conflicts.length === 0) {
-          await r.git.run(target, ['merge', '--abort']);
-          throw new WorktreeError(`could not bring "${goal.branch}" into "${branch}": ${gitMessage(merged)}`);
-        }
-        return { path: target, branch, baseSha: goalHead, continued: true, conflicts };
+        let taskHead = heads.get(taskRef);
+        let remoteTip = options.followRemote ? (heads.get(trackingRef) ?? null) : null;
+        // Not a commit (a tag object, say): read as trackedTip reads it.
+        if (remoteTip === '') remoteTip = await r.git.resolveCommit(r.path, trackingRef);
+        if (remoteTip !== null && taskHead !== '') taskHead = await moveUpTo(r, taskRef, taskHead ?? null, remoteTip);
+        return { ...(await this.placeTaskBranch(r, root, target, goal.branch, branch, goalHead, taskHead)), remoteTip };
       });
     });
+  }
+
+  /** spawnWorktree's worktree for `branch` (at `taskHead`; undefined: none yet), in the repository's queue. */
+  private async placeTaskBranch(
+    r: Repo,
+    root: string,
+    target: string,
+    goalBranch: string,
+    branch: string,
+    goalHead: string,
+    taskHead: string | undefined,
+  ): Promise<Omit<SpawnedWorktree, 'remoteTip'>> {
+    if (taskHead === undefined) {
+      // A worktree already registered at target makes `worktree add` fail; addWorktree says so.
+      await this.addWorktree(r, root, target, ['-b', branch, target, goalHead], branch);
+      return { path: target, branch, baseSha: goalHead, continued: false, conflicts: [] };
+    }
+    if (taskHead === '') throw new WorktreeError(`"${branch}" in ${r.display} does not point at a commit`);
+    const holder = (await this.worktreesOf(r)).find((w) => w.branch === `refs/heads/${branch}`);
+    if (holder) throw new WorktreeError(`branch "${branch}" is still checked out at ${holder.path}`);
+    if (await isAncestor(r, taskHead, goalHead)) {
+      // Merged already: move it to the goal's head, unless someone moved it meanwhile.
+      await r.git.output(r.path, ['update-ref', `refs/heads/${branch}`, goalHead, taskHead]);
+      await this.addWorktree(r, root, target, [target, branch], null);
+      return { path: target, branch, baseSha: goalHead, continued: false, conflicts: [] };
+    }
+    await this.addWorktree(r, root, target, [target, branch], null);
+    if (await isAncestor(r, goalHead, taskHead)) return { path: target, branch, baseSha: goalHead, continued: true, conflicts: [] };
+    // The goal moved on since: bring it in, as a person would before carrying on. A
+    // conflict is left in the worktree for the agent to resolve (its prompt says so);
+    // work it leaves unresolved holds the task as blocked rather than being committed.
+    const merged = await r.git.run(target, ['merge', '--no-ff', '--no-verify', '-m', `arbor: bring ${goalBranch} into ${branch}`, goalHead], {
+      config: MERGE_CONFIG,
+    });
+    if (merged.code === 0) return { path: target, branch, baseSha: goalHead, continued: true, conflicts: [] };
+    const conflicts = await r.git.unmergedPaths(target);
+    if (conflicts.length === 0) {
+      await r.git.run(target, ['merge', '--abort']);
+      throw new WorktreeError(`could not bring "${goalBranch}" into "${branch}": ${gitMessage(merged)}`);
+    }
+    return { path: target, branch, baseSha: goalHead, continued: true, conflicts };
   }
 
   /** `<goal branch>--<task key>`: `--` keeps task branches siblings of the goal branch (refs are files: `a/b` and `a/b/c` cannot both exist). */
@@ -761,6 +816,14 @@ async function refCommits(r: Repo, refs: readonly string[]): Promise<Map<string,
     if (wanted.has(ref)) commits.set(ref, type === 'commit' ? sha : '');
   }
   return commits;
+}
+
+/** Moves `ref` from `local` (null: missing) up to `tip` unless it has commits of its own; returns where it is now. */
+async function moveUpTo(r: Repo, ref: string, local: string | null, tip: string): Promise<string> {
+  if (local === tip) return tip;
+  if (local !== null && !(await isAncestor(r, local, tip))) return local;
+  await r.git.output(r.path, ['update-ref', '-m', 'arbor: follow the remote', ref, tip, local ?? ZERO_OID]);
+  return tip;
 }
 
 async function isAncestor(r: Repo, ancestor: string, of: string): Promise<boolean> {

@@ -1117,14 +1117,14 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
       const h = await startHarness({ recordGit: true, remote: true });
       expect(await secondTaskCommands(h)).toEqual({
         fetch: 2,
-        'rev-parse': 9,
-        'for-each-ref': 2,
+        'for-each-ref': 3,
+        'rev-parse': 4,
         'worktree add': 1,
         status: 1,
         log: 1,
         diff: 1,
         push: 2,
-        'merge-base': 2,
+        'merge-base': 1,
         'merge-tree': 1,
         'commit-tree': 1,
         'update-ref': 2,
