@@ -50,18 +50,17 @@ export async function launchAgent(ctx: LaunchContext, run: AgentRunRequest): Pro
     ...(continuing ? { continuing } : {}),
   });
   // The run on record (for the dashboard) before it writes a line: the prompt as the agent gets it, where it starts from.
-  const baseSha = await deps.worktrees.head(cwd).catch(() => null);
+  // Without the git dirs a sandboxed agent cannot commit; an agent that could not tell is no worse off than before.
+  const { head: baseSha, gitDirs: writableDirs } = await deps.worktrees.headAndGitDirs(cwd).catch((err) => {
+    deps.logger.warn({ err: describe(err), cwd }, 'head and git dirs of the worktree not found');
+    return { head: null, gitDirs: [] };
+  });
   await ctx.persist(() => startTaskRun(deps.db, { id: randomUUID(), taskId: task.id, sessionId: session.id, attempt: assignment.attempt, prompt, baseSha }));
   const log = new SessionLog(deps.db, session.id, { maxLines: settings.logMaxLines, logger: deps.logger });
   for (const note of notes ?? []) log.push('event', note);
   const parser = agent.parser();
   const apiUrl = settings.apiUrl();
   const mcp: McpLaunch | null = agent.usesMcp ? { url: `${apiUrl.replace(/\/+$/, '')}/mcp`, tokenEnv: TOKEN_ENV } : null;
-  // Without them a sandboxed agent cannot commit; an agent that could not tell is no worse off than before.
-  const writableDirs = await deps.worktrees.gitDirs(cwd).catch((err) => {
-    deps.logger.warn({ err: describe(err), cwd }, 'git dirs of the worktree not found');
-    return [];
-  });
   // Unique on this host whichever instance hands it out; none free: the agent runs without one.
   const ports = settings.ports
     ? await ctx.persist(() => takePortBlock(deps.db, settings.ports!, { host: ctx.host, owner: settings.instanceId, sessionId: session.id }))

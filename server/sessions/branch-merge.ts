@@ -15,7 +15,11 @@ export interface BranchTip {
   readonly repo: string;
   /** For messages: `refs/heads/x`, or `origin refs/heads/x`. */
   readonly name: string;
-  /** The current tip; null when the branch does not exist. */
+  /** The ref in `repo` that holds the tip (once `refresh` has run, when there is one). */
+  readonly ref: string;
+  /** Brings `ref` up to the branch (a fetch of a remote's); false when the branch does not exist. */
+  refresh?(): Promise<boolean>;
+  /** The current tip (refreshed first); null when the branch does not exist. */
   read(): Promise<string | null>;
   /**
    * Moves the tip from `expected` to `next` only if it is still `expected`.
@@ -38,6 +42,14 @@ export class BranchMergeError extends Error {
   }
 }
 
+/** The task to merge names no commit. */
+export class UnknownTaskError extends BranchMergeError {
+  constructor(task: string) {
+    super(`cannot merge "${task}": no such commit`);
+    this.name = 'UnknownTaskError';
+  }
+}
+
 export interface MergeOptions {
   /** The commit (or ref, in `goal.repo`) to merge in. */
   task: string;
@@ -51,12 +63,17 @@ export interface MergeOptions {
 const DEFAULT_MAX_TRIES = 8;
 
 export async function mergeIntoBranch(git: Git, goal: BranchTip, options: MergeOptions): Promise<MergeOutcome> {
-  const task = await git.resolveCommit(goal.repo, options.task);
-  if (task === null) throw new BranchMergeError(`cannot merge "${options.task}": no such commit`);
+  // The first read of the tip is made along with the task's, in one git command. The task is
+  // resolved once: what is merged is this commit, whatever moves its ref meanwhile.
+  const exists = goal.refresh === undefined || (await goal.refresh());
+  const [task = null, firstHead = null] = exists
+    ? await git.resolveCommits(goal.repo, [options.task, goal.ref])
+    : [await git.resolveCommit(goal.repo, options.task), null];
+  if (task === null) throw new UnknownTaskError(options.task);
   const maxTries = options.maxTries ?? DEFAULT_MAX_TRIES;
 
   for (let tries = 1; tries <= maxTries; tries++) {
-    const head = await goal.read();
+    const head = tries === 1 ? firstHead : await goal.read();
     if (head === null) throw new BranchMergeError(`cannot merge into ${goal.name}: the branch does not exist`);
     if (await isAncestor(git, goal.repo, task, head)) return { kind: 'already-merged', head };
 
@@ -80,6 +97,7 @@ export function localBranchTip(git: Git, repo: string, branch: string): BranchTi
   return {
     repo,
     name: ref,
+    ref,
     read,
     async swap(next, expected) {
       const result = await git.run(repo, ['update-ref', '-m', 'arbor: merge', ref, next, expected]);

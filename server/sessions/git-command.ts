@@ -76,6 +76,8 @@ export interface Git {
   listWorktrees(cwd: string): Promise<WorktreeEntry[]>;
   /** The commit a revision names, or null if it names none; throws when git fails otherwise (not a repository, a lock). */
   resolveCommit(cwd: string, revision: string): Promise<string | null>;
+  /** resolveCommit for several revisions, in order: one git command when each names a commit. */
+  resolveCommits(cwd: string, revisions: readonly string[]): Promise<(string | null)[]>;
   /** Paths with unresolved conflicts; -z so unusual file names are not quoted. */
   unmergedPaths(cwd: string): Promise<string[]>;
   /** Nothing to commit: `git status --porcelain` is empty (ignored files never count; untracked ones only if asked). */
@@ -118,7 +120,7 @@ export function createGit(
     return result.stdout;
   };
 
-  return {
+  const git: Git = {
     run,
     output,
     async listWorktrees(cwd) {
@@ -134,6 +136,20 @@ export function createGit(
       if (result.code === 1) return null;
       throw new GitCommandError(args, cwd, result);
     },
+    async resolveCommits(cwd, revisions) {
+      // Without --verify, rev-parse takes several revisions, but a missing one fails them all with
+      // the exit code of a failing git, and one starting with '-' is printed back as an option. So
+      // its answer counts only when it is one commit id per revision; otherwise each revision is
+      // asked on its own, which tells a missing commit from a failure.
+      if (revisions.length > 1 && revisions.every((revision) => !revision.startsWith('-'))) {
+        const result = await run(cwd, ['rev-parse', ...revisions.map((revision) => `${revision}^{commit}`)]);
+        const shas = result.stdout.split('\n').filter((line) => line !== '');
+        if (result.code === 0 && shas.length === revisions.length && shas.every((sha) => OBJECT_ID.test(sha))) return shas;
+      }
+      const commits: (string | null)[] = [];
+      for (const revision of revisions) commits.push(await git.resolveCommit(cwd, revision));
+      return commits;
+    },
     async unmergedPaths(cwd) {
       const out = await output(cwd, ['diff', '--name-only', '-z', '--diff-filter=U']);
       return [...new Set(out.split('\0').filter((p) => p !== ''))].sort();
@@ -147,9 +163,13 @@ export function createGit(
       return existsSync(path.resolve(cwd, relative));
     },
   };
+  return git;
 }
 
 const AS_AGENT_USER: readonly string[] = ['safe.directory=*'];
+
+/** A full object id: SHA-1 or SHA-256. */
+export const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 function childEnvironment(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const child: Record<string, string> = {};

@@ -51,7 +51,12 @@ export class RemoteRepo {
   /** The remote's goal branch as a merge target: read by a fetch of it, swapped by a push with a lease. */
   branchTip(branch: string): BranchTip {
     const tip = this.mirror.branchTip(branch);
-    return { ...tip, read: () => this.serial(() => tip.read()), swap: (next, expected) => this.serial(() => tip.swap(next, expected)) };
+    return {
+      ...tip,
+      refresh: () => this.serial(() => tip.refresh()),
+      read: () => this.serial(() => tip.read()),
+      swap: (next, expected) => this.serial(() => tip.swap(next, expected)),
+    };
   }
 }
 
@@ -117,22 +122,11 @@ export class GoalRepos {
     if (!where.remote) return this.worktrees.ensureGoalBranch(where.local, goal);
     const remote = where.remote;
     const branch = goal.branch ?? WorktreeManager.goalBranchName(goal);
-    let tip = await remote.trackedTip(branch);
-    if (tip === null) {
-      const base = await this.worktrees.baseCommit(where.local, goal.baseRef);
-      tip = (await remote.pushWithLease(base, branch, null)) === 'pushed' ? base : await remote.branchTip(branch).read();
-      if (tip === null) throw new MirrorError(`the goal branch ${branch} could not be created on the remote`);
-    }
+    const followed = await this.worktrees.followTracked(where.local, branch);
+    if (followed.tracked !== null) return { branch, head: followed.local };
+    const base = await this.worktrees.baseCommit(where.local, goal.baseRef);
+    const tip = (await remote.pushWithLease(base, branch, null)) === 'pushed' ? base : await remote.branchTip(branch).read();
+    if (tip === null) throw new MirrorError(`the goal branch ${branch} could not be created on the remote`);
     return { branch, head: await this.worktrees.followBranch(where.local, branch, tip) };
-  }
-
-  /**
-   * Before a spawned run on a remote: the task branch as an earlier attempt
-   * (on any instance) pushed it, when that is ahead of the mirror's.
-   */
-  async followTaskBranch(where: GoalRepo, branch: string): Promise<void> {
-    if (!where.remote) return;
-    const tip = await where.remote.trackedTip(branch);
-    if (tip !== null) await this.worktrees.followBranch(where.local, branch, tip);
   }
 }

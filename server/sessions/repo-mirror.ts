@@ -25,6 +25,9 @@ import { gitMessage, type Git, type GitResult } from './git-command.js';
 
 export const REMOTE = 'origin';
 
+/** One fetch in this many lets git check whether the mirror wants packing (see RepoMirror.autoMaintenance). */
+const FETCHES_PER_MAINTENANCE = 50;
+
 export class MirrorError extends Error {
   constructor(message: string) {
     super(redactUrlCredentials(message));
@@ -51,9 +54,21 @@ export class RepoMirror {
     readonly path: string,
   ) {}
 
+  /** Fetches so far: see autoMaintenance. */
+  private fetches = 0;
+
+  /**
+   * After each fetch git starts `git maintenance run --auto`, a process of
+   * its own, to see whether the repository wants packing: the first fetch
+   * and one in FETCHES_PER_MAINTENANCE let it, which keeps the mirror packed.
+   */
+  private autoMaintenance(): string {
+    return this.fetches++ % FETCHES_PER_MAINTENANCE === 0 ? '--auto-maintenance' : '--no-auto-maintenance';
+  }
+
   /** Brings `refs/remotes/origin/*` and tags up to the remote. */
   async fetch(): Promise<void> {
-    const result = await this.git.run(this.path, ['fetch', '--quiet', '--prune', '--no-write-fetch-head', REMOTE]);
+    const result = await this.git.run(this.path, ['fetch', '--quiet', '--prune', '--no-write-fetch-head', this.autoMaintenance(), REMOTE]);
     if (result.code !== 0) throw new MirrorError(`fetching ${this.url} failed: ${gitMessage(result)}`);
   }
 
@@ -65,7 +80,7 @@ export class RepoMirror {
    */
   async fetchBranchFamily(branch: string): Promise<void> {
     const spec = `+refs/heads/${branch}*:refs/remotes/${REMOTE}/${branch}*`;
-    const result = await this.git.run(this.path, ['fetch', '--quiet', '--no-write-fetch-head', REMOTE, spec]);
+    const result = await this.git.run(this.path, ['fetch', '--quiet', '--no-write-fetch-head', this.autoMaintenance(), REMOTE, spec]);
     if (result.code !== 0) throw new MirrorError(`fetching ${branch} from ${this.url} failed: ${gitMessage(result)}`);
   }
 
@@ -91,18 +106,20 @@ export class RepoMirror {
   }
 
   /** The remote's `branch` as a BranchTip: read after a fetch of that branch, swapped by a push with a lease. */
-  branchTip(branch: string): BranchTip {
+  branchTip(branch: string): BranchTip & Required<Pick<BranchTip, 'refresh'>> {
     const fetchBranch = async () => {
       const spec = `+refs/heads/${branch}:refs/remotes/${REMOTE}/${branch}`;
-      const result = await this.git.run(this.path, ['fetch', '--quiet', '--no-write-fetch-head', REMOTE, spec]);
-      if (result.code === 0) return this.trackedTip(branch);
-      if (/couldn't find remote ref/i.test(result.stderr)) return null;
+      const result = await this.git.run(this.path, ['fetch', '--quiet', '--no-write-fetch-head', this.autoMaintenance(), REMOTE, spec]);
+      if (result.code === 0) return true;
+      if (/couldn't find remote ref/i.test(result.stderr)) return false;
       throw new MirrorError(`fetching ${branch} from ${this.url} failed: ${gitMessage(result)}`);
     };
     return {
       repo: this.path,
       name: `${redactUrlCredentials(this.url)} refs/heads/${branch}`,
-      read: fetchBranch,
+      ref: `refs/remotes/${REMOTE}/${branch}`,
+      refresh: fetchBranch,
+      read: async () => ((await fetchBranch()) ? this.trackedTip(branch) : null),
       swap: async (next, expected) => this.push(next, branch, { expected }).then((outcome) => (outcome === 'pushed' ? 'swapped' : 'lost')),
     };
   }

@@ -11,7 +11,7 @@ import type { AgentAdapter } from './agents/index.js';
 import type { GoalRepo } from './goal-repo.js';
 import { NO_RUN, describe, repoNeeds, type Goal, type RunnerContext } from './runner-context.js';
 import { newTaskToken } from './task-token.js';
-import { WorktreeManager, type SpawnedWorktree } from './worktrees.js';
+import type { SpawnedWorktree } from './worktrees.js';
 
 export async function runSpawned(ctx: RunnerContext, assignment: SessionAssignment, agent: AgentAdapter): Promise<TaskOutcome> {
   const { task } = assignment;
@@ -23,8 +23,10 @@ export async function runSpawned(ctx: RunnerContext, assignment: SessionAssignme
   try {
     where = await ctx.repos.open(assignment.goal.repo, assignment.goal.branch);
     goalBranch = (await ctx.goalBranch(assignment.goal, where)).branch;
-    await ctx.repos.followTaskBranch(where, WorktreeManager.taskBranchName(goalBranch, task.key));
-    place = await worktrees.spawnWorktree(where.local, { id: assignment.goal.id, branch: goalBranch }, task.key, sessionId);
+    // On a remote, the task branch as an earlier attempt (on any instance) pushed it.
+    place = await worktrees.spawnWorktree(where.local, { id: assignment.goal.id, branch: goalBranch }, task.key, sessionId, {
+      followRemote: where.remote !== null,
+    });
   } catch (err) {
     return ctx.permanentIfExplained({ kind: 'failed', error: describe(err) }, repoNeeds(assignment.goal));
   }
@@ -92,7 +94,7 @@ async function mergeBack(
   ctx: RunnerContext,
   goal: Goal & { branch: string },
   where: GoalRepo,
-  place: { path: string; branch: string; baseSha: string },
+  place: { path: string; branch: string; baseSha: string; remoteTip: string | null },
   taskKey: string,
   runResult: TaskResult,
 ): Promise<TaskOutcome> {
@@ -112,8 +114,8 @@ async function mergeBack(
   try {
     const remote = where.remote;
     if (remote) {
-      // The task's commits reach the remote before any merge that holds them.
-      const pushed = await remote.pushWithLease(described.head, place.branch, await remote.trackedTip(place.branch));
+      // The task's commits reach the remote before any merge that holds them, over the tip the run started from only.
+      const pushed = await remote.pushWithLease(described.head, place.branch, place.remoteTip);
       if (pushed === 'lost') return { kind: 'blocked', reason: `${into}: pushing ${place.branch} lost a race: another run pushed it meanwhile`, result };
     }
     const message = `arbor: merge task ${taskKey}`;
@@ -122,7 +124,7 @@ async function mergeBack(
     );
     switch (merge.kind) {
       case 'merged':
-        if (remote) await followMerge(ctx, where, goal.branch, merge.sha);
+        if (remote) await followMerge(ctx, where, goal.branch, merge.sha, merge.previous);
         return { kind: 'succeeded', result: { ...result, merge: merge.sha } };
       case 'already-merged':
         return { kind: 'succeeded', result: { ...result, merge: merge.head } };
@@ -135,8 +137,8 @@ async function mergeBack(
 }
 
 /** The mirror's own goal branch follows a merge published on the remote (the next run here starts from it). */
-async function followMerge(ctx: RunnerContext, where: GoalRepo, branch: string, sha: string): Promise<void> {
+async function followMerge(ctx: RunnerContext, where: GoalRepo, branch: string, sha: string, previous: string): Promise<void> {
   await ctx.deps.worktrees
-    .followBranch(where.local, branch, sha)
+    .followBranch(where.local, branch, sha, previous)
     .catch((err) => ctx.deps.logger.warn({ err: describe(err), branch }, 'local goal branch not brought up to the merge'));
 }

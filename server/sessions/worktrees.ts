@@ -2,9 +2,18 @@ import { existsSync } from 'node:fs';
 import { chown, mkdir, readdir, readlink, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { assertReachableBy, type AgentUser } from './agent-user.js';
-import { advanceCheckout, BranchMergeError, localBranchTip, mergeIntoBranch, type BranchTip, type MergeOptions, type MergeOutcome } from './branch-merge.js';
+import {
+  advanceCheckout,
+  BranchMergeError,
+  localBranchTip,
+  mergeIntoBranch,
+  UnknownTaskError,
+  type BranchTip,
+  type MergeOptions,
+  type MergeOutcome,
+} from './branch-merge.js';
 import { REMOTE } from './repo-mirror.js';
-import { ARBOR_IDENTITY, createGit, GitCommandError, gitMessage, type Git, type WorktreeEntry } from './git-command.js';
+import { ARBOR_IDENTITY, createGit, GitCommandError, gitMessage, OBJECT_ID, type Git, type WorktreeEntry } from './git-command.js';
 import { KeyedQueue } from './git-repo-queue.js';
 import type { CommandRunner } from './spawner/command-spawner.js';
 
@@ -66,6 +75,12 @@ export interface SpawnedWorktree {
   continued: boolean;
   /** Paths left conflicted by bringing the goal's newer work into the branch, for the agent to resolve. */
   conflicts: string[];
+  /**
+   * With `followRemote`: the remote's tip of the branch as last fetched, which
+   * the branch was brought up to (a push of its work replaces that tip); null
+   * when the remote has none, or without `followRemote`.
+   */
+  remoteTip: string | null;
 }
 
 const GOAL_WORKTREE_DIR = 'goal';
@@ -161,19 +176,43 @@ export class WorktreeManager {
   /**
    * Moves the local `branch` up to `tip` (the remote's, just fetched) when
    * it is missing or behind it; a branch with commits of its own is left as
-   * it is. Returns where the branch is now.
+   * it is. Returns where the branch is now. `tipParent`, a commit `tip` is
+   * known to descend from (the first parent of a merge just made): a branch
+   * still there is moved with no question to git about their ancestry.
    */
-  followBranch(repo: string, branch: string, tip: string): Promise<string> {
+  followBranch(repo: string, branch: string, tip: string, tipParent?: string): Promise<string> {
     return userFacing(async () => {
       const r = await this.openRepo(repo);
       await checkBranchName(r, branch);
       return this.queue.run(r.key, async () => {
         const ref = `refs/heads/${branch}`;
+        if (tipParent !== undefined && (await r.git.run(r.path, ['update-ref', '-m', 'arbor: follow the remote', ref, tip, tipParent])).code === 0) return tip;
         const local = await r.git.resolveCommit(r.path, ref);
-        if (local === tip) return tip;
-        if (local !== null && !(await isAncestor(r, local, tip))) return local;
-        await r.git.output(r.path, ['update-ref', '-m', 'arbor: follow the remote', ref, tip, local ?? ZERO_OID]);
-        return tip;
+        return moveUpTo(r, ref, local, tip);
+      });
+    });
+  }
+
+  /**
+   * followBranch to the remote's tip as last fetched into this mirror
+   * (`refs/remotes/origin/<branch>`), both read in one git command. Returns
+   * that tip (null when the remote has no such branch) and where the local
+   * branch is now.
+   */
+  followTracked(repo: string, branch: string): Promise<{ tracked: null; local: string | null } | { tracked: string; local: string }> {
+    return userFacing(async () => {
+      const r = await this.openRepo(repo);
+      await checkBranchName(r, branch);
+      return this.queue.run(r.key, async () => {
+        const ref = `refs/heads/${branch}`;
+        const trackingRef = `refs/remotes/${REMOTE}/${branch}`;
+        const commits = await refCommits(r, [ref, trackingRef]);
+        let local = commits.get(ref) ?? null;
+        let tracked = commits.get(trackingRef) ?? null;
+        // A ref that is not a commit (a tag object, say) is read as followBranch and trackedTip read it.
+        if (local === '' || tracked === '') [local = null, tracked = null] = await r.git.resolveCommits(r.path, [ref, trackingRef]);
+        if (tracked === null) return { tracked, local };
+        return { tracked, local: await moveUpTo(r, ref, local, tracked) };
       });
     });
   }
@@ -211,12 +250,17 @@ export class WorktreeManager {
    * committed there, with the goal branch's newer work merged in. A branch
    * already merged into the goal branch (nothing of its own left) starts again
    * from the goal branch's head, as a first attempt does.
+   *
+   * `followRemote` (in a mirror): the branch is first brought up to the
+   * remote's as last fetched, which holds what an earlier attempt on any
+   * instance pushed.
    */
   spawnWorktree(
     repo: string,
     goal: { id: string; branch: string },
     taskKey: string,
     sessionId: string,
+    options: { followRemote?: boolean } = {},
   ): Promise<SpawnedWorktree> {
     return userFacing(async () => {
       const r = await this.openRepo(repo);
@@ -229,41 +273,61 @@ export class WorktreeManager {
       const target = path.join(root, goal8, `${key}-${session8}`);
 
       return this.queue.run(r.key, async () => {
-        const heads = await branchHeads(r, [goal.branch, branch]);
-        const goalHead = heads.get(goal.branch);
+        const goalRef = `refs/heads/${goal.branch}`;
+        const taskRef = `refs/heads/${branch}`;
+        const trackingRef = `refs/remotes/${REMOTE}/${branch}`;
+        const heads = await refCommits(r, [goalRef, taskRef, ...(options.followRemote ? [trackingRef] : [])]);
+        const goalHead = heads.get(goalRef);
         if (!goalHead) throw new WorktreeError(`goal branch "${goal.branch}" does not exist in ${r.display}`);
-        const taskHead = heads.get(branch);
-        if (taskHead === undefined) {
-          // A worktree already registered at target makes `worktree add` fail; addWorktree says so.
-          await this.addWorktree(r, root, target, ['-b', branch, target, goalHead], branch);
-          return { path: target, branch, baseSha: goalHead, continued: false, conflicts: [] };
-        }
-        if (taskHead === '') throw new WorktreeError(`"${branch}" in ${r.display} does not point at a commit`);
-        const holder = (await this.worktreesOf(r)).find((w) => w.branch === `refs/heads/${branch}`);
-        if (holder) throw new WorktreeError(`branch "${branch}" is still checked out at ${holder.path}`);
-        if (await isAncestor(r, taskHead, goalHead)) {
-          // Merged already: move it to the goal's head, unless someone moved it meanwhile.
-          await r.git.output(r.path, ['update-ref', `refs/heads/${branch}`, goalHead, taskHead]);
-          await this.addWorktree(r, root, target, [target, branch], null);
-          return { path: target, branch, baseSha: goalHead, continued: false, conflicts: [] };
-        }
-        await this.addWorktree(r, root, target, [target, branch], null);
-        if (await isAncestor(r, goalHead, taskHead)) return { path: target, branch, baseSha: goalHead, continued: true, conflicts: [] };
-        // The goal moved on since: bring it in, as a person would before carrying on. A
-        // conflict is left in the worktree for the agent to resolve (its prompt says so);
-        // work it leaves unresolved holds the task as blocked rather than being committed.
-        const merged = await r.git.run(target, ['merge', '--no-ff', '--no-verify', '-m', `arbor: bring ${goal.branch} into ${branch}`, goalHead], {
-          config: MERGE_CONFIG,
-        });
-        if (merged.code === 0) return { path: target, branch, baseSha: goalHead, continued: true, conflicts: [] };
-        const conflicts = await r.git.unmergedPaths(target);
-        if (conflicts.length === 0) {
-          await r.git.run(target, ['merge', '--abort']);
-          throw new WorktreeError(`could not bring "${goal.branch}" into "${branch}": ${gitMessage(merged)}`);
-        }
-        return { path: target, branch, baseSha: goalHead, continued: true, conflicts };
+        let taskHead = heads.get(taskRef);
+        let remoteTip = options.followRemote ? (heads.get(trackingRef) ?? null) : null;
+        // Not a commit (a tag object, say): read as trackedTip reads it.
+        if (remoteTip === '') remoteTip = await r.git.resolveCommit(r.path, trackingRef);
+        if (remoteTip !== null && taskHead !== '') taskHead = await moveUpTo(r, taskRef, taskHead ?? null, remoteTip);
+        return { ...(await this.placeTaskBranch(r, root, target, goal.branch, branch, goalHead, taskHead)), remoteTip };
       });
     });
+  }
+
+  /** spawnWorktree's worktree for `branch` (at `taskHead`; undefined: none yet), in the repository's queue. */
+  private async placeTaskBranch(
+    r: Repo,
+    root: string,
+    target: string,
+    goalBranch: string,
+    branch: string,
+    goalHead: string,
+    taskHead: string | undefined,
+  ): Promise<Omit<SpawnedWorktree, 'remoteTip'>> {
+    if (taskHead === undefined) {
+      // A worktree already registered at target makes `worktree add` fail; addWorktree says so.
+      await this.addWorktree(r, root, target, ['-b', branch, target, goalHead], branch);
+      return { path: target, branch, baseSha: goalHead, continued: false, conflicts: [] };
+    }
+    if (taskHead === '') throw new WorktreeError(`"${branch}" in ${r.display} does not point at a commit`);
+    const holder = (await this.worktreesOf(r)).find((w) => w.branch === `refs/heads/${branch}`);
+    if (holder) throw new WorktreeError(`branch "${branch}" is still checked out at ${holder.path}`);
+    if (await isAncestor(r, taskHead, goalHead)) {
+      // Merged already: move it to the goal's head, unless someone moved it meanwhile.
+      await r.git.output(r.path, ['update-ref', `refs/heads/${branch}`, goalHead, taskHead]);
+      await this.addWorktree(r, root, target, [target, branch], null);
+      return { path: target, branch, baseSha: goalHead, continued: false, conflicts: [] };
+    }
+    await this.addWorktree(r, root, target, [target, branch], null);
+    if (await isAncestor(r, goalHead, taskHead)) return { path: target, branch, baseSha: goalHead, continued: true, conflicts: [] };
+    // The goal moved on since: bring it in, as a person would before carrying on. A
+    // conflict is left in the worktree for the agent to resolve (its prompt says so);
+    // work it leaves unresolved holds the task as blocked rather than being committed.
+    const merged = await r.git.run(target, ['merge', '--no-ff', '--no-verify', '-m', `arbor: bring ${goalBranch} into ${branch}`, goalHead], {
+      config: MERGE_CONFIG,
+    });
+    if (merged.code === 0) return { path: target, branch, baseSha: goalHead, continued: true, conflicts: [] };
+    const conflicts = await r.git.unmergedPaths(target);
+    if (conflicts.length === 0) {
+      await r.git.run(target, ['merge', '--abort']);
+      throw new WorktreeError(`could not bring "${goalBranch}" into "${branch}": ${gitMessage(merged)}`);
+    }
+    return { path: target, branch, baseSha: goalHead, continued: true, conflicts };
   }
 
   /** `<goal branch>--<task key>`: `--` keeps task branches siblings of the goal branch (refs are files: `a/b` and `a/b/c` cannot both exist). */
@@ -289,30 +353,44 @@ export class WorktreeManager {
       await checkBranchName(r, branch);
       await checkBranchName(r, into);
       return this.queue.run(r.key, async () => {
-        const heads = await branchHeads(r, [branch, into]);
-        const head = heads.get(branch);
-        const target = heads.get(into);
-        if (!head || !target || head !== expectedHead || !(await isAncestor(r, head, target))) return false;
-        if ((await this.worktreesOf(r)).some((w) => w.branch === `refs/heads/${branch}`)) return false;
+        const ref = `refs/heads/${branch}`;
+        const intoRef = `refs/heads/${into}`;
+        // Listed only when its tip is in `into`'s history: the head and the ancestry in one git command.
+        const args = ['for-each-ref', `--merged=${intoRef}`, '--format=%(refname)%00%(objectname)', ref];
+        const merged = await r.git.run(r.path, args);
+        if (merged.code !== 0) {
+          // `into` is not a branch at a commit (then nothing is merged into it), or git failed.
+          if (!(await refCommits(r, [intoRef])).get(intoRef)) return false;
+          throw new GitCommandError(args, r.path, merged);
+        }
+        const head = merged.stdout
+          .split('\n')
+          .map((line) => line.split('\0'))
+          .find(([name]) => name === ref)?.[1];
+        if (head !== expectedHead) return false;
+        if ((await this.worktreesOf(r)).some((w) => w.branch === ref)) return false;
         // Compare-and-delete: only if it still points where we checked.
-        return (await r.git.run(r.path, ['update-ref', '-d', `refs/heads/${branch}`, head])).code === 0;
+        return (await r.git.run(r.path, ['update-ref', '-d', ref, head])).code === 0;
       });
     });
   }
 
   /**
-   * The worktree's own git dir and the repository's common one (objects,
-   * refs), absolute: an agent sandboxed to its worktree needs both writable
-   * to commit. One path when they are the same (a main worktree).
+   * The commit the worktree's HEAD is at (null if it has none), and its
+   * own git dir and the repository's common one (objects, refs), absolute:
+   * an agent sandboxed to its worktree needs both writable to commit. One
+   * path when they are the same (a main worktree).
    */
-  async gitDirs(worktree: string): Promise<string[]> {
-    const out = await this.git.output(worktree, ['rev-parse', '--path-format=absolute', '--git-dir', '--git-common-dir']);
-    return [...new Set(out.split('\n').map((line) => line.trim()).filter((line) => line !== ''))];
-  }
-
-  /** The commit the worktree's HEAD is at; null if it has none. */
-  head(worktree: string): Promise<string | null> {
-    return this.git.resolveCommit(worktree, 'HEAD');
+  async headAndGitDirs(worktree: string): Promise<{ head: string | null; gitDirs: string[] }> {
+    const dirArgs = ['rev-parse', '--path-format=absolute', '--git-dir', '--git-common-dir'];
+    const args = [...dirArgs, '--verify', '--quiet', 'HEAD^{commit}'];
+    const both = await this.git.run(worktree, args);
+    const [gitDir = '', commonDir = '', head = ''] = both.stdout.split('\n');
+    if (both.code === 0 && OBJECT_ID.test(head)) return { head, gitDirs: [...new Set([gitDir, commonDir])] };
+    // Exit 1 with --quiet: no HEAD commit (as resolveCommit reads it); the dirs are asked alone.
+    if (both.code !== 1) throw new GitCommandError(args, worktree, both);
+    const dirs = (await this.git.output(worktree, dirArgs)).split('\n').filter((line) => line !== '');
+    return { head: null, gitDirs: [...new Set(dirs)] };
   }
 
   /**
@@ -323,8 +401,7 @@ export class WorktreeManager {
   commitLeftovers(worktree: string, message: string): Promise<string | null> {
     return userFacing(async () => {
       const git = this.git;
-      const dir = await openWorktree(git, worktree);
-      const key = await commonDir(git, dir);
+      const { dir, key } = await openWorktree(git, worktree);
       return this.queue.run(key, async () => {
         if (await git.isClean(dir, { untracked: true })) return null;
         await assertCommittable(git, dir, worktree);
@@ -355,13 +432,11 @@ export class WorktreeManager {
       const r = await this.openRepo(repo);
       await checkBranchName(r, goalBranch);
       await checkBranchName(r, branch);
-      const task = await r.git.resolveCommit(r.path, `refs/heads/${branch}`);
-      if (task === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
       try {
         const { tip, ...merge } = options;
-        // The commit just read, not the ref: what is merged is what was looked at, whatever moves the ref meanwhile.
-        return await mergeIntoBranch(r.git, tip ?? localBranchTip(r.git, r.path, goalBranch), { ...merge, task, message });
+        return await mergeIntoBranch(r.git, tip ?? localBranchTip(r.git, r.path, goalBranch), { ...merge, task: `refs/heads/${branch}`, message });
       } catch (err) {
+        if (err instanceof UnknownTaskError) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`, { cause: err });
         if (err instanceof BranchMergeError) throw new WorktreeError(err.message, { cause: err });
         throw err;
       }
@@ -378,13 +453,13 @@ export class WorktreeManager {
   advanceGoalWorktree(worktree: string): Promise<void> {
     return userFacing(async () => {
       const git = this.git;
-      const dir = await openWorktree(git, worktree);
-      const key = await commonDir(git, dir);
+      const { dir, key } = await openWorktree(git, worktree);
       await this.queue.run(key, async () => {
-        const head = await git.resolveCommit(dir, 'HEAD');
-        if (head === null) throw new WorktreeError(`goal worktree ${worktree} has no HEAD commit`);
-        const checkedOut = await git.resolveCommit(dir, CHECKOUT_REF);
-        if (checkedOut !== null && checkedOut !== head) {
+        const [head, checkedOut] = await git.resolveCommits(dir, ['HEAD', CHECKOUT_REF]);
+        if (!head) throw new WorktreeError(`goal worktree ${worktree} has no HEAD commit`);
+        // Already recorded there: nothing to bring up, nothing to record.
+        if (checkedOut === head) return;
+        if (checkedOut) {
           const advanced = await advanceCheckout(git, dir, checkedOut, head);
           if (advanced.kind === 'refused') {
             throw new WorktreeError(`goal worktree ${worktree} could not be brought up to the goal branch without losing its uncommitted work: ${advanced.reason}`);
@@ -398,7 +473,7 @@ export class WorktreeManager {
   /** Records the commit the goal worktree's files are at now (after a run; see advanceGoalWorktree). */
   markGoalCheckout(worktree: string): Promise<void> {
     return userFacing(async () => {
-      const dir = await openWorktree(this.git, worktree);
+      const { dir } = await openWorktree(this.git, worktree);
       await this.git.output(dir, ['update-ref', CHECKOUT_REF, 'HEAD']);
     });
   }
@@ -411,10 +486,10 @@ export class WorktreeManager {
   ): Promise<{ head: string; commits: { sha: string; subject: string }[]; diffstat: Diffstat }> {
     return userFacing(async () => {
       const r = await this.openRepo(repo);
-      const head = await r.git.resolveCommit(r.path, `refs/heads/${branch}`);
-      if (head === null) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
-      const base = baseSha.startsWith('-') ? null : await r.git.resolveCommit(r.path, baseSha);
-      if (base === null) throw new WorktreeError(`base commit "${baseSha}" not found in ${r.display}`);
+      if (baseSha.startsWith('-')) throw new WorktreeError(`base commit "${baseSha}" not found in ${r.display}`);
+      const [head, base] = await r.git.resolveCommits(r.path, [`refs/heads/${branch}`, baseSha]);
+      if (!head) throw new WorktreeError(`branch "${branch}" does not exist in ${r.display}`);
+      if (!base) throw new WorktreeError(`base commit "${baseSha}" not found in ${r.display}`);
 
       // Read-only, so not queued. showSignature off: it would mix gpg output into the log.
       const log = await r.git.output(r.path, ['log', '--reverse', '--no-color', '--format=%H%x00%s', `${base}..${head}`], {
@@ -450,15 +525,24 @@ export class WorktreeManager {
       const target = await canonical(worktreePath);
       if (!isUnder(root, target)) throw new WorktreeError(`${worktreePath} is not under the Arbor worktree root ${root}`);
       await this.queue.run(r.key, async () => {
+        const present = existsSync(target);
+        if (present) {
+          const pid = (await processesUsing([target])).get(target);
+          if (pid !== undefined) throw new WorktreeError(`worktree ${worktreePath} is in use by process ${pid}; not removing it`);
+          // git removes only a linked worktree of this repository; anything else it refuses, and is looked at below.
+          // Twice --force: also a dirty or locked one.
+          if ((await r.git.run(r.path, ['worktree', 'remove', '--force', '--force', target])).code === 0) {
+            await removeEmptyParent(root, target);
+            return;
+          }
+        }
         const entry = (await this.worktreesOf(r)).slice(1).find((w) => w.path === target);
         if (!entry) {
-          if (existsSync(target)) throw new WorktreeError(`${worktreePath} is not a worktree of ${r.display}`);
+          if (present) throw new WorktreeError(`${worktreePath} is not a worktree of ${r.display}`);
           return;
         }
-        const users = await processesUsing([target]);
-        const pid = users.get(target);
-        if (pid !== undefined) throw new WorktreeError(`worktree ${worktreePath} is in use by process ${pid}; not removing it`);
-        await removeWorktree(r, target);
+        // Refused though it is one (e.g. with submodules). The directory is Arbor's; delete it and let prune drop the registration.
+        await rm(target, { recursive: true, force: true });
         await r.git.output(r.path, ['worktree', 'prune']);
         await removeEmptyParent(root, target);
       });
@@ -681,16 +765,19 @@ async function commonDir(git: Git, dir: string): Promise<string> {
   return realpath(path.resolve(dir, common));
 }
 
-async function openWorktree(git: Git, worktree: string): Promise<string> {
+/** The worktree's real path, checked to be a worktree's top level, and its repository's common git dir (the queue key). */
+async function openWorktree(git: Git, worktree: string): Promise<{ dir: string; key: string }> {
   let real: string;
   try {
     real = await realpath(worktree);
   } catch {
     throw new WorktreeError(`worktree does not exist: ${worktree}`);
   }
-  const top = await git.run(real, ['rev-parse', '--show-toplevel']);
-  if (top.code !== 0 || (await realpath(top.stdout.trim())) !== real) throw new WorktreeError(`not a git worktree: ${worktree}`);
-  return real;
+  const found = await git.run(real, ['rev-parse', '--show-toplevel', '--git-common-dir']);
+  const [top = '', common = ''] = found.stdout.split('\n');
+  // A directory that is not (or no longer) a worktree's top would have git act on an enclosing repository.
+  if (found.code !== 0 || top === '' || common === '' || (await realpath(top)) !== real) throw new WorktreeError(`not a git worktree: ${worktree}`);
+  return { dir: real, key: await realpath(path.resolve(real, common)) };
 }
 
 /** Names used in paths: no separators, no "." or "..", nothing git or a shell would read specially. */
@@ -721,18 +808,25 @@ function plainlyValidBranchName(branch: string): boolean {
   );
 }
 
-/** Commits of those of `branches` that exist (a ref that is not a commit maps to ''); one git command. */
-async function branchHeads(r: Repo, branches: readonly string[]): Promise<Map<string, string>> {
+/** Commits of those of `refs` (full names) that exist (a ref that is not a commit maps to ''); one git command. */
+async function refCommits(r: Repo, refs: readonly string[]): Promise<Map<string, string>> {
   // Patterns match their ref exactly or as a prefix up to a '/'; only exact matches are kept.
-  const wanted = new Map(branches.map((b) => [`refs/heads/${b}`, b]));
-  const out = await r.git.output(r.path, ['for-each-ref', '--format=%(refname)%00%(objecttype)%00%(objectname)', ...wanted.keys()]);
-  const heads = new Map<string, string>();
+  const wanted = new Set(refs);
+  const out = await r.git.output(r.path, ['for-each-ref', '--format=%(refname)%00%(objecttype)%00%(objectname)', ...wanted]);
+  const commits = new Map<string, string>();
   for (const line of out.split('\n')) {
     const [ref = '', type = '', sha = ''] = line.split('\0');
-    const branch = wanted.get(ref);
-    if (branch !== undefined) heads.set(branch, type === 'commit' ? sha : '');
+    if (wanted.has(ref)) commits.set(ref, type === 'commit' ? sha : '');
   }
-  return heads;
+  return commits;
+}
+
+/** Moves `ref` from `local` (null: missing) up to `tip` unless it has commits of its own; returns where it is now. */
+async function moveUpTo(r: Repo, ref: string, local: string | null, tip: string): Promise<string> {
+  if (local === tip) return tip;
+  if (local !== null && !(await isAncestor(r, local, tip))) return local;
+  await r.git.output(r.path, ['update-ref', '-m', 'arbor: follow the remote', ref, tip, local ?? ZERO_OID]);
+  return tip;
 }
 
 async function isAncestor(r: Repo, ancestor: string, of: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { serve } from '@hono/node-server';
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -89,6 +90,8 @@ interface HarnessOptions {
   preflight?: boolean;
   /** Goals name a bare clone of the repository by a file:// URL; the runner keeps a mirror of it. */
   remote?: boolean;
+  /** Arbor's own git commands (not the agents') are recorded, for gitCommands(). */
+  recordGit?: boolean;
 }
 
 interface Harness {
@@ -105,6 +108,9 @@ interface Harness {
   runner: AgentSessionRunner;
   orchestrator: TaskOrchestrator;
   transcript(): TranscriptEntry[];
+  /** With `recordGit`: how many git processes Arbor started since the last clearGitCommands(), by subcommand. */
+  gitCommands(): Record<string, number>;
+  clearGitCommands(): void;
   createGoal(
     tasks: TaskSpec[],
     options?: { childrenMode?: ChildrenMode; title?: string; agent?: AgentName; maxParallel?: number },
@@ -145,6 +151,8 @@ async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const remote = options.remote ? path.join(dir, 'remote.git') : null;
   if (remote) git(dir, 'clone', '-q', '--bare', repo.path, remote);
   const transcriptFile = path.join(dir, 'agents.jsonl');
+  const gitLog = path.join(dir, 'arbor-git.log');
+  const arborEnv = options.recordGit ? recordingGitEnv(dir, gitLog) : process.env;
 
   const config = testConfig({ auth: { apiToken: API_TOKEN } });
   const app = createApp({ db: db.db, logger, config });
@@ -182,7 +190,7 @@ async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   };
   const preflight = options.preflight ? createGoalPreflight({ agents: agentSettings, env: settings.baseEnv, runsAgents: true }) : undefined;
   const runner = new AgentSessionRunner(
-    { db: db.db, logger, worktrees: new WorktreeManager({ root, env: process.env }), mirrors: new RepoMirrors(createGit(process.env), mirrors), agentFor, preflight },
+    { db: db.db, logger, worktrees: new WorktreeManager({ root, env: arborEnv }), mirrors: new RepoMirrors(createGit(arborEnv), mirrors), agentFor, preflight },
     settings,
   );
   const orchestrator = new TaskOrchestrator({ db: db.db, runner, logger }, orchestratorOptions);
@@ -206,6 +214,8 @@ async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
         .filter(Boolean)
         .map((line) => JSON.parse(line) as TranscriptEntry);
     },
+    gitCommands: () => countGitCommands(gitLog),
+    clearGitCommands: () => writeFileSync(gitLog, ''),
     createGoal: async (tasks, goalOptions = {}) => {
       const mode = goalOptions.childrenMode ?? 'sequential';
       const plan = planGoalTree(tasks, mode, { maxTasks: 1000, maxDepth: 32 });
@@ -233,6 +243,45 @@ async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   };
   open.push(harness);
   return harness;
+}
+
+/**
+ * An environment whose PATH finds a `git` that logs its arguments, then runs
+ * the real git: only Arbor's own commands run with it (agents have the base
+ * environment). git's own helpers find git on its exec path first; one that
+ * got here anyway is not logged (its parent is git).
+ */
+function recordingGitEnv(dir: string, log: string): NodeJS.ProcessEnv {
+  const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  const bin = path.join(dir, 'recording-git');
+  mkdirSync(bin);
+  // `read` and one printf are the shell's own: no process more, and one write per line, so lines do not interleave.
+  const script = [
+    '#!/bin/sh',
+    'parent=',
+    'read -r parent 2>/dev/null </proc/$PPID/comm',
+    `case "$parent" in git*) ;; *) printf '%s\\n' "$*" >>'${log}' ;; esac`,
+    `exec '${realGit}' "$@"`,
+    '',
+  ].join('\n');
+  writeFileSync(path.join(bin, 'git'), script, { mode: 0o755 });
+  return { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` };
+}
+
+/** How many git commands Arbor started, by subcommand (`worktree add`, `rev-parse`...), from the log recordingGitEnv keeps. */
+function countGitCommands(log: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  if (!existsSync(log)) return counts;
+  for (const line of readFileSync(log, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const args = line.split(' ');
+    // `-c key=value` settings come before the subcommand.
+    let i = 0;
+    while (args[i] === '-c') i += 2;
+    const subcommand = args[i] === 'worktree' ? `worktree ${args[i + 1]}` : (args[i] ?? '');
+    counts[subcommand] = (counts[subcommand] ?? 0) + 1;
+  }
+  return counts;
 }
 
 // ---------------------------------------------------------------------------
@@ -1017,6 +1066,71 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
       const failed = await waitForTask(h, goal.id, 'e', 'failed');
       expect(failed.error).toBe('the agent exited with code 1; its stderr ended with:\nError: 529 {"type":"overloaded_error"}');
       expect(result(failed).summary).toBeUndefined();
+    });
+  });
+
+  describe('git processes Arbor starts for one spawned task', () => {
+    // Each one is a fork of the server's process: on a machine that forks slowly, many spawned
+    // tasks keep the server busy doing just that. These counts are what a task needs; more is a regression.
+    const tasks: TaskSpec[] = [
+      { key: 'first', title: 'First', session_policy: 'spawn', instructions: 'FAKE: write first.txt first\nFAKE: commit first' },
+      { key: 'hold', title: 'Hold', kind: 'wait_for_signal', gate: { type: 'hold', name: 'git-count' } },
+      { key: 'second', title: 'Second', session_policy: 'spawn', instructions: 'FAKE: write second.txt second\nFAKE: commit second' },
+    ];
+
+    /** The git commands of the second task only: the first made the goal branch (and the mirror) and opened the repository. */
+    async function secondTaskCommands(h: Harness): Promise<Record<string, number>> {
+      const { goal } = await h.createGoal(tasks, { title: 'Counted' });
+      const gate = await waitForTask(h, goal.id, 'hold', 'waiting');
+      h.clearGitCommands();
+      const signalled = await fetch(`${h.url}/api/tasks/${gate.id}/signal`, {
+        method: 'POST',
+        headers: { ...AUTH, 'content-type': 'application/json' },
+        body: JSON.stringify({ status: 'pass' }),
+      });
+      expect(signalled.status).toBe(200);
+      await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
+      const branch = (await getGoal(h.db.db, goal.id))!.branch!;
+      expect(showFile(h.remote ?? h.repo.path, branch, 'second.txt')).toBe('second');
+      return h.gitCommands();
+    }
+
+    it('in a local repository', async () => {
+      const h = await startHarness({ recordGit: true });
+      expect(await secondTaskCommands(h)).toEqual({
+        'rev-parse': 5,
+        'for-each-ref': 2,
+        'worktree add': 1,
+        status: 1,
+        log: 1,
+        diff: 1,
+        'merge-base': 1,
+        'merge-tree': 1,
+        'commit-tree': 1,
+        'update-ref': 2,
+        'worktree remove': 1,
+        'worktree list': 1,
+      });
+    });
+
+    it('in a remote repository (file://)', async () => {
+      const h = await startHarness({ recordGit: true, remote: true });
+      expect(await secondTaskCommands(h)).toEqual({
+        fetch: 2,
+        'for-each-ref': 3,
+        'rev-parse': 4,
+        'worktree add': 1,
+        status: 1,
+        log: 1,
+        diff: 1,
+        push: 2,
+        'merge-base': 1,
+        'merge-tree': 1,
+        'commit-tree': 1,
+        'update-ref': 2,
+        'worktree remove': 1,
+        'worktree list': 1,
+      });
     });
   });
 

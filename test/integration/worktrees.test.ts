@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorktreeError, WorktreeManager } from '../../server/sessions/worktrees.js';
+import { commitOnBranch } from '../support/git-branches.js';
 
 /*
  * Real repositories in temp dirs. Test commits pass their identity with -c, so
@@ -202,8 +203,8 @@ describe('spawned worktrees', () => {
     ]);
     const goal8 = goal.id.slice(0, 8);
     expect(spawned).toEqual([
-      { path: join(root, goal8, `api-${sessions[0]!.slice(0, 8)}`), branch: `${goal.branch}--api`, baseSha: goalHead, continued: false, conflicts: [] },
-      { path: join(root, goal8, `ui.v2-${sessions[1]!.slice(0, 8)}`), branch: `${goal.branch}--ui.v2`, baseSha: goalHead, continued: false, conflicts: [] },
+      { path: join(root, goal8, `api-${sessions[0]!.slice(0, 8)}`), branch: `${goal.branch}--api`, baseSha: goalHead, continued: false, conflicts: [], remoteTip: null },
+      { path: join(root, goal8, `ui.v2-${sessions[1]!.slice(0, 8)}`), branch: `${goal.branch}--ui.v2`, baseSha: goalHead, continued: false, conflicts: [], remoteTip: null },
     ]);
     for (const s of spawned) {
       expect(git(s.path, 'symbolic-ref', 'HEAD')).toBe(`refs/heads/${s.branch}`);
@@ -451,6 +452,134 @@ describe('remove', () => {
 
     await expect(manager.remove(repo, s.path)).resolves.toBeUndefined();
     await expect(manager.remove(repo, repo)).rejects.toThrow('is not under the Arbor worktree root');
+  });
+
+  it("never removes what is not this repository's worktree, nor one in use", async () => {
+    const { repo, manager, root, goal } = await goalSetup();
+    // Another repository's worktree under the same root.
+    const other = await goalSetup();
+    const foreign = await manager.spawnWorktree(other.repo, other.goal, 'theirs', randomUUID());
+    await expect(manager.remove(repo, foreign.path)).rejects.toThrow(`${foreign.path} is not a worktree of ${repo}`);
+    expect(worktreeList(other.repo)).toContain(foreign.path);
+    // A plain directory under the root.
+    const plain = join(root, 'plain');
+    mkdirSync(plain);
+    writeFileSync(join(plain, 'keep.txt'), 'keep\n');
+    await expect(manager.remove(repo, plain)).rejects.toThrow(`${plain} is not a worktree of ${repo}`);
+    expect(readFileSync(join(plain, 'keep.txt'), 'utf8')).toBe('keep\n');
+
+    const busy = await manager.spawnWorktree(repo, goal, 'busy', randomUUID());
+    const sleeper = spawn('sleep', ['60'], { cwd: busy.path, stdio: 'ignore' });
+    await new Promise<void>((resolve, reject) => sleeper.once('spawn', resolve).once('error', reject));
+    try {
+      if (process.platform === 'linux') await expect(manager.remove(repo, busy.path)).rejects.toThrow(/in use by process/);
+      expect(worktreeList(repo)).toContain(busy.path);
+    } finally {
+      sleeper.kill('SIGKILL');
+      await new Promise((resolve) => sleeper.once('exit', resolve));
+    }
+    await manager.remove(repo, busy.path);
+    expect(worktreeList(repo)).toEqual([repo]);
+
+    // Its directory deleted behind git's back: the registration goes, and no error.
+    const vanished = await manager.spawnWorktree(repo, goal, 'vanished', randomUUID());
+    rmSync(vanished.path, { recursive: true });
+    await manager.remove(repo, vanished.path);
+    expect(worktreeList(repo)).toEqual([repo]);
+  });
+});
+
+describe('deleteMergedBranch', () => {
+  it('deletes a task branch merged into the goal branch, and no other', async () => {
+    const { repo, manager, goal } = await goalSetup();
+    const spawnCommitted = async (key: string) => {
+      const s = await manager.spawnWorktree(repo, goal, key, randomUUID());
+      writeFileSync(join(s.path, `${key}.txt`), `${key}\n`);
+      return { ...s, head: (await manager.commitLeftovers(s.path, key))! };
+    };
+    const merged = await spawnCommitted('merged');
+    const unmerged = await spawnCommitted('unmerged');
+    const checkedOut = await spawnCommitted('checked-out');
+    for (const s of [merged, checkedOut]) expect((await manager.mergeTaskBranch(repo, goal.branch, s.branch, `merge ${s.branch}`)).kind).toBe('merged');
+    for (const s of [merged, unmerged]) await manager.remove(repo, s.path);
+
+    expect(await manager.deleteMergedBranch(repo, unmerged.branch, unmerged.head, goal.branch)).toBe(false);
+    expect(await manager.deleteMergedBranch(repo, checkedOut.branch, checkedOut.head, goal.branch)).toBe(false);
+    expect(await manager.deleteMergedBranch(repo, merged.branch, merged.head, 'arbor/no-such-goal')).toBe(false);
+    // Moved since it was merged (someone else's commit on it): kept.
+    expect(await manager.deleteMergedBranch(repo, merged.branch, unmerged.head, goal.branch)).toBe(false);
+    for (const s of [merged, unmerged, checkedOut]) expect(branchExists(repo, s.branch)).toBe(true);
+
+    expect(await manager.deleteMergedBranch(repo, merged.branch, merged.head, goal.branch)).toBe(true);
+    expect(branchExists(repo, merged.branch)).toBe(false);
+    expect(await manager.deleteMergedBranch(repo, merged.branch, merged.head, goal.branch)).toBe(false);
+  });
+});
+
+describe('following a remote (in a mirror)', () => {
+  /** What a fetch does in a mirror: the remote's branch as `refs/remotes/origin/<branch>`. */
+  const fetched = (repo: string, branch: string, sha: string) => git(repo, 'update-ref', `refs/remotes/origin/${branch}`, sha);
+
+  it('a spawned task carries on from its branch as an earlier attempt pushed it, and says which tip a push replaces', async () => {
+    const { repo, manager, goal } = await goalSetup();
+    const first = await manager.spawnWorktree(repo, goal, 'api', randomUUID(), { followRemote: true });
+    expect(first).toMatchObject({ continued: false, remoteTip: null });
+    writeFileSync(join(first.path, 'api.txt'), 'attempt 1\n');
+    const pushed = (await manager.commitLeftovers(first.path, 'attempt 1'))!;
+    await manager.remove(repo, first.path);
+    // Pushed from another instance: this mirror's own branch is gone, its remote's copy fetched.
+    git(repo, 'branch', '-D', first.branch);
+    fetched(repo, first.branch, pushed);
+
+    const second = await manager.spawnWorktree(repo, goal, 'api', randomUUID(), { followRemote: true });
+    expect(second).toMatchObject({ branch: first.branch, continued: true, remoteTip: pushed });
+    expect(git(second.path, 'rev-parse', 'HEAD')).toBe(pushed);
+    await manager.remove(repo, second.path);
+
+    // Without followRemote (a local repository), a remote's copy is none of its business.
+    git(repo, 'branch', '-D', first.branch);
+    const local = await manager.spawnWorktree(repo, goal, 'api', randomUUID());
+    expect(local).toMatchObject({ continued: false, remoteTip: null });
+    expect(git(local.path, 'rev-parse', 'HEAD')).toBe(git(repo, 'rev-parse', goal.branch));
+  });
+
+  it('the goal branch follows the remote when behind, keeps commits of its own, and follows a merge in one step', async () => {
+    const { repo, manager, goal } = await goalSetup();
+    const start = git(repo, 'rev-parse', goal.branch);
+    expect(await manager.followTracked(repo, goal.branch)).toEqual({ tracked: null, local: start });
+    const ahead = await commitOnBranch(repo, 'elsewhere', { 'x.txt': 'x\n' }, goal.branch);
+    fetched(repo, goal.branch, ahead);
+    expect(await manager.followTracked(repo, goal.branch)).toEqual({ tracked: ahead, local: ahead });
+    expect(git(repo, 'rev-parse', goal.branch)).toBe(ahead);
+
+    // A branch with a commit of its own is left as it is.
+    const own = await commitOnBranch(repo, goal.branch, { 'own.txt': 'own\n' });
+    const theirs = await commitOnBranch(repo, 'theirs', { 'theirs.txt': 'theirs\n' }, ahead);
+    fetched(repo, goal.branch, theirs);
+    expect(await manager.followTracked(repo, goal.branch)).toEqual({ tracked: theirs, local: own });
+    // Told the merge's first parent, which the branch is not at: asked the long way, and left.
+    expect(await manager.followBranch(repo, goal.branch, theirs, ahead)).toBe(own);
+    expect(git(repo, 'rev-parse', goal.branch)).toBe(own);
+    const next = await commitOnBranch(repo, 'next', { 'next.txt': 'next\n' }, own);
+    expect(await manager.followBranch(repo, goal.branch, next, own)).toBe(next);
+    expect(git(repo, 'rev-parse', goal.branch)).toBe(next);
+  });
+});
+
+describe('headAndGitDirs', () => {
+  it("gives a worktree's HEAD commit and the git dirs an agent needs to commit", async () => {
+    const { repo, manager, goal } = await goalSetup();
+    const s = await manager.spawnWorktree(repo, goal, 'dirs', randomUUID());
+    const { head, gitDirs } = await manager.headAndGitDirs(s.path);
+    expect(head).toBe(git(repo, 'rev-parse', goal.branch));
+    expect(gitDirs).toEqual([git(s.path, 'rev-parse', '--absolute-git-dir'), join(repo, '.git')]);
+    expect(await manager.headAndGitDirs(repo)).toEqual({ head: git(repo, 'rev-parse', 'HEAD'), gitDirs: [join(repo, '.git')] });
+
+    // No commit yet: no head, the dirs all the same.
+    const empty = await mkdtemp(join(tmp, 'empty-'));
+    git(empty, 'init', '-q');
+    expect(await manager.headAndGitDirs(empty)).toEqual({ head: null, gitDirs: [join(empty, '.git')] });
+    await expect(manager.headAndGitDirs(await mkdtemp(join(tmp, 'plain-')))).rejects.toThrow();
   });
 });
 
