@@ -13,6 +13,7 @@ import * as dispatchFunctions from './0012_dispatch_functions.js';
 import * as signalResolution from './0013_signal_resolution.js';
 import * as customPlansInDispatch from './0014_custom_plans_in_dispatch.js';
 import * as sessionLogUnwritten from './0015_session_log_unwritten.js';
+import * as singleSuccessPlan from './0016_single_success_plan.js';
 
 /**
  * The migrations in order. A static list rather than a directory scan: it works
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '0013_signal_resolution': signalResolution,
   '0014_custom_plans_in_dispatch': customPlansInDispatch,
   '0015_session_log_unwritten': sessionLogUnwritten,
+  '0016_single_success_plan': singleSuccessPlan,
 };

@@ -134,3 +134,51 @@ describe('wake-ups', () => {
     }
   });
 });
+
+describe('recording successes', () => {
+  // One success takes a statement of its own (a cached plan on the primary key), several one planned per
+  // call (migration 0016): both must end a run the same way, fencing included.
+  async function endRuns(batch: boolean) {
+    const owner = `owner-${batch ? 'batch' : 'single'}`;
+    const { goal } = await createGoal(
+      database.db,
+      [
+        { key: 'plain', title: 'Plain' },
+        { key: 'review', title: 'Review', requires_approval: true },
+        { key: 'fenced', title: 'Fenced' },
+        { key: 'next', title: 'Next', depends_on: ['plain'] },
+      ],
+      { childrenMode: 'parallel' },
+    );
+    const claimed = (await claim(owner)).filter((c) => c.goal.id === goal.id);
+    const run = (key: string) => claimed.find((c) => c.task.key === key)!.task;
+    const completions = ['plain', 'review', 'fenced'].map((key) => ({
+      taskId: run(key).id,
+      // A run the lease no longer belongs to (an older attempt): refused.
+      attempt: key === 'fenced' ? run(key).attempt + 1 : run(key).attempt,
+      outcome: { kind: 'succeeded' as const, result: { summary: `${key} done` } },
+    }));
+    const applied: string[] = [];
+    for (const part of batch ? [completions] : completions.map((c) => [c])) {
+      applied.push(...(await completeTasks(database.db, owner, part, policy)).applied);
+    }
+    const rows = await database.db.selectFrom('tasks').select(['key', 'status', 'result', 'unmetDeps', 'finishedAt']).where('goalId', '=', goal.id).orderBy('key').execute();
+    return {
+      applied: applied.map((id) => claimed.find((c) => c.task.id === id)!.task.key).sort(),
+      tasks: rows.map((r) => ({ key: r.key, status: r.status, result: r.result, unmetDeps: r.unmetDeps, finished: r.finishedAt !== null })),
+    };
+  }
+
+  it('ends runs alike whether they come one at a time or in a batch', async () => {
+    const single = await endRuns(false);
+    const batch = await endRuns(true);
+    expect(single.applied).toEqual(['plain', 'review']);
+    expect(single.tasks).toEqual([
+      { key: 'fenced', status: 'running', result: null, unmetDeps: 0, finished: false },
+      { key: 'next', status: 'pending', result: null, unmetDeps: 0, finished: false },
+      { key: 'plain', status: 'succeeded', result: { summary: 'plain done' }, unmetDeps: 0, finished: true },
+      { key: 'review', status: 'review', result: { summary: 'review done' }, unmetDeps: 0, finished: false },
+    ]);
+    expect(batch).toEqual(single);
+  });
+});
