@@ -14,6 +14,8 @@ import { sql, type Kysely } from 'kysely';
  * is right by construction: `t.id = p_ids[1]` on the primary key. Its
  * "unfinished children" check is one row joined once, not a subquery the
  * planner repeated for each CASE that reads it.
+ *
+ * The rest of the body is 0012's, restated: a function is replaced whole.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
@@ -21,6 +23,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       OUT applied uuid[], OUT events jsonb, OUT holds_ready boolean)
     LANGUAGE plpgsql AS $$
     DECLARE
+      -- The runs recorded, as {id, goal_id, parent_id, status, attempt}: both ways of recording end here.
+      v_finished jsonb;
       v_done uuid[];
       v_done_parents uuid[];
       v_held uuid[];
@@ -38,14 +42,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
           FROM (SELECT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = p_ids[1] AND c.status NOT IN ('succeeded', 'skipped')) AS held) h
           WHERE t.id = p_ids[1] AND t.status = 'running' AND t.lease_owner = p_owner AND t.attempt = p_attempts[1]
           RETURNING t.id, t.goal_id, t.parent_id, t.status, t.attempt)
-        SELECT coalesce(array_agg(id), '{}'),
-               coalesce(jsonb_agg(arbor_task_event(goal_id, id, 'running', status, jsonb_build_object('attempt', attempt))) FILTER (WHERE status <> 'running'), '[]'),
-               coalesce(array_agg(id) FILTER (WHERE status = 'succeeded'), '{}'),
-               coalesce(array_agg(parent_id) FILTER (WHERE status = 'succeeded'), '{}'),
-               coalesce(array_agg(id) FILTER (WHERE status = 'running'), '{}'),
-               coalesce(jsonb_agg(arbor_task_event(goal_id, id, 'running', 'running', '{"waiting_for": "subtasks"}')) FILTER (WHERE status = 'running'), '[]')
-        INTO applied, events, v_done, v_done_parents, v_held, v_held_events
-        FROM finished;
+        SELECT coalesce(jsonb_agg(to_jsonb(finished)), '[]') INTO v_finished FROM finished;
       ELSE
         EXECUTE $batch$
           WITH finished AS (
@@ -58,17 +55,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
             CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = v.id AND c.status NOT IN ('succeeded', 'skipped')) AS held) h
             WHERE t.id = v.id AND t.status = 'running' AND t.lease_owner = $1 AND t.attempt = v.attempt
             RETURNING t.id, t.goal_id, t.parent_id, t.status, t.attempt)
-          SELECT coalesce(array_agg(id), '{}'),
-                 coalesce(jsonb_agg(arbor_task_event(goal_id, id, 'running', status, jsonb_build_object('attempt', attempt))) FILTER (WHERE status <> 'running'), '[]'),
-                 coalesce(array_agg(id) FILTER (WHERE status = 'succeeded'), '{}'),
-                 coalesce(array_agg(parent_id) FILTER (WHERE status = 'succeeded'), '{}'),
-                 coalesce(array_agg(id) FILTER (WHERE status = 'running'), '{}'),
-                 coalesce(jsonb_agg(arbor_task_event(goal_id, id, 'running', 'running', '{"waiting_for": "subtasks"}')) FILTER (WHERE status = 'running'), '[]')
-          FROM finished
+          SELECT coalesce(jsonb_agg(to_jsonb(finished)), '[]') FROM finished
         $batch$
-        INTO applied, events, v_done, v_done_parents, v_held, v_held_events
+        INTO v_finished
         USING p_owner, p_ids, p_attempts, p_results;
       END IF;
+
+      SELECT coalesce(array_agg(id), '{}'),
+             coalesce(jsonb_agg(arbor_task_event(goal_id, id, 'running', status, jsonb_build_object('attempt', attempt))) FILTER (WHERE status <> 'running'), '[]'),
+             coalesce(array_agg(id) FILTER (WHERE status = 'succeeded'), '{}'),
+             coalesce(array_agg(parent_id) FILTER (WHERE status = 'succeeded'), '{}'),
+             coalesce(array_agg(id) FILTER (WHERE status = 'running'), '{}'),
+             coalesce(jsonb_agg(arbor_task_event(goal_id, id, 'running', 'running', '{"waiting_for": "subtasks"}')) FILTER (WHERE status = 'running'), '[]')
+      INTO applied, events, v_done, v_done_parents, v_held, v_held_events
+      FROM jsonb_to_recordset(v_finished) AS f(id uuid, goal_id uuid, parent_id uuid, status text, attempt int);
 
       SELECT * INTO v_released FROM arbor_release_dependents(v_done, v_done_parents);
       events := events || v_released.events;
