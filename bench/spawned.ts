@@ -179,7 +179,7 @@ function configLikeTheServer(ctx: BenchContext, tmp: string): Config {
 function runnerLikeTheServer(rig: Rig, config: Config, logger: Logger): SessionRunner {
   const metrics = createArborMetrics({ db: rig.db, logger });
   return withObservation(
-    withPullRequests(createSessionRunner({ db: rig.db, config, logger, apiUrl: () => API_URL }), createGithubClient(config.github), logger),
+    withPullRequests(createSessionRunner({ db: rig.db, config, logger, apiUrl: () => API_URL }), createGithubClient(config.github), logger, rig.db),
     { db: rig.db, metrics, logger, retry: config.orchestrator.retry },
   );
 }

@@ -112,6 +112,7 @@ export async function startArbor(config: Config, logger: Logger, makeRunner: Run
         makeRunner({ db: database.db, config, logger: logger.child({ component: 'sessions' }), apiUrl }),
         github,
         logger.child({ component: 'github' }),
+        database.db,
       ),
       { db: database.db, metrics, logger: logger.child({ component: 'tasks' }), retry: config.orchestrator.retry },
     );

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
+import type { Db } from '../db/database.js';
 import { githubRepoOf, pullRequestFor, pullRequestHead, type PullRequestRequest } from '../domain/pull-request-request.js';
 import type { TaskOutcome } from '../domain/task-rules.js';
 import { wrapRuns, type SessionAssignment, type SessionRunner } from '../orchestrator/session-runner.js';
+import { failSucceededTaskRun } from '../store/task-runs.js';
 import type { GithubClient } from './github-client.js';
 
 /**
@@ -16,17 +18,29 @@ import type { GithubClient } from './github-client.js';
  * their merge, the goal branch after a pinned run). A goal on a local path has
  * no remote of Arbor's: there the agent pushes its branch itself, or the head
  * names a branch already on GitHub.
+ *
+ * When that fails, the task fails although its run succeeded: the run's
+ * record (task_runs, written by the session runner as the run ended) is
+ * failed too, with the reason.
  */
 export function withPullRequests(
   inner: SessionRunner,
   github: GithubClient | null,
   logger: Logger,
+  db: Db,
 ): SessionRunner {
   return wrapRuns(inner, async (assignment) => {
     const outcome = await inner.run(assignment);
     const asked = pullRequestFor(assignment.task.metadata, assignment.goal.metadata);
     if (outcome.kind !== 'succeeded' || !asked || assignment.task.kind !== 'agent') return outcome;
-    return openPullRequest(assignment, outcome, asked, github, logger);
+    const opened = await openPullRequest(assignment, outcome, asked, github, logger);
+    if (opened.kind === 'failed') {
+      // Best effort: the task's own outcome is what counts, and a lost database fails that write anyway.
+      await failSucceededTaskRun(db, { taskId: assignment.task.id, attempt: assignment.attempt }, opened.error).catch((err: unknown) =>
+        logger.warn({ err, taskId: assignment.task.id }, 'could not mark the run failed after its pull request failed'),
+      );
+    }
+    return opened;
   });
 }
 

@@ -43,6 +43,21 @@ export async function endTaskRun(db: Db, run: { taskId: string; attempt: number 
   await closeRuns(db, run, end);
 }
 
+/**
+ * A run that succeeded but whose task failed on what Arbor does after it
+ * (opening its pull request): its record says so, so the runs of a task tell
+ * the same story as the task. Only a run recorded as succeeded changes.
+ */
+export async function failSucceededTaskRun(db: Db, run: { taskId: string; attempt: number }, error: string): Promise<void> {
+  await db
+    .updateTable('taskRuns')
+    .set({ outcome: 'failed', error: storableText(error) })
+    .where('taskId', '=', run.taskId)
+    .where('attempt', '=', run.attempt)
+    .where('outcome', '=', 'succeeded')
+    .execute();
+}
+
 /** A session that ended without its runner (an orphan): its open runs were interrupted. */
 export async function interruptSessionRuns(db: Db, sessionId: string, reason: string): Promise<void> {
   await closeRuns(db, { sessionId }, { outcome: 'interrupted', error: reason });

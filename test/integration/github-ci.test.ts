@@ -1,15 +1,18 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGithubClient } from '../../server/github/github-client.js';
 import { withPullRequests } from '../../server/github/pull-request-runner.js';
 import { createLogger } from '../../server/logger.js';
 import { applyGoalCommand } from '../../server/store/goals.js';
+import { endTaskRun, listTaskRuns, startTaskRun } from '../../server/store/task-runs.js';
+import { createTestSession } from '../support/sessions.js';
 import { call, testApp, testConfig } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { GithubStub } from '../support/github-stub/github-stub.js';
 import { byKey, createGoal, createOrchestrator, fastOptions, waitForGoal } from '../support/orchestration.js';
 import { TaskOrchestrator } from '../../server/orchestrator/task-orchestrator.js';
+import type { SessionRunner } from '../../server/orchestrator/session-runner.js';
 import { ScriptedRunner } from '../support/scripted-runner.js';
 import { gateWaitingAfter, implementCiDeploy } from '../support/bound-gates.js';
 
@@ -201,6 +204,29 @@ describe('gh_ci naming its required checks', () => {
 });
 
 describe('pull requests Arbor opens', () => {
+  it("fails the task when its pull request cannot be opened, and its run's record with it", async () => {
+    // The run itself succeeds and is recorded so, as the session runner records it when the agent ends.
+    const agent: SessionRunner = {
+      async run(a) {
+        const session = await createTestSession(database.db, { taskId: a.task.id, goalId: a.goal.id });
+        await startTaskRun(database.db, { id: randomUUID(), taskId: a.task.id, sessionId: session.id, attempt: a.attempt, prompt: 'implement', baseSha: null });
+        await endTaskRun(database.db, { taskId: a.task.id, attempt: a.attempt }, { outcome: 'succeeded', error: null });
+        return { kind: 'succeeded', result: { summary: 'implemented', branch: 'arbor/no-token' } };
+      },
+    };
+    const runner = withPullRequests(agent, null, createLogger('silent'), database.db);
+    const { goal, tasks } = await createGoal(database.db, [{ key: 'implement', title: 'Implement', pull_request: { repo: REPO, base: 'main', title: 'Implement' } }]);
+    const orchestrator = new TaskOrchestrator({ db: database.db, runner, logger: createLogger('silent') }, fastOptions());
+    orchestrators.push(orchestrator);
+    await orchestrator.start();
+    await waitForGoal(database.db, goal.id, 'failed');
+
+    const reason = 'the task asks Arbor to open a pull request, but ARBOR_GITHUB_TOKEN is not set';
+    expect((await row(tasks[0]!.id)).error).toContain(reason);
+    const runs = await listTaskRuns(database.db, tasks[0]!.id);
+    expect(runs.map((r) => ({ attempt: r.attempt, outcome: r.outcome, error: r.error }))).toEqual([{ attempt: 1, outcome: 'failed', error: reason }]);
+  });
+
   it('opens the pull request for the run\'s branch with the right head and base, binds the gate to it, and updates it after a rework', async () => {
     const branch = `arbor/task-${++branches}`;
     const heads: string[] = [];
@@ -214,7 +240,7 @@ describe('pull requests Arbor opens', () => {
       stub.pushBranch(REPO, branch, head);
       return { outcome: { kind: 'succeeded', result: { summary: 'implemented', branch } } };
     });
-    const runner = withPullRequests(agent, createGithubClient({ apiUrl: stub.url, token: TOKEN }), createLogger('silent'));
+    const runner = withPullRequests(agent, createGithubClient({ apiUrl: stub.url, token: TOKEN }), createLogger('silent'), database.db);
     const [implement, ...rest] = implementCiDeploy();
     const { goal, tasks } = await createGoal(database.db, [
       { ...implement!, pull_request: { repo: REPO, base: 'main', title: 'Add the toggle', body: 'Opened by Arbor', draft: true } },
@@ -256,7 +282,7 @@ describe('pull requests Arbor opens', () => {
       stub.pushBranch(REPO, goalBranch, head);
       return { outcome: { kind: 'succeeded', result: { summary: a.task.key, branch: `${goalBranch}--${a.task.key}`, goal_branch: goalBranch } } };
     });
-    const runner = withPullRequests(agent, createGithubClient({ apiUrl: stub.url, token: TOKEN }), createLogger('silent'));
+    const runner = withPullRequests(agent, createGithubClient({ apiUrl: stub.url, token: TOKEN }), createLogger('silent'), database.db);
     const { goal, tasks } = await createGoal(database.db, [
       { key: 'first', title: 'First' },
       { key: 'second', title: 'Second' },
