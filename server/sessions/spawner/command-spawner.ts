@@ -75,11 +75,12 @@ export class SpawnerProcess implements CommandRunner {
   }
 
   private start(): ChildProcess {
-    // No execArgv: not the server's loader, profiler or inspector flags. Only PATH from the
-    // environment: NODE_OPTIONS must not load anything into it, and each command brings its own env.
+    // No execArgv: not the server's loader, profiler or inspector flags. An empty environment:
+    // NODE_OPTIONS must not load anything into it, and each command brings its own (git is looked
+    // up on the PATH of the command's env).
     const child = fork(SPAWNER_MAIN, [], {
       execArgv: [],
-      env: { PATH: process.env.PATH ?? '' },
+      env: {},
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
     });
