@@ -61,7 +61,7 @@ export class AgentSessionRunner implements SessionRunner, RunnerContext {
     this.repos = new GoalRepos(deps.worktrees, deps.mirrors ?? null);
     this.diffs = createTaskDiffReader({
       db: deps.db,
-      git: createGit(settings.baseEnv, { user: settings.agentUser ?? null, ...(deps.spawner ? { spawner: deps.spawner } : {}) }),
+      git: createGit(settings.baseEnv, { user: settings.agentUser ?? null, spawner: deps.spawner }),
       localPath: (repo) => this.repos.localPath(repo),
     });
   }

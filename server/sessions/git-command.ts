@@ -195,8 +195,8 @@ function gitCommand(
     env,
     label: `git ${args[0] ?? ''} in ${cwd}`,
     ...(user ? { uid: user.uid, gid: user.gid } : {}),
-    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-    ...(options.maxStdoutBytes === undefined ? {} : { maxStdoutBytes: options.maxStdoutBytes }),
+    timeoutMs: options.timeoutMs,
+    maxStdoutBytes: options.maxStdoutBytes,
   };
 }
 

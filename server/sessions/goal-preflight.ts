@@ -39,7 +39,7 @@ export function baseRefProblem(baseRef: string): GoalProblem | null {
 
 export function createGoalPreflight(options: GoalPreflightOptions): GoalPreflight {
   // As the agents' user, like every git command Arbor runs in their repositories.
-  const git = createGit(options.env, { user: options.agentUser ?? null, ...(options.spawner ? { spawner: options.spawner } : {}) });
+  const git = createGit(options.env, { user: options.agentUser ?? null, spawner: options.spawner });
   return async (goal: GoalRequirements): Promise<GoalProblem | null> => {
     const unsafe = goal.baseRef === null ? null : baseRefProblem(goal.baseRef);
     if (unsafe) return unsafe;

@@ -106,7 +106,7 @@ export class WorktreeManager {
     if (!path.isAbsolute(options.root)) throw new Error(`worktree root must be an absolute path: ${options.root}`);
     this.root = path.resolve(options.root);
     this.agentUser = options.agentUser ?? null;
-    this.git = createGit(options.env, { user: this.agentUser, ...(options.spawner ? { spawner: options.spawner } : {}) });
+    this.git = createGit(options.env, { user: this.agentUser, spawner: options.spawner });
   }
 
   /** arbor/<slug of title: lowercase a-z0-9 and '-', at most 40 chars, no leading/trailing '-'>-<first 8 chars of id> */
