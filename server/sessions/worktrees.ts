@@ -530,8 +530,7 @@ export class WorktreeManager {
           const pid = (await processesUsing([target])).get(target);
           if (pid !== undefined) throw new WorktreeError(`worktree ${worktreePath} is in use by process ${pid}; not removing it`);
           // git removes only a linked worktree of this repository; anything else it refuses, and is looked at below.
-          // Twice --force: also a dirty or locked one.
-          if ((await r.git.run(r.path, ['worktree', 'remove', '--force', '--force', target])).code === 0) {
+          if (await gitRemoveWorktree(r, target)) {
             await removeEmptyParent(root, target);
             return;
           }
@@ -870,13 +869,14 @@ async function operationInProgress(git: Git, dir: string): Promise<string | null
   return null;
 }
 
+/** `git worktree remove`, twice --force (also a dirty or locked worktree); false when git refuses. */
+async function gitRemoveWorktree(r: Repo, target: string): Promise<boolean> {
+  return (await r.git.run(r.path, ['worktree', 'remove', '--force', '--force', target])).code === 0;
+}
+
 async function removeWorktree(r: Repo, target: string): Promise<void> {
-  // Twice --force: also removes a dirty or locked worktree.
-  const result = await r.git.run(r.path, ['worktree', 'remove', '--force', '--force', target]);
-  if (result.code !== 0) {
-    // git refuses some (e.g. with submodules). The directory is Arbor's; delete it and let prune drop the registration.
-    await rm(target, { recursive: true, force: true });
-  }
+  // git refuses some (e.g. with submodules). The directory is Arbor's; delete it and let prune drop the registration.
+  if (!(await gitRemoveWorktree(r, target))) await rm(target, { recursive: true, force: true });
 }
 
 /** Drops <root>/<goal8> once its last worktree is gone; never the root itself. */
