@@ -309,6 +309,16 @@ async function waitForTask(h: Harness, goalId: string, key: string, status: stri
   );
 }
 
+/** Passes a waiting gate by hand, through the API. */
+async function passGate(h: Harness, taskId: string): Promise<void> {
+  const signalled = await fetch(`${h.url}/api/tasks/${taskId}/signal`, {
+    method: 'POST',
+    headers: { ...AUTH, 'content-type': 'application/json' },
+    body: JSON.stringify({ status: 'pass' }),
+  });
+  expect(signalled.status).toBe(200);
+}
+
 function sessionsOf(h: Harness, goalId: string) {
   return h.db.db.selectFrom('sessions').selectAll().where('goalId', '=', goalId).orderBy('createdAt').execute();
 }
@@ -434,12 +444,7 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
     // The lane and its conversation belonged to an instance that died: its lease ran out.
     await h.db.db.updateTable('goalLanes').set({ holder: 'dead-instance', expiresAt: new Date(Date.now() - 1000) }).where('goalId', '=', goal.id).execute();
     await h.db.db.updateTable('sessions').set({ owner: 'dead-instance' }).where('goalId', '=', goal.id).where('kind', '=', 'pinned').execute();
-    const signalled = await fetch(`${h.url}/api/tasks/${gate.id}/signal`, {
-      method: 'POST',
-      headers: { ...AUTH, 'content-type': 'application/json' },
-      body: JSON.stringify({ status: 'pass' }),
-    });
-    expect(signalled.status).toBe(200);
+    await passGate(h, gate.id);
     await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
 
     const [first, second] = h.transcript() as [TranscriptEntry, TranscriptEntry];
@@ -1070,8 +1075,8 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
   });
 
   describe('git processes Arbor starts for one spawned task', () => {
-    // Each one is a fork of the server's process: on a machine that forks slowly, many spawned
-    // tasks keep the server busy doing just that. These counts are what a task needs; more is a regression.
+    // Each one is a fork and an exec (from the spawner process in the server): on a machine that forks
+    // slowly, many spawned tasks keep it busy doing just that. These counts are what a task needs; more is a regression.
     const tasks: TaskSpec[] = [
       { key: 'first', title: 'First', session_policy: 'spawn', instructions: 'FAKE: write first.txt first\nFAKE: commit first' },
       { key: 'hold', title: 'Hold', kind: 'wait_for_signal', gate: { type: 'hold', name: 'git-count' } },
@@ -1083,12 +1088,7 @@ describe('AgentSessionRunner', { timeout: TEST_TIMEOUT }, () => {
       const { goal } = await h.createGoal(tasks, { title: 'Counted' });
       const gate = await waitForTask(h, goal.id, 'hold', 'waiting');
       h.clearGitCommands();
-      const signalled = await fetch(`${h.url}/api/tasks/${gate.id}/signal`, {
-        method: 'POST',
-        headers: { ...AUTH, 'content-type': 'application/json' },
-        body: JSON.stringify({ status: 'pass' }),
-      });
-      expect(signalled.status).toBe(200);
+      await passGate(h, gate.id);
       await waitForGoal(h.db.db, goal.id, 'succeeded', WAIT_MS);
       const branch = (await getGoal(h.db.db, goal.id))!.branch!;
       expect(showFile(h.remote ?? h.repo.path, branch, 'second.txt')).toBe('second');
